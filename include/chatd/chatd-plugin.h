@@ -57,7 +57,7 @@ typedef enum {
 } ChatdArgFlags;
 
 typedef struct {
-  const char   *name;    /* upper case in help, e.g. "USER" */
+  const char   *name;    /* lower case key in the args dict ("user"); shown upper case ("USER") */
   const char   *type;    /* CHATD_TYPE_STRING or CHATD_TYPE_INT */
   const char   *help;
   ChatdArgFlags flags;
