@@ -1,6 +1,7 @@
 /* node-lock.c: one live node per control socket. */
 #define G_LOG_DOMAIN "chatd-control"
 #include "node-lock.h"
+#include "paths.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,21 +17,6 @@ struct _ChatdNodeLock {
   char *lock_path;
   int   fd;
 };
-
-gboolean
-chatd_unix_socket_answers (const char *path)
-{
-  struct sockaddr_un addr = { .sun_family = AF_UNIX };
-  if (strlen (path) >= sizeof addr.sun_path)
-    return FALSE;
-  strcpy (addr.sun_path, path);
-  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return FALSE;
-  gboolean answers = connect (fd, (struct sockaddr *) &addr, sizeof addr) == 0;
-  close (fd);
-  return answers;
-}
 
 static char *
 read_owner_pid (int fd)

@@ -10,7 +10,5 @@ typedef struct _ChatdNodeLock ChatdNodeLock;
 ChatdNodeLock *chatd_node_lock_acquire (const char *socket_path, GError **error);
 /* Removes the socket file and releases the lock (the lock file stays). */
 void           chatd_node_lock_release (ChatdNodeLock *lock);
-/* TRUE if something accepts connections on the Unix socket at PATH. */
-gboolean       chatd_unix_socket_answers (const char *path);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChatdNodeLock, chatd_node_lock_release)

@@ -5,7 +5,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 char *
@@ -85,4 +88,19 @@ chatd_check_dir_writable (const char *dir, GError **error)
   close (fd);
   g_unlink (probe);
   return TRUE;
+}
+
+gboolean
+chatd_unix_socket_answers (const char *path)
+{
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  if (strlen (path) >= sizeof addr.sun_path)
+    return FALSE;
+  strcpy (addr.sun_path, path);
+  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return FALSE;
+  gboolean answers = connect (fd, (struct sockaddr *) &addr, sizeof addr) == 0;
+  close (fd);
+  return answers;
 }

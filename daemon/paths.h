@@ -13,5 +13,7 @@ char    *chatd_default_socket_path   (const char *node);
  * with mode 0700 (an existing group- or world-accessible one is tightened if
  * ours, refused if not). */
 gboolean chatd_ensure_private_dir    (const char *dir, GError **error);
+/* TRUE if something accepts connections on the Unix socket at PATH. */
+gboolean chatd_unix_socket_answers   (const char *path);
 /* Checks that we can create files in DIR. */
 gboolean chatd_check_dir_writable    (const char *dir, GError **error);

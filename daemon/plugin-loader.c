@@ -178,7 +178,8 @@ chatd_plugin_loader_load_dirs (ChatdPluginLoader *loader, const char *const *dir
       const char *entry;
       while ((entry = g_dir_read_name (dir)) != NULL)
         {
-          g_autofree char *path = g_build_filename (dirs[d], entry, NULL);
+          g_autofree char *relative = g_build_filename (dirs[d], entry, NULL);
+          g_autofree char *path = g_canonicalize_filename (relative, NULL);
           g_autofree char *name = plugin_name_from_path (path);
           if (name == NULL || !g_file_test (path, G_FILE_TEST_IS_REGULAR))
             {
