@@ -72,35 +72,6 @@ read_stdin (GInputStream *stream, const char *label, GError **error)
   return (char *) g_byte_array_free (g_steal_pointer (&data), FALSE);
 }
 
-/* Converts one textual value to the described type. */
-static GVariant *
-convert_value (const char *command, const char *label, const char *type, const char *text,
-               GError **error)
-{
-  if (!g_utf8_validate (text, -1, NULL))
-    {
-      g_set_error (error, CHATCTL_PARSE_ERROR, CHATCTL_PARSE_ERROR_INPUT,
-                   "%s: %s is not valid UTF-8", command, label);
-      return NULL;
-    }
-  if (g_str_equal (type, "s"))
-    return g_variant_new_string (text);
-  if (g_str_equal (type, "x"))
-    {
-      gint64 value;
-      if (!g_ascii_string_to_signed (text, 10, G_MININT64, G_MAXINT64, &value, NULL))
-        {
-          g_set_error (error, CHATCTL_PARSE_ERROR, CHATCTL_PARSE_ERROR_USAGE,
-                       "%s: %s expects a whole number, not '%s'", command, label, text);
-          return NULL;
-        }
-      return g_variant_new_int64 (value);
-    }
-  g_set_error (error, CHATCTL_PARSE_ERROR, CHATCTL_PARSE_ERROR_USAGE,
-               "%s: %s has a type (%s) this chatctl does not know", command, label, type);
-  return NULL;
-}
-
 static gboolean
 usage_error (GError **error, const char *command, GVariant *description, const char *format, ...)
   G_GNUC_PRINTF (4, 5);
@@ -116,6 +87,33 @@ usage_error (GError **error, const char *command, GVariant *description, const c
                "%s: %s (usage: chatctl %s)", command, message,
                description ? entry_string (description, "usage") : command);
   return FALSE;
+}
+
+/* Converts one textual value to the described type. */
+static GVariant *
+convert_value (const char *command, GVariant *description, const char *label, const char *type,
+               const char *text, GError **error)
+{
+  if (!g_utf8_validate (text, -1, NULL))
+    {
+      g_set_error (error, CHATCTL_PARSE_ERROR, CHATCTL_PARSE_ERROR_INPUT,
+                   "%s: %s is not valid UTF-8", command, label);
+      return NULL;
+    }
+  if (g_str_equal (type, "s"))
+    return g_variant_new_string (text);
+  if (g_str_equal (type, "x"))
+    {
+      gint64 value;
+      if (!g_ascii_string_to_signed (text, 10, G_MININT64, G_MAXINT64, &value, NULL))
+        {
+          usage_error (error, command, description, "%s expects a whole number, not '%s'", label, text);
+          return NULL;
+        }
+      return g_variant_new_int64 (value);
+    }
+  usage_error (error, command, description, "%s has a type (%s) this chatctl does not know", label, type);
+  return NULL;
 }
 
 GVariant *
@@ -171,7 +169,7 @@ chatctl_parse_args (const char *command, GVariant *description, int argc, char *
           inline_value = argv[++i];
         }
       g_autofree char *label = g_strdup_printf ("--%s", name);
-      GVariant *value = convert_value (command, label, type, inline_value, error);
+      GVariant *value = convert_value (command, description, label, type, inline_value, error);
       if (value == NULL)
         return NULL;
       g_variant_builder_add (&builder, "{sv}", entry_string (option, "name"), value);
@@ -218,7 +216,8 @@ chatctl_parse_args (const char *command, GVariant *description, int argc, char *
           if (text == NULL)
             return NULL;
         }
-      GVariant *value = convert_value (command, label, entry_string (argument, "type"), text, error);
+      GVariant *value = convert_value (command, description, label, entry_string (argument, "type"),
+                                       text, error);
       if (value == NULL)
         return NULL;
       g_variant_builder_add (&builder, "{sv}", name, value);
