@@ -119,7 +119,7 @@ write_all (int fd, const char *data, size_t len)
 }
 
 void
-chatd_daemon_report_ready (ChatdDaemon *daemon, const char *log_path)
+chatd_daemon_redirect_output (ChatdDaemon *daemon, const char *log_path)
 {
   int log_fd = open (log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (log_fd >= 0)
@@ -128,6 +128,11 @@ chatd_daemon_report_ready (ChatdDaemon *daemon, const char *log_path)
       dup2 (log_fd, STDERR_FILENO);
       close (log_fd);
     }
+}
+
+void
+chatd_daemon_report_ready (ChatdDaemon *daemon)
+{
   char ready = REPORT_READY;
   write_all (daemon->report_fd, &ready, 1);
   close (daemon->report_fd);

@@ -9,7 +9,9 @@ typedef struct _ChatdDaemon ChatdDaemon;
  * process: 0 when ready, 1 with the child's error on stderr, 3 on timeout.
  * Returns only in the child (detached: new session, stdin on /dev/null). */
 ChatdDaemon *chatd_daemonize (int wait_seconds);
-/* Child: the node is usable.  Redirects stdout/stderr to log_path (0600). */
-void         chatd_daemon_report_ready  (ChatdDaemon *daemon, const char *log_path);
+/* Child: from now on stdout and stderr (the log) go to log_path (0600). */
+void         chatd_daemon_redirect_output (ChatdDaemon *daemon, const char *log_path);
+/* Child: the node is usable. */
+void         chatd_daemon_report_ready  (ChatdDaemon *daemon);
 /* Child: start-up failed; the parent prints message and exits 1. */
 void         chatd_daemon_report_failed (ChatdDaemon *daemon, const char *message);

@@ -45,15 +45,17 @@ main (int argc, char **argv)
   int status = 0;
   {
     g_autoptr(ChatdNode) node = chatd_node_new (&options, &error);
+    if (node != NULL && daemon != NULL)
+      {
+        g_autofree char *log_path = g_build_filename (node->state_dir, "chatd.log", NULL);
+        chatd_daemon_redirect_output (daemon, log_path);
+      }
     if (node == NULL || !chatd_node_start (node, &error))
       status = fail (daemon, error);
     else
       {
         if (daemon != NULL)
-          {
-            g_autofree char *log_path = g_build_filename (node->state_dir, "chatd.log", NULL);
-            chatd_daemon_report_ready (daemon, log_path);
-          }
+          chatd_daemon_report_ready (daemon);
         chatd_node_run (node);
         g_message ("node '%s' stopped", node->name);
       }

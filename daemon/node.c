@@ -62,20 +62,6 @@ chatd_node_new (const ChatdNodeOptions *options, GError **error)
       return NULL;
     }
 
-  node->loader = chatd_plugin_loader_new (node->host, node->registry);
-  g_auto(GStrv) search_path = chatd_plugin_search_path (options->plugin_dir);
-  if (!chatd_plugin_loader_load_dirs (node->loader, (const char * const *) search_path,
-                                      (const char * const *) options->critical_plugins,
-                                      (const char * const *) options->disabled_plugins, error))
-    return NULL;
-  g_autoptr(GPtrArray) commands = chatd_registry_list_commands (node->registry);
-  if (commands->len == 0)
-    {
-      g_autofree char *searched = g_strjoinv (":", search_path);
-      g_warning ("no command plugin was loaded (searched: %s): the control socket will "
-                 "answer but offer no commands", searched);
-    }
-  warn_about_features_not_available (options);
   return g_steal_pointer (&node);
 }
 
@@ -91,6 +77,19 @@ on_signal (gpointer user_data)
 gboolean
 chatd_node_start (ChatdNode *node, GError **error)
 {
+  node->loader = chatd_plugin_loader_new (node->host, node->registry);
+  g_auto(GStrv) search_path = chatd_plugin_search_path (node->options->plugin_dir);
+  if (!chatd_plugin_loader_load_dirs (node->loader, (const char * const *) search_path,
+                                      (const char * const *) node->options->critical_plugins,
+                                      (const char * const *) node->options->disabled_plugins, error))
+    return FALSE;
+  g_autoptr(GPtrArray) commands = chatd_registry_list_commands (node->registry);
+  if (commands->len == 0)
+    {
+      g_autofree char *searched = g_strjoinv (":", search_path);
+      g_warning ("no command plugin was loaded (searched: %s): the control socket will "
+                 "answer but offer no commands", searched);
+    }
   g_autofree char *socket_dir = g_path_get_dirname (node->socket_path);
   if (!chatd_ensure_private_dir (socket_dir, error))
     {
@@ -105,6 +104,7 @@ chatd_node_start (ChatdNode *node, GError **error)
     return FALSE;
   node->signal_sources[0] = g_unix_signal_add (SIGTERM, on_signal, node);
   node->signal_sources[1] = g_unix_signal_add (SIGINT, on_signal, node);
+  warn_about_features_not_available (node->options);
   g_message ("%s node '%s' ready on %s", node->role == CHATD_ROLE_SERVER ? "server" : "user",
              node->name, node->socket_path);
   return TRUE;

@@ -32,9 +32,10 @@ struct _ChatdNode {
 };
 typedef struct _ChatdNode ChatdNode;
 
-/* Resolves the paths, prepares the state directory, loads the plugins. */
+/* Resolves the paths and prepares the state directory. */
 ChatdNode *chatd_node_new      (const ChatdNodeOptions *options, GError **error);
-/* Takes the socket's lock and starts answering on the control socket. */
+/* Loads the plugins, takes the socket's lock and starts answering on the
+ * control socket. */
 gboolean   chatd_node_start    (ChatdNode *node, GError **error);
 /* Runs the main loop until shutdown (command, SIGTERM or SIGINT). */
 void       chatd_node_run      (ChatdNode *node);
