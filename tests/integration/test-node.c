@@ -88,7 +88,8 @@ test_json (void)
   JsonObject *status = json_node_get_object (json_parser_get_root (parser));
   g_assert_cmpstr (json_object_get_string_member (status, "role"), ==, "server");
   g_assert_cmpstr (json_object_get_string_member (status, "node"), ==, "server");
-  g_assert_cmpint (json_object_get_int_member (status, "plugins"), ==, 2);
+  gint64 n_plugins = json_object_get_int_member (status, "plugins");
+  g_assert_cmpint (n_plugins, >=, 2);
   g_assert_cmpint (json_object_get_int_member (status, "pid"), ==,
                    atoi (g_subprocess_get_identifier (node->process)));
   g_clear_pointer (&out, g_free);
@@ -96,7 +97,7 @@ test_json (void)
   g_assert_cmpint (test_run_chatctl (node, CHATD_ARGS ("--json", "plugins"), &out, NULL), ==, 0);
   g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
   JsonArray *plugins = json_node_get_array (json_parser_get_root (parser));
-  g_assert_cmpuint (json_array_get_length (plugins), ==, 2);
+  g_assert_cmpuint (json_array_get_length (plugins), ==, n_plugins);
   JsonObject *first = json_array_get_object_element (plugins, 0);
   g_assert_cmpstr (json_object_get_string_member (first, "name"), ==, "cmd-core");
   g_assert_true (g_path_is_absolute (json_object_get_string_member (first, "file")));
