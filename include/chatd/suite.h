@@ -32,6 +32,10 @@ G_BEGIN_DECLS
 #define CHATD_KEY_BLOB_MAX       4096   /* any key blob, public or private */
 #define CHATD_FINGERPRINT_LEN    32     /* SHA-256 of the public key blob */
 #define CHATD_SUITE_SHARE_MAX    64     /* bound on kx_*_len and aead_*_len */
+/* sign and verify take at most this many bytes (the core signs short
+ * domain-separated digests, see chatd_domain_sign; libgcrypt cannot take an
+ * S-expression value of 64 KiB or more); longer input is refused */
+#define CHATD_SIGN_MESSAGE_MAX   16384
 
 /* What a suite provides. */
 typedef enum {

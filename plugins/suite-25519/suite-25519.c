@@ -142,6 +142,9 @@ ed25519_sign (const guint8 *seed, const guint8 *public_key, const guint8 *msg, g
   gcry_error_t err;
   gboolean ok;
 
+  if (msg_len > CHATD_SIGN_MESSAGE_MAX)
+    return INVALID ("message of %" G_GSIZE_FORMAT " bytes is too long to sign (limit %d)",
+                    msg_len, CHATD_SIGN_MESSAGE_MAX);
   err = gcry_sexp_build (&key, NULL,
                          "(private-key (ecc (curve Ed25519) (flags eddsa) (q %b) (d %b)))",
                          ED_LEN, public_key, ED_LEN, seed);
@@ -168,6 +171,9 @@ ed25519_verify (const guint8 *public_key, const guint8 *msg, gsize msg_len,
   gcry_sexp_t key = NULL, data = NULL, sexp_sig = NULL;
   gcry_error_t err;
 
+  if (msg_len > CHATD_SIGN_MESSAGE_MAX)
+    return INVALID ("message of %" G_GSIZE_FORMAT " bytes is too long to verify (limit %d)",
+                    msg_len, CHATD_SIGN_MESSAGE_MAX);
   if (sig_len != SIG_LEN)
     {
       g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED,

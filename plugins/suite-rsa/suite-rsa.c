@@ -389,6 +389,12 @@ pss_sign (const ChatdKey *key, const guint8 *msg, gsize msg_len, const guint8 *s
 
   if (!own_key (key, CHATD_KEY_PRIVATE, error))
     return NULL;
+  if (msg_len > CHATD_SIGN_MESSAGE_MAX)
+    {
+      INVALID ("message of %" G_GSIZE_FORMAT " bytes is too long to sign (limit %d)",
+               msg_len, CHATD_SIGN_MESSAGE_MAX);
+      return NULL;
+    }
   gcry_md_hash_buffer (GCRY_MD_SHA256, digest, msg_len > 0 ? msg : (const guint8 *) "", msg_len);
   if (salt != NULL)
     err = gcry_sexp_build (&data, NULL,
@@ -434,6 +440,9 @@ verify (const ChatdKey *key, const guint8 *msg, gsize msg_len,
 
   if (!own_key (key, CHATD_KEY_PUBLIC, error))
     return FALSE;
+  if (msg_len > CHATD_SIGN_MESSAGE_MAX)
+    return INVALID ("message of %" G_GSIZE_FORMAT " bytes is too long to verify (limit %d)",
+                    msg_len, CHATD_SIGN_MESSAGE_MAX);
   if (sig_len != k->modulus_len)
     {
       g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
