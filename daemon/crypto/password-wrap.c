@@ -85,6 +85,11 @@ chatd_password_wrap (const char *user, const char *suite_name,
 
   if (!check_names (user, suite_name, error) || !chatd_kdf_params_check (params, error))
     return FALSE;
+  if (password_len == 0)
+    {
+      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT, "empty password");
+      return FALSE;
+    }
   if (private_blob_len > CHATD_WRAP_PRIVATE_MAX)
     {
       g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT,
@@ -157,6 +162,13 @@ chatd_password_unwrap (const char *user, const char *suite_name,
       !chatd_password_wrapped_params (wrapped, wrapped_len, &params, error) ||
       !chatd_kdf_params_check (&params, error))
     return FALSE;
+  if (password_len == 0)
+    {
+      /* libgcrypt's Argon2 takes no empty password, and none was ever wrapped */
+      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
+                           "wrong password, or the wrapped key is not this user's");
+      return FALSE;
+    }
   if (!derive_key (&params, password, password_len, wrapped + OFF_SALT, &key, error))
     return FALSE;
 

@@ -25,6 +25,7 @@ G_BEGIN_DECLS
 
 /* Wraps private_blob (a suite's private key blob) for user.  ret_wrapped is
  * exactly CHATD_WRAP_BLOB_LEN bytes. */
+/* An empty password is refused. */
 gboolean chatd_password_wrap   (const char *user, const char *suite_name,
                                 const guint8 *password, gsize password_len,
                                 const ChatdKdfParams *params,
