@@ -1,6 +1,7 @@
 /* main.c: chatd, the chat node. */
 #define G_LOG_DOMAIN "chatd"
 #include "chatd-config.h"
+#include "chatd-crypto.h"
 #include "daemonize.h"
 #include "node.h"
 #include "node-options.h"
@@ -44,7 +45,8 @@ main (int argc, char **argv)
 
   int status = 0;
   {
-    g_autoptr(ChatdNode) node = chatd_node_new (&options, &error);
+    /* libgcrypt and its secure memory: once, after the fork, before any plugin */
+    g_autoptr(ChatdNode) node = chatd_crypto_init (&error) ? chatd_node_new (&options, &error) : NULL;
     if (node != NULL && daemon != NULL)
       {
         g_autofree char *log_path = g_build_filename (node->state_dir, "chatd.log", NULL);

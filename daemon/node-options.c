@@ -228,6 +228,11 @@ chatd_node_options_parse (ChatdNodeOptions *options, int *argc, char ***argv,
   if (options->config_file != NULL && !load_config (options, &server, error))
     return FALSE;
 
+  if (options->critical_plugins == NULL)
+    {
+      static const char *const default_critical[] = CHATD_DEFAULT_CRITICAL_PLUGINS;
+      options->critical_plugins = g_strdupv ((char **) default_critical);
+    }
   if (server == (options->user != NULL))
     {
       g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT,

@@ -25,6 +25,9 @@ typedef struct {
 #define CHATD_DEFAULT_SERVER_LISTEN "127.0.0.1:5000"
 #define CHATD_DEFAULT_USER_LISTEN   "127.0.0.1:0"
 #define CHATD_DEFAULT_WAIT_SECONDS  30
+/* without [plugins] critical= in the config: the node cannot work without
+ * its core commands and the channel suite (DESIGN section 4) */
+#define CHATD_DEFAULT_CRITICAL_PLUGINS { "cmd-core", "suite-25519", NULL }
 
 typedef enum {
   CHATD_OPTIONS_PARSED,

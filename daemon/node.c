@@ -3,6 +3,7 @@
 #define G_LOG_DOMAIN "chatd"
 #include "node.h"
 #include "chatd-config.h"
+#include "chatd-crypto.h"
 #include "command-description.h"
 #include "control-server.h"
 #include "host.h"
@@ -13,10 +14,6 @@
 #include <glib-unix.h>
 #include <unistd.h>
 
-/* Set by the crypto core once it exists in the build; NULL refuses suites. */
-#ifndef CHATD_SUITE_CHECK
-#define CHATD_SUITE_CHECK NULL
-#endif
 
 static char *
 role_name (ChatdRoles role)
@@ -52,7 +49,7 @@ chatd_node_new (const ChatdNodeOptions *options, GError **error)
   node->loop = g_main_loop_new (NULL, FALSE);
   node->counters = chatd_counters_new ();
   node->events = chatd_event_hub_new (CHATD_EVENT_HUB_DEFAULT_CAPACITY);
-  node->registry = chatd_registry_new (CHATD_SUITE_CHECK);
+  node->registry = chatd_registry_new (chatd_suite_check);
   node->host = chatd_host_new (node);
 
   if (!chatd_ensure_private_dir (node->state_dir, error) ||
