@@ -147,6 +147,13 @@ host_unsubscribe (const ChatdHost *host, guint subscription)
   chatd_event_hub_unsubscribe (chatd_host_get_node (host)->events, subscription);
 }
 
+static gconstpointer
+host_get_service (const ChatdHost *host, const char *name)
+{
+  ChatdNode *node = chatd_host_get_node (host);
+  return node != NULL ? chatd_node_get_service (node, name) : NULL;
+}
+
 const ChatdHost *
 chatd_host_new (ChatdNode *node)
 {
@@ -171,6 +178,7 @@ chatd_host_new (ChatdNode *node)
     .emit_event = host_emit_event,
     .subscribe = host_subscribe,
     .unsubscribe = host_unsubscribe,
+    .get_service = host_get_service,
   };
   return &impl->table;
 }

@@ -51,6 +51,7 @@ chatd_node_new (const ChatdNodeOptions *options, GError **error)
   node->events = chatd_event_hub_new (CHATD_EVENT_HUB_DEFAULT_CAPACITY);
   node->registry = chatd_registry_new (chatd_suite_check);
   node->host = chatd_host_new (node);
+  node->services = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   if (!chatd_ensure_private_dir (node->state_dir, error) ||
       !chatd_check_dir_writable (node->state_dir, error))
@@ -146,12 +147,25 @@ chatd_node_free (ChatdNode *node)
   g_clear_pointer (&node->registry, chatd_registry_free);
   g_clear_pointer (&node->counters, chatd_counters_free);
   g_clear_pointer (&node->host, chatd_host_free);
+  g_clear_pointer (&node->services, g_hash_table_unref);
   g_clear_pointer (&node->loop, g_main_loop_unref);
   g_clear_pointer (&node->started_at, g_date_time_unref);
   g_free (node->name);
   g_free (node->state_dir);
   g_free (node->socket_path);
   g_free (node);
+}
+
+void
+chatd_node_add_service (ChatdNode *node, const char *name, gconstpointer service)
+{
+  g_hash_table_replace (node->services, g_strdup (name), (gpointer) service);
+}
+
+gconstpointer
+chatd_node_get_service (ChatdNode *node, const char *name)
+{
+  return g_hash_table_lookup (node->services, name);
 }
 
 GVariant *

@@ -27,6 +27,7 @@ struct _ChatdNode {
   ChatdPluginLoader  *loader;
   ChatdNodeLock      *lock;
   ChatdControlServer *control;
+  GHashTable         *services;         /* name -> const service table */
   guint               signal_sources[2];
   gboolean            shutting_down;
 };
@@ -41,6 +42,10 @@ gboolean   chatd_node_start    (ChatdNode *node, GError **error);
 void       chatd_node_run      (ChatdNode *node);
 void       chatd_node_request_shutdown (ChatdNode *node);
 void       chatd_node_free     (ChatdNode *node);
+
+/* Role modules offer their service tables to plugins (host->get_service). */
+void          chatd_node_add_service (ChatdNode *node, const char *name, gconstpointer service);
+gconstpointer chatd_node_get_service (ChatdNode *node, const char *name);
 
 GVariant  *chatd_node_status        (ChatdNode *node);   /* a{sv} */
 GVariant  *chatd_node_list_plugins  (ChatdNode *node);   /* aa{sv} */
