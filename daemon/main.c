@@ -24,7 +24,7 @@ main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
   g_autoptr(GError) error = NULL;
-  ChatdNodeOptions options = { .wait_seconds = -1 };
+  ChatdNodeOptions options = { 0 };
   ChatdOptionsOutcome outcome;
 
   if (!chatd_node_options_parse (&options, &argc, &argv, &outcome, &error))

@@ -9,6 +9,7 @@
 #define CONFIG_GROUP "chatd"
 #define PLUGINS_GROUP "plugins"
 #define WAIT_SECONDS_MAX 3600
+#define WAIT_UNSET G_MININT
 
 gboolean
 chatd_user_name_is_valid (const char *name, GError **error)
@@ -120,19 +121,21 @@ load_config (ChatdNodeOptions *options, gboolean *server_flag, GError **error)
           }
     }
 
+  /* the role on the command line wins over the config's, as a whole */
+  gboolean role_given = *server_flag || options->user != NULL;
   struct { const char *key; char **field; } strings[] = {
-    { "user", &options->user }, { "connect", &options->connect },
+    { "user", role_given ? NULL : &options->user }, { "connect", &options->connect },
     { "listen", &options->listen }, { "advertise", &options->advertise },
     { "password-file", &options->password_file }, { "server-key", &options->server_key },
     { "server-fingerprint", &options->server_fingerprint }, { "state-dir", &options->state_dir },
     { "socket", &options->socket_path }, { "plugin-dir", &options->plugin_dir },
   };
   for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
-    if (*strings[i].field == NULL)
+    if (strings[i].field != NULL && *strings[i].field == NULL)
       *strings[i].field = g_key_file_get_string (file, CONFIG_GROUP, strings[i].key, NULL);
 
   g_autoptr(GError) local = NULL;
-  if (g_key_file_has_key (file, CONFIG_GROUP, "server", NULL))
+  if (!role_given && g_key_file_has_key (file, CONFIG_GROUP, "server", NULL))
     {
       gboolean value = g_key_file_get_boolean (file, CONFIG_GROUP, "server", &local);
       if (local != NULL)
@@ -143,7 +146,7 @@ load_config (ChatdNodeOptions *options, gboolean *server_flag, GError **error)
         }
       *server_flag = *server_flag || value;
     }
-  if (options->wait_seconds < 0 && g_key_file_has_key (file, CONFIG_GROUP, "wait", NULL))
+  if (options->wait_seconds == WAIT_UNSET && g_key_file_has_key (file, CONFIG_GROUP, "wait", NULL))
     {
       options->wait_seconds = g_key_file_get_integer (file, CONFIG_GROUP, "wait", &local);
       if (local != NULL)
@@ -166,7 +169,7 @@ chatd_node_options_parse (ChatdNodeOptions *options, int *argc, char ***argv,
   g_autofree char *user = NULL, *connect = NULL, *listen = NULL, *advertise = NULL;
   g_autofree char *password_file = NULL, *server_key = NULL, *enroll = NULL;
   g_autofree char *state_dir = NULL, *socket_path = NULL, *plugin_dir = NULL, *config = NULL;
-  gint wait_seconds = -1;
+  gint wait_seconds = WAIT_UNSET;
   gboolean daemonize = FALSE;
 
   const GOptionEntry entries[] = {
@@ -273,9 +276,9 @@ chatd_node_options_parse (ChatdNodeOptions *options, int *argc, char ***argv,
       g_prefix_error (error, "--listen: ");
       return FALSE;
     }
-  if (options->wait_seconds < 0)
+  if (options->wait_seconds == WAIT_UNSET)
     options->wait_seconds = CHATD_DEFAULT_WAIT_SECONDS;
-  if (options->wait_seconds == 0 || options->wait_seconds > WAIT_SECONDS_MAX)
+  if (options->wait_seconds < 1 || options->wait_seconds > WAIT_SECONDS_MAX)
     {
       g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT,
                    "--wait must be 1..%d seconds", WAIT_SECONDS_MAX);

@@ -60,6 +60,7 @@ test_refused (Fixture *f, gconstpointer data)
     { "no-register", CHATD_ERROR_ABI, "no chatd_plugin_register" },
     { "not-a-plugin", CHATD_ERROR_ABI, "not a chatd plugin" },
     { "registers-nothing", CHATD_ERROR_INVALID_ARGUMENT, "registered no command" },
+    { "counter-at-register", CHATD_ERROR_FAILED, "add_counter is not possible inside" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
@@ -71,6 +72,8 @@ test_refused (Fixture *f, gconstpointer data)
       g_assert_nonnull (strstr (error->message, cases[i].words));
     }
   g_assert_cmpuint (chatd_plugin_loader_get_plugins (f->loader)->len, ==, 0);
+  /* what the refused plugins added first is withdrawn */
+  g_assert_null (chatd_registry_lookup_command (f->registry, "test-counted", NULL));
 }
 
 static void

@@ -204,9 +204,16 @@ test_node_free (TestNode *node)
     return;
   if (node->process != NULL)
     {
+      /* a node that crashes or fails to stop cleanly fails the test */
       g_subprocess_send_signal (node->process, SIGTERM);
-      test_node_wait (node);
+      g_assert_cmpint (test_node_wait (node), ==, 0);
     }
+  g_autofree char *log_path = g_build_filename (node->root, "chatd.log", NULL);
+  g_autofree char *log = NULL;
+  if (g_file_get_contents (log_path, &log, NULL, NULL) &&
+      (strstr (log, "CRITICAL") != NULL || strstr (log, "Sanitizer") != NULL ||
+       strstr (log, "runtime error") != NULL))
+    g_error ("the node logged a critical error or a sanitizer report:\n%s", log);
   remove_tree (node->root);
   g_free (node->root);
   g_free (node->runtime_dir);
