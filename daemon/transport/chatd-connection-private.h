@@ -223,5 +223,7 @@ void    chatd_endpoint_emit_send_done (ChatdEndpoint *endpoint, ChatdConnection 
 void    chatd_endpoint_emit_event     (ChatdEndpoint *endpoint, ChatdConnection *conn,
                                        ChatdConnectionEvent event, GError *error);
 void    chatd_endpoint_detach         (ChatdEndpoint *endpoint, ChatdConnection *conn);
+/* Runs queued callbacks (for entry points outside chatd-endpoint.c). */
+void    chatd_endpoint_dispatch       (ChatdEndpoint *endpoint);
 
 G_END_DECLS

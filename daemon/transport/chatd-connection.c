@@ -383,6 +383,8 @@ chatd_connection_close (ChatdConnection *conn, gint64 now_us, guint64 code, cons
   chatd_conn_fail (conn, g_error_new (CHATD_TRANSPORT_ERROR, CHATD_TRANSPORT_ERROR_CLOSED_LOCALLY,
                                       "connection closed locally: %s", reason ? reason : ""),
                    TRUE);
+  if (conn->endpoint)
+    chatd_endpoint_dispatch (conn->endpoint);
 }
 
 /* ---- RTT, congestion control, pacing ---- */

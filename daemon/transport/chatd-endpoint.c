@@ -233,6 +233,14 @@ reap (ChatdEndpoint *ep)
     ep->poll_cursor = 0;
 }
 
+static void dispatch (ChatdEndpoint *ep);
+
+void
+chatd_endpoint_dispatch (ChatdEndpoint *ep)
+{
+  dispatch (ep);
+}
+
 static void
 dispatch (ChatdEndpoint *ep)
 {
