@@ -705,14 +705,22 @@ process_ack (ChatdConnection *conn, gint64 now_us, const ChatdFrame *f)
   gboolean newly_acked = FALSE, ack_eliciting_acked = FALSE;
   gint64 largest_sent_time = -1;
 
-  if (f->u.ack.largest >= conn->next_pn)
+  guint64 largest = f->u.ack.largest;
+  if (largest >= conn->next_pn)
     {
+      /* acknowledges packets never sent: ignore that part (a forged packet
+       * on the peer's side must not blind our recovery) */
       conn->counters.protocol_violations++;
-      return;
+      if (conn->next_pn == 0)
+        return;
+      largest = conn->next_pn - 1;
     }
   chatd_ack_iter_init (&it, f);
   while (chatd_ack_iter_next (&it, &lo, &hi))
     {
+      if (lo > largest)
+        continue;
+      hi = MIN (hi, largest);
       if (hi < conn->sent.head)
         break;
       lo = MAX (lo, conn->sent.head);
@@ -736,9 +744,9 @@ process_ack (ChatdConnection *conn, gint64 now_us, const ChatdFrame *f)
             return;
         }
     }
-  if (!conn->any_acked || f->u.ack.largest > conn->largest_acked)
+  if (!conn->any_acked || largest > conn->largest_acked)
     {
-      conn->largest_acked = f->u.ack.largest;
+      conn->largest_acked = largest;
       conn->any_acked = TRUE;
     }
   if (largest_sent_time >= 0 && ack_eliciting_acked)
