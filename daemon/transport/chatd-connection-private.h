@@ -223,6 +223,7 @@ void    chatd_endpoint_emit_send_done (ChatdEndpoint *endpoint, ChatdConnection 
 void    chatd_endpoint_emit_event     (ChatdEndpoint *endpoint, ChatdConnection *conn,
                                        ChatdConnectionEvent event, GError *error);
 void    chatd_endpoint_detach         (ChatdEndpoint *endpoint, ChatdConnection *conn);
+ChatdCrc *chatd_endpoint_get_crc (ChatdEndpoint *endpoint);
 /* Runs queued callbacks (for entry points outside chatd-endpoint.c). */
 void    chatd_endpoint_dispatch       (ChatdEndpoint *endpoint);
 

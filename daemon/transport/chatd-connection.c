@@ -1067,7 +1067,7 @@ chatd_conn_handle_packet (ChatdConnection *conn, gint64 now_us, const ChatdPacke
           return;
         }
       payload_len = len - h->header_len - CHATD_CRC_LEN;
-      if (!chatd_packet_check_crc (data, len))
+      if (!chatd_crc_check (chatd_endpoint_get_crc (conn->endpoint), data, len))
         {
           conn->counters.dropped_bad_checksum++;
           return;
@@ -1554,7 +1554,7 @@ build_initial (ChatdConnection *conn, guint8 *buf, gsize cap)
   if (hl == 0 || total > cap)
     return 0;
   memset (buf + hl, 0, total - CHATD_CRC_LEN - hl); /* PADDING */
-  chatd_packet_append_crc (buf, total - CHATD_CRC_LEN);
+  chatd_crc_append (chatd_endpoint_get_crc (conn->endpoint), buf, total - CHATD_CRC_LEN);
   conn->handshake_send_due = FALSE;
   conn->counters.packets_sent++;
   conn->counters.bytes_sent += total;
@@ -1576,7 +1576,7 @@ finish_packet (ChatdConnection *conn, gint64 now_us, guint8 *buf, gsize header_l
     }
   else
     {
-      chatd_packet_append_crc (buf, header_len + payload_len);
+      chatd_crc_append (chatd_endpoint_get_crc (conn->endpoint), buf, header_len + payload_len);
       total = header_len + payload_len + CHATD_CRC_LEN;
     }
   ChatdSentPacket *p = ring_push (&conn->sent);

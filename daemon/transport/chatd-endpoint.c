@@ -46,6 +46,7 @@ struct _ChatdEndpoint
   ChatdEndpointConfig config;
   ChatdAddress local;
   guint8 cookie_secret[32];
+  ChatdCrc crc;
   GHashTable *by_cid;      /* &conn->local_cid -> conn */
   GHashTable *by_peer;     /* &conn->peer -> conn used for sends */
   GHashTable *by_initial;  /* &conn->initial_key -> server conn */
@@ -122,6 +123,7 @@ chatd_endpoint_new (const ChatdEndpointConfig *config, const ChatdAddress *local
   if (local)
     ep->local = *local;
   gcry_randomize (ep->cookie_secret, sizeof ep->cookie_secret, GCRY_STRONG_RANDOM);
+  chatd_crc_init (&ep->crc);
   ep->by_cid = g_hash_table_new (g_int64_hash, g_int64_equal);
   ep->by_peer = g_hash_table_new (chatd_address_hash, chatd_address_equal);
   ep->by_initial = g_hash_table_new (initial_key_hash, initial_key_equal);
@@ -130,6 +132,12 @@ chatd_endpoint_new (const ChatdEndpointConfig *config, const ChatdAddress *local
   g_queue_init (&ep->stateless);
   g_queue_init (&ep->events);
   return ep;
+}
+
+ChatdCrc *
+chatd_endpoint_get_crc (ChatdEndpoint *ep)
+{
+  return &ep->crc;
 }
 
 const ChatdEndpointConfig *
@@ -429,7 +437,7 @@ queue_retry (ChatdEndpoint *ep, gint64 now_us, const ChatdAddress *to, guint64 s
                           .token = cookie, .token_len = COOKIE_LEN };
   gsize hl = chatd_packet_write_header (sp->data, sizeof sp->data - CHATD_CRC_LEN, &h);
   g_assert (hl > 0);
-  chatd_packet_append_crc (sp->data, hl);
+  chatd_crc_append (&ep->crc, sp->data, hl);
   sp->len = hl + CHATD_CRC_LEN;
   sp->to = *to;
   g_queue_push_tail (&ep->stateless, sp);
@@ -446,7 +454,7 @@ handle_initial (ChatdEndpoint *ep, gint64 now_us, const ChatdAddress *from,
       ep->counters.dropped_initial_too_small++;
       return;
     }
-  if (!chatd_packet_check_crc (data, len))
+  if (!chatd_crc_check (&ep->crc, data, len))
     {
       ep->counters.dropped_bad_checksum++;
       return;
@@ -534,7 +542,7 @@ chatd_endpoint_handle_datagram (ChatdEndpoint *ep, gint64 now_us, const ChatdAdd
         {
           if (!conn->is_client)
             ep->counters.dropped_bad_type++;
-          else if (!chatd_packet_check_crc (data, len))
+          else if (!chatd_crc_check (&ep->crc, data, len))
             ep->counters.dropped_bad_checksum++;
           else
             chatd_conn_handle_retry (conn, now_us, &h);
@@ -767,5 +775,6 @@ chatd_endpoint_free (ChatdEndpoint *ep)
   g_hash_table_unref (ep->by_peer);
   g_hash_table_unref (ep->by_initial);
   g_hash_table_unref (ep->per_address);
+  chatd_crc_clear (&ep->crc);
   g_free (ep);
 }

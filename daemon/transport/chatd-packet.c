@@ -2,6 +2,7 @@
 #include "chatd-packet.h"
 
 #include <gcrypt.h>
+#include <string.h>
 
 ChatdPacketParseResult
 chatd_packet_parse_header (const guint8 *data, gsize len, ChatdPacketHeader *ret_header)
@@ -107,4 +108,46 @@ chatd_packet_check_crc (const guint8 *data, gsize len)
     return FALSE;
   chatd_crc32 (data, len - CHATD_CRC_LEN, crc);
   return memcmp (crc, data + len - CHATD_CRC_LEN, CHATD_CRC_LEN) == 0;
+}
+
+void
+chatd_crc_init (ChatdCrc *crc)
+{
+  gcry_md_hd_t h = NULL;
+  if (gcry_md_open (&h, GCRY_MD_CRC32, 0) != 0)
+    g_error ("libgcrypt has no CRC32");
+  crc->handle = h;
+}
+
+void
+chatd_crc_clear (ChatdCrc *crc)
+{
+  if (crc->handle)
+    gcry_md_close ((gcry_md_hd_t) crc->handle);
+  crc->handle = NULL;
+}
+
+static void
+crc_compute (ChatdCrc *crc, const guint8 *data, gsize len, guint8 out[4])
+{
+  gcry_md_hd_t h = crc->handle;
+  gcry_md_reset (h);
+  gcry_md_write (h, data, len);
+  memcpy (out, gcry_md_read (h, GCRY_MD_CRC32), CHATD_CRC_LEN);
+}
+
+void
+chatd_crc_append (ChatdCrc *crc, guint8 *buf, gsize len)
+{
+  crc_compute (crc, buf, len, buf + len);
+}
+
+gboolean
+chatd_crc_check (ChatdCrc *crc, const guint8 *data, gsize len)
+{
+  guint8 out[4];
+  if (len < CHATD_CRC_LEN)
+    return FALSE;
+  crc_compute (crc, data, len - CHATD_CRC_LEN, out);
+  return memcmp (out, data + len - CHATD_CRC_LEN, CHATD_CRC_LEN) == 0;
 }

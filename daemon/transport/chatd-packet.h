@@ -80,7 +80,20 @@ ChatdPacketParseResult chatd_packet_parse_header (const guint8 *data, gsize len,
  * INITIAL and RETRY fill scid/params/token as the type requires. */
 gsize chatd_packet_write_header (guint8 *buf, gsize cap, const ChatdPacketHeader *header);
 
-/* CRC32 of @data as four big-endian bytes. */
+/* A reusable CRC32 context: libgcrypt's gcry_md_open() is costly (it polls
+ * for entropy on every call), so the hot path keeps one handle open per
+ * endpoint and only resets it. */
+typedef struct
+{
+  gpointer handle; /* gcry_md_hd_t */
+} ChatdCrc;
+
+void     chatd_crc_init   (ChatdCrc *crc);
+void     chatd_crc_clear  (ChatdCrc *crc);
+void     chatd_crc_append (ChatdCrc *crc, guint8 *buf, gsize len);
+gboolean chatd_crc_check  (ChatdCrc *crc, const guint8 *data, gsize len);
+
+/* CRC32 of @data as four big-endian bytes (one-shot versions). */
 void     chatd_crc32 (const guint8 *data, gsize len, guint8 ret_crc[4]);
 /* Appends the CRC of buf[0..len) at buf[len]; the caller reserved 4 bytes. */
 void     chatd_packet_append_crc (guint8 *buf, gsize len);

@@ -26,7 +26,7 @@
 #define MAX_SEND_ROUNDS 64    /* per flush: 64 x 64 datagrams */
 #define GSO_MAX_SEGMENTS 64
 #define GSO_MAX_BYTES 65000
-#define SOCKET_BUFFER (4 * 1024 * 1024)
+#define SOCKET_BUFFER (16 * 1024 * 1024) /* clamped by the kernel to rmem_max unless privileged */
 
 #define IO_COUNTERS(X) \
   X (recv_calls)       \
@@ -380,8 +380,11 @@ chatd_transport_new (const char *ip, guint16 port, const ChatdEndpointConfig *co
   t->socket = g_steal_pointer (&socket);
   t->fd = g_socket_get_fd (t->socket);
   t->local = local;
-  setsockopt (t->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-  setsockopt (t->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  /* as large as allowed: bursts at loopback speed overflow small buffers */
+  if (setsockopt (t->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
+    setsockopt (t->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  if (setsockopt (t->fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0)
+    setsockopt (t->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
   int seg = CHATD_MAX_DATAGRAM_DEFAULT;
   t->gso = setsockopt (t->fd, SOL_UDP, UDP_SEGMENT, &seg, sizeof seg) == 0;
   seg = 0;
