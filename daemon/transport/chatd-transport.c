@@ -1,6 +1,8 @@
 /* chatd-transport.c: drives a ChatdEndpoint with a UDP socket and a timerfd
  * under a GSource. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #define G_LOG_DOMAIN "chatd-transport"
 
 #include "chatd-counters.h"

@@ -4,7 +4,9 @@
  *
  *   build/tests/transport/bench-transport [--mib 100] [--samples 2000] [--size 64]
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "chatd-transport.h"
 
 #include <gcrypt.h>
