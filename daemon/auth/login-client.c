@@ -45,7 +45,8 @@ chatd_login_client_new (const ChatdLoginClientConfig *config, GError **error)
   if (config->pinned_server_key != NULL)
     client->config.pinned_server_key = g_bytes_ref (config->pinned_server_key);
   client->config.user = NULL;
-  client->registered_name = g_strdup (config->user);
+  /* the server folds names to lower case; so does the key's wrapping */
+  client->registered_name = g_ascii_strdown (config->user, -1);
   gcry_create_nonce (client->nonce, sizeof client->nonce);
   client->share_secret = chatd_secret_new (suite->kx_secret_len);
   gcry_randomize (client->share_secret->data, client->share_secret->len, GCRY_STRONG_RANDOM);
@@ -193,7 +194,7 @@ handle_reply (ChatdLoginClient *client, const ChatdAuthMessage *reply, GBytes **
   g_autofree char *name = chatd_auth_field_string (reply, RE_NAME);
   g_autofree char *suite_name = chatd_auth_field_string (reply, RE_SUITE);
   const ChatdSuite *suite = suite_name ? client->config.suite_lookup (client->config.user_data, suite_name) : NULL;
-  if (name == NULL || g_ascii_strcasecmp (name, client->registered_name) != 0)
+  if (name == NULL || g_strcmp0 (name, client->registered_name) != 0)
     return fail (ret_message, "wrong name", error, CHATD_ERROR_REFUSED, "the server answered for another name");
   if (suite == NULL || !chatd_suite_has (suite, CHATD_SUITE_CAN_SIGN))
     return fail (ret_message, "unknown suite", error, CHATD_ERROR_NOT_SUPPORTED,

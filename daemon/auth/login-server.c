@@ -27,7 +27,8 @@ typedef struct {
   guint8            server_share[64];
   gsize             server_share_len;
   ChatdSecret      *server_secret_share;
-  ChatdLoginRecord  record;
+  char             *name;        /* folded */
+  ChatdLoginRecord *record;
   gint64            expires_us;
 } Pending;
 
@@ -46,12 +47,14 @@ struct _ChatdLoginServer {
 };
 
 void
-chatd_login_record_clear (ChatdLoginRecord *record)
+chatd_login_record_free (ChatdLoginRecord *record)
 {
-  g_clear_pointer (&record->name, g_free);
-  g_clear_pointer (&record->suite, g_free);
+  if (record == NULL)
+    return;
+  g_free (record->suite);
   g_clear_pointer (&record->public_key, g_bytes_unref);
-  g_clear_pointer (&record->wrapped, g_bytes_unref);
+  g_clear_pointer (&record->wrapped_key, g_bytes_unref);
+  g_free (record);
 }
 
 void
@@ -75,7 +78,8 @@ pending_free (Pending *p)
   g_clear_pointer (&p->answer, g_bytes_unref);
   g_clear_pointer (&p->reply, g_bytes_unref);
   chatd_secret_free (p->server_secret_share);
-  chatd_login_record_clear (&p->record);
+  chatd_login_record_free (p->record);
+  g_free (p->name);
   g_free (p);
 }
 
@@ -371,7 +375,8 @@ handle_answer (ChatdLoginServer *server, guint64 conn_id, const char *peer, gint
     }
 
   g_autoptr(Pending) pending = g_new0 (Pending, 1);
-  if (!server->config.lookup (server->config.user_data, name, &pending->record, error))
+  pending->name = g_steal_pointer (&lower);
+  if (!server->config.lookup (server->config.user_data, pending->name, &pending->record, error))
     return CHATD_LOGIN_SERVER_REFUSED;
   pending->server_secret_share = ephemeral_secret (server, f[AN_N1].data, error);
   if (pending->server_secret_share == NULL ||
@@ -385,8 +390,8 @@ handle_answer (ChatdLoginServer *server, guint64 conn_id, const char *peer, gint
   gcry_create_nonce (n2, sizeof n2);
   chatd_u64_to_be ((guint64) (g_get_real_time () / 1000), ts2);
   gsize wrapped_len;
-  const guint8 *wrapped = g_bytes_get_data (pending->record.wrapped, &wrapped_len);
-  ChatdSlice unsigned_reply[] = { CHATD_SLICE_STR (pending->record.name), CHATD_SLICE_STR (pending->record.suite),
+  const guint8 *wrapped = g_bytes_get_data (pending->record->wrapped_key, &wrapped_len);
+  ChatdSlice unsigned_reply[] = { CHATD_SLICE_STR (pending->name), CHATD_SLICE_STR (pending->record->suite),
                                   CHATD_SLICE (wrapped, wrapped_len), CHATD_SLICE (n2, sizeof n2),
                                   CHATD_SLICE (ts2, 8), CHATD_SLICE ("-", 1) };
   /* build once without the signature to compute the transcript, then sign */
@@ -431,9 +436,9 @@ handle_proof (ChatdLoginServer *server, guint64 conn_id, const char *peer, gint6
       refuse (error, "proof from %s: no login in progress on this connection (expired?)", peer);
       return CHATD_LOGIN_SERVER_REFUSED;
     }
-  const ChatdSuite *user_suite = server->config.suite_lookup (server->config.user_data, pending->record.suite);
+  const ChatdSuite *user_suite = server->config.suite_lookup (server->config.user_data, pending->record->suite);
   gsize key_len;
-  const guint8 *key_blob = g_bytes_get_data (pending->record.public_key, &key_len);
+  const guint8 *key_blob = g_bytes_get_data (pending->record->public_key, &key_len);
   g_autoptr(ChatdKey) user_key = user_suite != NULL
     ? user_suite->import_public (user_suite, key_blob, key_len, error) : NULL;
   ChatdLoginTranscript transcript;
@@ -447,7 +452,7 @@ handle_proof (ChatdLoginServer *server, guint64 conn_id, const char *peer, gint6
                             proof->fields[0].data, proof->fields[0].len, &verify_error))
     {
       server->n_proofs_failed++;
-      g_autofree char *name = g_strdup (pending->record.name);
+      g_autofree char *name = g_strdup (pending->name);
       g_hash_table_remove (server->pending, &conn_id);
       *ret_reply = failed_message ("login failed");
       refuse (error, "login of '%s' from %s refused: the transcript signature does not verify", name, peer);
@@ -473,9 +478,9 @@ handle_proof (ChatdLoginServer *server, guint64 conn_id, const char *peer, gint6
       g_hash_table_remove (server->pending, &conn_id);
       return CHATD_LOGIN_SERVER_REFUSED;
     }
-  result->name = g_strdup (pending->record.name);
-  result->suite = g_strdup (pending->record.suite);
-  result->public_key = g_bytes_ref (pending->record.public_key);
+  result->name = g_strdup (pending->name);
+  result->suite = g_strdup (pending->record->suite);
+  result->public_key = g_bytes_ref (pending->record->public_key);
   memcpy (result->client_nonce, pending->answer_msg->fields[AN_NONCE].data, 32);
   g_hash_table_remove (server->pending, &conn_id);
   server->n_logins++;
@@ -506,7 +511,7 @@ chatd_login_server_handle (ChatdLoginServer *server, guint64 conn_id, const char
         Pending *pending = g_hash_table_lookup (server->pending, &conn_id);
         g_autofree char *reason = chatd_auth_field_string (message, 0);
         refuse (error, "login%s%s from %s given up by the client: %s",
-                pending ? " of " : "", pending ? pending->record.name : "", peer,
+                pending ? " of " : "", pending ? pending->name : "", peer,
                 reason ? reason : "(no reason)");
         g_hash_table_remove (server->pending, &conn_id);
         outcome = CHATD_LOGIN_SERVER_REFUSED;

@@ -5,19 +5,11 @@
 #include "auth-message.h"
 #include "channel.h"
 
-/* What the directory says about a name.  For an unknown name the directory
- * makes a fake record, the same in shape and stable per name. */
-typedef struct {
-  char   *name;         /* as registered */
-  char   *suite;        /* of the user's key */
-  GBytes *public_key;   /* blob */
-  GBytes *wrapped;      /* fixed-length password-wrapped private key blob */
-} ChatdLoginRecord;
+#include "login-record.h"
 
-void chatd_login_record_clear (ChatdLoginRecord *record);
-
+/* name: folded to ASCII lower case */
 typedef gboolean (*ChatdLoginLookup) (gpointer user_data, const char *name,
-                                      ChatdLoginRecord *ret_record, GError **error);
+                                      ChatdLoginRecord **ret_record, GError **error);
 typedef const ChatdSuite *(*ChatdSuiteLookup) (gpointer user_data, const char *name);
 
 typedef struct {
@@ -35,7 +27,7 @@ typedef struct {
 } ChatdLoginServerConfig;
 
 typedef struct {
-  char         *name;
+  char         *name;                /* folded to lower case: ask the directory for its spelling */
   char         *suite;
   GBytes       *public_key;
   guint8        client_nonce[32];
