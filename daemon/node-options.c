@@ -8,6 +8,7 @@
 
 #define CONFIG_GROUP "chatd"
 #define PLUGINS_GROUP "plugins"
+#define SERVER_GROUP "server"
 #define WAIT_SECONDS_MAX 3600
 #define WAIT_UNSET G_MININT
 
@@ -98,12 +99,14 @@ load_config (ChatdNodeOptions *options, gboolean *server_flag, GError **error)
     "server", "user", "connect", "listen", "advertise", "password-file", "server-key",
     "server-fingerprint", "state-dir", "socket", "plugin-dir", "wait", NULL };
   static const char *const plugin_keys[] = { "critical", "disabled", NULL };
+  static const char *const server_keys[] = { "kdf-memory-kib", "kdf-passes", NULL };
 
   g_auto(GStrv) groups = g_key_file_get_groups (file, NULL);
   for (guint g = 0; groups[g] != NULL; g++)
     {
       const char *const *known = g_str_equal (groups[g], CONFIG_GROUP) ? chatd_keys
-                               : g_str_equal (groups[g], PLUGINS_GROUP) ? plugin_keys : NULL;
+                               : g_str_equal (groups[g], PLUGINS_GROUP) ? plugin_keys
+                               : g_str_equal (groups[g], SERVER_GROUP) ? server_keys : NULL;
       if (known == NULL)
         {
           g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT,
@@ -156,6 +159,22 @@ load_config (ChatdNodeOptions *options, gboolean *server_flag, GError **error)
           return FALSE;
         }
     }
+  struct { const char *key; guint *field; } server_numbers[] = {
+    { "kdf-memory-kib", &options->kdf_memory_kib }, { "kdf-passes", &options->kdf_passes },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (server_numbers); i++)
+    if (g_key_file_has_key (file, SERVER_GROUP, server_numbers[i].key, NULL))
+      {
+        guint64 value = g_key_file_get_uint64 (file, SERVER_GROUP, server_numbers[i].key, &local);
+        if (local != NULL || value == 0 || value > G_MAXUINT32)
+          {
+            g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT,
+                         "config file %s: %s in [server] must be a positive number",
+                         options->config_file, server_numbers[i].key);
+            return FALSE;
+          }
+        *server_numbers[i].field = (guint) value;
+      }
   options->critical_plugins = g_key_file_get_string_list (file, PLUGINS_GROUP, "critical", NULL, NULL);
   options->disabled_plugins = g_key_file_get_string_list (file, PLUGINS_GROUP, "disabled", NULL, NULL);
   return TRUE;

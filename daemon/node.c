@@ -6,6 +6,7 @@
 #include "chatd-crypto.h"
 #include "command-description.h"
 #include "control-server.h"
+#include "directory-service.h"
 #include "host.h"
 #include "node-lock.h"
 #include "paths.h"
@@ -72,6 +73,23 @@ on_signal (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* The server's directory in its state dir, offered to plugins as "directory". */
+static gboolean
+start_directory (ChatdNode *node, GError **error)
+{
+  ChatdDirectoryConfig config;
+  chatd_directory_config_init (&config);
+  if (node->options->kdf_memory_kib != 0)
+    config.kdf.memory_kib = node->options->kdf_memory_kib;
+  if (node->options->kdf_passes != 0)
+    config.kdf.time_cost = node->options->kdf_passes;
+  node->directory = chatd_directory_open (node->state_dir, &config, node->registry, error);
+  if (node->directory == NULL)
+    return FALSE;
+  chatd_node_add_service (node, CHATD_SERVICE_DIRECTORY, chatd_directory_service ());
+  return TRUE;
+}
+
 gboolean
 chatd_node_start (ChatdNode *node, GError **error)
 {
@@ -96,6 +114,8 @@ chatd_node_start (ChatdNode *node, GError **error)
     }
   node->lock = chatd_node_lock_acquire (node->socket_path, error);
   if (node->lock == NULL)
+    return FALSE;
+  if (node->role == CHATD_ROLE_SERVER && !start_directory (node, error))
     return FALSE;
   node->control = chatd_control_server_new (node, node->socket_path, error);
   if (node->control == NULL)
@@ -142,6 +162,7 @@ chatd_node_free (ChatdNode *node)
       g_source_remove (node->signal_sources[i]);
   g_clear_pointer (&node->control, chatd_control_server_free);
   g_clear_pointer (&node->lock, chatd_node_lock_release);
+  g_clear_pointer (&node->directory, chatd_directory_free);
   g_clear_pointer (&node->loader, chatd_plugin_loader_free);
   g_clear_pointer (&node->events, chatd_event_hub_free);
   g_clear_pointer (&node->registry, chatd_registry_free);

@@ -10,6 +10,7 @@
 typedef struct _ChatdControlServer ChatdControlServer;
 typedef struct _ChatdPluginLoader ChatdPluginLoader;
 typedef struct _ChatdNodeLock ChatdNodeLock;
+typedef struct _ChatdDirectory ChatdDirectory;
 
 struct _ChatdNode {
   const ChatdNodeOptions *options;      /* borrowed, outlives the node */
@@ -28,6 +29,7 @@ struct _ChatdNode {
   ChatdNodeLock      *lock;
   ChatdControlServer *control;
   GHashTable         *services;         /* name -> const service table */
+  ChatdDirectory     *directory;        /* server role: users and the server identity */
   guint               signal_sources[2];
   gboolean            shutting_down;
 };

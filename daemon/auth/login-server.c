@@ -47,17 +47,6 @@ struct _ChatdLoginServer {
 };
 
 void
-chatd_login_record_free (ChatdLoginRecord *record)
-{
-  if (record == NULL)
-    return;
-  g_free (record->suite);
-  g_clear_pointer (&record->public_key, g_bytes_unref);
-  g_clear_pointer (&record->wrapped_key, g_bytes_unref);
-  g_free (record);
-}
-
-void
 chatd_login_result_free (ChatdLoginResult *result)
 {
   if (result == NULL)
