@@ -128,8 +128,7 @@ handle_list_commands (ChatdControlServer *server, GDBusMethodInvocation *invocat
       const ChatdCommand *command = g_ptr_array_index (commands, i);
       if (!(command->roles & server->node->role))
         continue;
-      const char *plugin = NULL;
-      chatd_registry_lookup_command (server->node->registry, command->name, &plugin);
+      const char *plugin = chatd_registry_command_plugin (server->node->registry, command);
       g_variant_builder_add (&builder, "(ss@a{sv})", command->name, command->summary,
                              chatd_command_description_new (command, plugin));
     }
@@ -146,7 +145,10 @@ handle_run (ChatdControlServer *server, Client *client, GVariant *parameters,
   g_variant_get (parameters, "(&s@a{sv})", &name, &args);
   server->n_requests++;
 
-  const ChatdCommand *command = chatd_registry_lookup_command (server->node->registry, name, NULL);
+  const ChatdCommand *command = chatd_registry_lookup_command (server->node->registry, name,
+                                                               server->node->role, NULL);
+  if (command == NULL)
+    command = chatd_registry_lookup_command (server->node->registry, name, CHATD_ROLE_ANY, NULL);
   g_autoptr(GError) error = NULL;
   if (command == NULL)
     g_set_error (&error, CHATD_ERROR, CHATD_ERROR_UNKNOWN_COMMAND,

@@ -252,8 +252,7 @@ chatd_node_list_commands (ChatdNode *node)
       const ChatdCommand *command = g_ptr_array_index (commands, i);
       if (!(command->roles & node->role))
         continue;
-      const char *plugin = NULL;
-      chatd_registry_lookup_command (node->registry, command->name, &plugin);
+      const char *plugin = chatd_registry_command_plugin (node->registry, command);
       g_autoptr(GVariant) description = g_variant_ref_sink (chatd_command_description_new (command, plugin));
       g_variant_builder_open (&b, G_VARIANT_TYPE_VARDICT);
       g_variant_builder_add (&b, "{sv}", "name", g_variant_new_string (command->name));
