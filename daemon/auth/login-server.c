@@ -517,10 +517,13 @@ chatd_login_server_handle (ChatdLoginServer *server, guint64 conn_id, const char
   return outcome;
 }
 
-void
+char *
 chatd_login_server_forget (ChatdLoginServer *server, guint64 conn_id)
 {
+  Pending *pending = g_hash_table_lookup (server->pending, &conn_id);
+  char *name = pending != NULL ? g_strdup (pending->name) : NULL;
   g_hash_table_remove (server->pending, &conn_id);
+  return name;
 }
 
 GBytes *

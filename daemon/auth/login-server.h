@@ -55,8 +55,9 @@ ChatdLoginServerOutcome chatd_login_server_handle (ChatdLoginServer *server, gui
                                                    GBytes **ret_reply,
                                                    ChatdLoginResult **ret_result,
                                                    GError **error);
-/* The connection went away: forget its half-done login. */
-void     chatd_login_server_forget   (ChatdLoginServer *server, guint64 conn_id);
+/* The connection went away: forget its half-done login.  Returns the
+ * (folded) name whose login was abandoned after the reply, or NULL. */
+char    *chatd_login_server_forget   (ChatdLoginServer *server, guint64 conn_id);
 /* WELCOME for a finished login: manifest (already encoded), signed, with the
  * key confirmation. */
 GBytes  *chatd_login_server_welcome  (ChatdLoginServer *server, const ChatdLoginResult *result,

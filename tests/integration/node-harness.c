@@ -81,7 +81,7 @@ void
 test_node_start_server (TestNode *node, const char *const *extra)
 {
   const char *const base[] = {
-    "--server", "--socket", node->socket_path, "--state-dir", node->state_dir,
+    "--server", "--listen", "127.0.0.1:0", "--socket", node->socket_path, "--state-dir", node->state_dir,
     "--plugin-dir", required_env ("CHATD_PLUGIN_DIR"), NULL };
   g_autoptr(GSubprocessLauncher) launcher =
     g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_MERGE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE);

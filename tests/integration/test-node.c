@@ -148,7 +148,7 @@ test_second_start_refused (void)
   g_autoptr(TestNode) node = test_node_new ();
   test_node_start_server (node, NULL);
   g_autofree char *err = NULL;
-  const char *const args[] = { "--server", "--socket", node->socket_path, "--state-dir", node->state_dir,
+  const char *const args[] = { "--server", "--listen", "127.0.0.1:0", "--socket", node->socket_path, "--state-dir", node->state_dir,
                                "--plugin-dir", g_getenv ("CHATD_PLUGIN_DIR"), NULL };
   g_assert_cmpint (test_run_chatd (node, args, NULL, &err), ==, 1);
   g_assert_true (test_is_one_line (err));
@@ -203,7 +203,7 @@ static void
 test_daemon (void)
 {
   g_autoptr(TestNode) node = test_node_new ();
-  const char *const args[] = { "--server", "--daemon", "--socket", node->socket_path,
+  const char *const args[] = { "--server", "--listen", "127.0.0.1:0", "--daemon", "--socket", node->socket_path,
                                "--state-dir", node->state_dir, "--plugin-dir",
                                g_getenv ("CHATD_PLUGIN_DIR"), NULL };
   g_autofree char *out = NULL, *err = NULL;
@@ -223,7 +223,7 @@ test_daemon (void)
   g_assert_true (g_file_test (log_path, G_FILE_TEST_EXISTS));
 
   /* a start-up failure after the fork reaches the caller, exit 1 */
-  const char *const second[] = { "--server", "--daemon", "--socket", node->socket_path,
+  const char *const second[] = { "--server", "--listen", "127.0.0.1:0", "--daemon", "--socket", node->socket_path,
                                  "--state-dir", "/proc/version/state", NULL };
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (test_run_chatd (node, second, NULL, &err), ==, 1);
