@@ -513,8 +513,14 @@ chatd_server_role_free (ChatdServerRole *role)
     return;
   if (role->sweep_source != 0)
     g_source_remove (role->sweep_source);
-  g_clear_pointer (&role->online, g_hash_table_unref);
+  /* the transport goes first: closing its connections calls back into us */
+  if (role->transport != NULL)
+    {
+      chatd_transport_set_message_callback (role->transport, NULL, NULL);
+      chatd_transport_set_connection_callback (role->transport, NULL, NULL);
+    }
   g_clear_pointer (&role->transport, chatd_transport_free);
+  g_clear_pointer (&role->online, g_hash_table_unref);
   g_clear_pointer (&role->login, chatd_login_server_free);
   g_free (role);
 }

@@ -49,6 +49,7 @@ struct _ChatdUserRole {
   guint64           next_request_id;
   GHashTable       *requests;            /* id -> Request* */
   gboolean          reported;            /* readiness told to the node */
+  gboolean          closing;             /* being freed: callbacks do nothing */
   guint64           n_logins, n_login_failures;
 };
 
@@ -477,7 +478,7 @@ on_hello_sent (ChatdEndpoint *endpoint, ChatdConnection *connection, const GErro
                gpointer user_data)
 {
   ChatdUserRole *role = user_data;
-  if (error != NULL && role->state == CHATD_LOGIN_STATE_LOGGING_IN)
+  if (error != NULL && !role->closing && role->state == CHATD_LOGIN_STATE_LOGGING_IN)
     {
       g_autofree char *why = g_strdup_printf ("cannot reach the server at %s: %s", role->server_text, error->message);
       retry_later (role, why);
@@ -586,10 +587,16 @@ chatd_user_role_free (ChatdUserRole *role)
       g_autoptr(GBytes) logout = chatd_auth_message_build (CHATD_MSG_LOGOUT, NULL, 0);
       send_to_server (role, logout);
     }
+  role->closing = TRUE;
+  if (role->transport != NULL)
+    {
+      chatd_transport_set_message_callback (role->transport, NULL, NULL);
+      chatd_transport_set_connection_callback (role->transport, NULL, NULL);
+    }
   fail_all_requests (role, "the node is shutting down");
   stop_session (role);
-  g_clear_pointer (&role->requests, g_hash_table_unref);
   g_clear_pointer (&role->transport, chatd_transport_free);
+  g_clear_pointer (&role->requests, g_hash_table_unref);
   g_clear_pointer (&role->server_key, chatd_key_free);
   g_clear_pointer (&role->password, chatd_secret_free);
   g_clear_pointer (&role->pinned_server_key, g_bytes_unref);
