@@ -109,13 +109,14 @@ parse_numbers (const guint8 *body, gsize len, gcry_mpi_t *ret_mpis, gsize n, gbo
           release_mpis (ret_mpis, i);
           return INVALID ("RSA key body has a malformed number");
         }
-      ret_mpis[i] = secret && i >= 2 ? gcry_mpi_snew (field_len * 8) : NULL;
       err = gcry_mpi_scan (&ret_mpis[i], GCRYMPI_FMT_USG, body + pos, field_len, NULL);
       if (err)
         {
-          release_mpis (ret_mpis, i + 1);
+          release_mpis (ret_mpis, i);
           return gcry_failed (err, "RSA key number", error);
         }
+      if (secret && i >= 2)   /* d p q u: move to secure memory */
+        gcry_mpi_set_flag (ret_mpis[i], GCRYMPI_FLAG_SECURE);
       pos += field_len;
     }
   if (pos != len)
