@@ -194,6 +194,35 @@ test_wrap_refusals (void)
   g_assert_nonnull (strstr (error->message, "cap"));
 }
 
+/* decoys for unknown names: same shape, stable per name, never open */
+static void
+test_wrap_decoy (void)
+{
+  static const guint8 server_secret[32] = { 9, 8, 7 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) a1 = NULL, a2 = NULL, b = NULL, real = NULL;
+  g_autoptr(ChatdKey) key = kat_key (&chatd_suite_25519);
+  ChatdSecret *out = NULL;
+
+  g_assert_true (chatd_password_wrap_decoy (server_secret, sizeof server_secret, "Mallory",
+                                            &test_params, &a1, &error));
+  g_assert_true (chatd_password_wrap_decoy (server_secret, sizeof server_secret, "Mallory",
+                                            &test_params, &a2, &error));
+  g_assert_true (chatd_password_wrap_decoy (server_secret, sizeof server_secret, "Trent",
+                                            &test_params, &b, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_bytes_equal (a1, a2));
+  g_assert_false (g_bytes_equal (a1, b));
+  g_assert_true (chatd_password_wrap_key ("Alice", key, (const guint8 *) "Alice", 5,
+                                          &test_params, &real, &error));
+  g_assert_cmpuint (TEST_LEN (a1), ==, TEST_LEN (real));
+  g_assert_cmpmem (TEST_DATA (a1), 17, TEST_DATA (real), 17);   /* same header */
+  g_assert_false (chatd_password_unwrap ("Mallory", "25519", (const guint8 *) "Mallory", 7,
+                                         TEST_DATA (a1), TEST_LEN (a1), &out, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  g_assert_null (out);
+}
+
 /* the default parameters (64 MiB, 3 passes), once */
 static void
 test_wrap_default_params (void)
@@ -229,5 +258,6 @@ main (int argc, char **argv)
   g_test_add_data_func ("/crypto/wrap/round-trip/25519", &chatd_suite_25519, test_wrap_round_trip);
   g_test_add_func ("/crypto/wrap/refusals", test_wrap_refusals);
   g_test_add_func ("/crypto/wrap/default-params", test_wrap_default_params);
+  g_test_add_func ("/crypto/wrap/decoy", test_wrap_decoy);
   return g_test_run ();
 }
