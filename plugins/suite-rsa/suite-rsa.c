@@ -283,6 +283,8 @@ generate (const ChatdSuite *suite, guint bits, GError **error)
   gcry_sexp_release (pair);
   if (err)
     return gcry_failed (err, "RSA key generation failed", error), NULL;
+  for (int i = 2; i < N_PRIVATE_FIELDS; i++)   /* d p q u into secure memory */
+    gcry_mpi_set_flag (m[i], GCRYMPI_FLAG_SECURE);
   if (check_public_numbers (m[0], m[1], &checked_bits, error) &&
       check_private_numbers (m, error))
     key = key_from_numbers (m, TRUE, checked_bits, error);
