@@ -194,6 +194,53 @@ test_wrap_refusals (void)
   g_assert_nonnull (strstr (error->message, "cap"));
 }
 
+static void
+test_fingerprint_text (void)
+{
+  g_autoptr(ChatdKey) key = kat_key (&chatd_suite_25519);
+  g_autoptr(GError) error = NULL;
+  guint8 fp[CHATD_FINGERPRINT_LEN], back[CHATD_FINGERPRINT_LEN];
+  g_autofree char *text = NULL;
+  g_autofree char *plain = NULL;
+  g_autofree char *upper = NULL;
+
+  g_assert_true (chatd_key_fingerprint (key, fp, &error));
+  text = chatd_fingerprint_to_string (fp);
+  g_assert_cmpuint (strlen (text), ==, 79);
+  g_assert_true (chatd_fingerprint_parse (text, back, &error));
+  g_assert_cmpmem (fp, sizeof fp, back, sizeof back);
+  plain = g_strdelimit (g_strdup (text), " ", ':');
+  upper = g_ascii_strup (plain, -1);
+  g_assert_true (chatd_fingerprint_parse (upper, back, &error));
+  g_assert_cmpmem (fp, sizeof fp, back, sizeof back);
+  g_assert_no_error (error);
+  text[78] = '\0';   /* one digit short */
+  g_assert_false (chatd_fingerprint_parse (text, back, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (chatd_fingerprint_parse ("zz", back, &error));
+  g_clear_error (&error);
+  {
+    g_autofree char *longer = g_strconcat (upper, "0", NULL);
+    g_assert_false (chatd_fingerprint_parse (longer, back, &error));
+    g_clear_error (&error);
+  }
+}
+
+static void
+test_random (void)
+{
+  g_autoptr(ChatdSecret) a = chatd_secret_new_random (32);
+  g_autoptr(ChatdSecret) b = chatd_secret_new_random (32);
+  guint8 n1[12] = { 0 }, n2[12] = { 0 };
+
+  g_assert_true (gcry_is_secure (a->data));
+  g_assert_false (chatd_memequal_ct (a->data, b->data, 32));
+  chatd_random_nonce (n1, sizeof n1);
+  chatd_random_nonce (n2, sizeof n2);
+  g_assert_false (chatd_memequal_ct (n1, n2, sizeof n1));
+}
+
 /* decoys for unknown names: same shape, stable per name, never open */
 static void
 test_wrap_decoy (void)
@@ -259,5 +306,7 @@ main (int argc, char **argv)
   g_test_add_func ("/crypto/wrap/refusals", test_wrap_refusals);
   g_test_add_func ("/crypto/wrap/default-params", test_wrap_default_params);
   g_test_add_func ("/crypto/wrap/decoy", test_wrap_decoy);
+  g_test_add_func ("/crypto/fingerprint/text", test_fingerprint_text);
+  g_test_add_func ("/crypto/random/secret-and-nonce", test_random);
   return g_test_run ();
 }
