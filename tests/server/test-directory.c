@@ -559,6 +559,57 @@ test_users_with_password (void)
   g_assert_cmpuint (users->len, ==, 5);
 }
 
+static void
+test_users_set_wrapped_key (void)
+{
+  g_autoptr(TestDirectory) t = test_directory_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) report = test_seed (t, FALSE, &error);
+  g_autoptr(ChatdDirectoryUser) before = NULL;
+  g_assert_true (chatd_directory_get_user (t->directory, "Bob", &before, &error));
+
+  /* re-wrap Bob's key with a new password, as his node would for passwd */
+  g_autoptr(ChatdKey) key = NULL;
+  g_assert_true (chatd_password_unwrap_key ("bob", &chatd_suite_25519, (const guint8 *) "Bob", 3,
+                                            g_bytes_get_data (before->wrapped_key, NULL),
+                                            CHATD_WRAP_BLOB_LEN, &key, &error));
+  g_autoptr(GBytes) rewrapped = NULL;
+  g_assert_true (chatd_password_wrap_key ("bob", key, (const guint8 *) "new", 3, &test_kdf,
+                                          &rewrapped, &error));
+  g_assert_no_error (error);
+
+  /* refused: a short blob, weaker parameters, an unknown user; nothing changes */
+  g_autoptr(GBytes) short_blob = g_bytes_new_from_bytes (rewrapped, 1, CHATD_WRAP_BLOB_LEN - 1);
+  g_assert_false (chatd_directory_set_wrapped_key (t->directory, "Bob", short_blob, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  const ChatdKdfParams weak = { 1, 8, 1 };
+  g_autoptr(GBytes) weak_blob = NULL;
+  g_assert_true (chatd_password_wrap_key ("bob", key, (const guint8 *) "new", 3, &weak,
+                                          &weak_blob, &error));
+  g_assert_false (chatd_directory_set_wrapped_key (t->directory, "Bob", weak_blob, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  g_clear_error (&error);
+  g_assert_false (chatd_directory_set_wrapped_key (t->directory, "Mallory", rewrapped, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_autoptr(ChatdDirectoryUser) unchanged = NULL;
+  g_assert_true (chatd_directory_get_user (t->directory, "Bob", &unchanged, &error));
+  g_assert_true (g_bytes_equal (unchanged->wrapped_key, before->wrapped_key));
+
+  g_assert_true (chatd_directory_set_wrapped_key (t->directory, "bob", rewrapped, &error));
+  g_assert_no_error (error);
+  g_autoptr(ChatdDirectoryUser) after = NULL;
+  g_assert_true (chatd_directory_get_user (t->directory, "Bob", &after, &error));
+  g_assert_true (g_bytes_equal (after->wrapped_key, rewrapped));
+  g_assert_true (g_bytes_equal (after->public_key, before->public_key));
+  g_autoptr(ChatdKey) again = NULL;
+  g_assert_true (chatd_password_unwrap_key ("bob", &chatd_suite_25519, (const guint8 *) "new", 3,
+                                            g_bytes_get_data (after->wrapped_key, NULL),
+                                            CHATD_WRAP_BLOB_LEN, &again, &error));
+  g_assert_no_error (error);
+}
+
 /* ---- fake login records ---- */
 
 static void
@@ -704,6 +755,7 @@ main (int argc, char **argv)
   g_test_add_func ("/server/enrol/stored-hashed", test_tokens_stored_hashed);
   g_test_add_func ("/server/users/add-delete", test_users_add_delete);
   g_test_add_func ("/server/users/with-password", test_users_with_password);
+  g_test_add_func ("/server/users/set-wrapped-key", test_users_set_wrapped_key);
   g_test_add_func ("/server/login-record/fake", test_fake_records);
   g_test_add_func ("/server/login-record/timing", test_fake_records_timing);
   return g_test_run ();
