@@ -222,6 +222,46 @@ test_useradd_userdel (void)
   g_assert_nonnull (strstr (out, "standard input only"));
 }
 
+static gboolean
+process_running (GSubprocess *process)
+{
+  /* not yet exited: /proc/PID/stat exists and its state is not Z (zombie) */
+  g_autofree char *path = g_strdup_printf ("/proc/%s/stat", g_subprocess_get_identifier (process));
+  g_autofree char *stat = NULL;
+  if (!g_file_get_contents (path, &stat, NULL, NULL))
+    return FALSE;
+  const char *close = strrchr (stat, ')');
+  return close != NULL && close[1] == ' ' && close[2] != 'Z';
+}
+
+/* Seeding with the default Argon2id cost (64 MiB, 3 passes, four users)
+ * takes most of a second; the node keeps answering meanwhile. */
+static void
+test_seed_does_not_block (void)
+{
+  g_autoptr(TestNode) node = test_node_new ();
+  test_node_start_server (node, NULL);
+  g_autoptr(GSubprocessLauncher) launcher = test_node_launcher (node);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) seed = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("CHATCTL"),
+                                                             "--socket", node->socket_path, "seed", NULL);
+  g_assert_no_error (error);
+  guint answered = 0;
+  for (guint i = 0; i < 200 && process_running (seed); i++)
+    {
+      g_assert_cmpint (test_run_chatctl (node, CHATD_ARGS ("status"), NULL, NULL), ==, 0);
+      if (process_running (seed))
+        answered++;
+    }
+  g_autofree char *out = NULL;
+  g_assert_true (g_subprocess_communicate_utf8 (seed, NULL, NULL, &out, NULL, &error));
+  g_assert_true (g_subprocess_get_if_exited (seed));
+  g_assert_cmpint (g_subprocess_get_exit_status (seed), ==, 0);
+  g_assert_nonnull (strstr (out, "users created: Alice, Bob, Charlie, Eve"));
+  g_test_message ("status answered %u times while seed was running", answered);
+  g_assert_cmpuint (answered, >=, 3);
+}
+
 /* A damaged or unprotected key file: the server refuses to start and says why. */
 static void
 test_damaged_key_refused (void)
@@ -275,5 +315,6 @@ main (int argc, char **argv)
   g_test_add_func ("/integration/server/seed-and-users", test_seed_and_users);
   g_test_add_func ("/integration/server/useradd-userdel", test_useradd_userdel);
   g_test_add_func ("/integration/server/damaged-key-refused", test_damaged_key_refused);
+  g_test_add_func ("/integration/server/seed-does-not-block", test_seed_does_not_block);
   return g_test_run ();
 }
