@@ -138,8 +138,7 @@ test_identity_damaged (gconstpointer data)
   Damage damage = (Damage) data;
   g_autoptr(TestDirectory) t = test_directory_new ();
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) report = test_seed (t, FALSE, &error);
-  g_assert_no_error (error);
+  test_seed_ok (t, FALSE);
   g_autoptr(GBytes) pub = test_read_file (t, CHATD_DIRECTORY_PUB_FILE);
 
   damage (t);
@@ -248,7 +247,7 @@ test_seed_after_restart (void)
 {
   g_autoptr(TestDirectory) t = test_directory_new ();
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) first = test_seed (t, FALSE, &error);
+  test_seed_ok (t, FALSE);
   g_autoptr(GBytes) pub = test_read_file (t, CHATD_DIRECTORY_PUB_FILE);
   g_assert_true (test_directory_reopen (t, &error));
   g_autoptr(GVariant) second = test_seed (t, FALSE, &error);
@@ -498,8 +497,7 @@ test_users_add_delete (void)
                                                 now (), &token, NULL, &error));
   g_assert_no_error (error);
 
-  g_autoptr(GVariant) report = test_seed (t, FALSE, &error);
-  g_assert_no_error (error);
+  test_seed_ok (t, FALSE);
   /* a pending enrolment is deleted like a user */
   g_assert_true (chatd_directory_delete_user (t->directory, "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", &error));
   g_assert_no_error (error);
@@ -518,7 +516,7 @@ test_users_with_password (void)
 {
   g_autoptr(TestDirectory) t = test_directory_new ();
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) report = test_seed (t, FALSE, &error);
+  test_seed_ok (t, FALSE);
 
   GAsyncResult *result = NULL;
   chatd_directory_add_user_with_password_async (t->directory, "Frank", (const guint8 *) "pw", 2,
@@ -564,7 +562,7 @@ test_users_set_wrapped_key (void)
 {
   g_autoptr(TestDirectory) t = test_directory_new ();
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) report = test_seed (t, FALSE, &error);
+  test_seed_ok (t, FALSE);
   g_autoptr(ChatdDirectoryUser) before = NULL;
   g_assert_true (chatd_directory_get_user (t->directory, "Bob", &before, &error));
 
@@ -640,7 +638,7 @@ test_fake_records (void)
   g_assert_error (error, CHATD_ERROR, CHATD_ERROR_NOT_SUPPORTED);
   g_clear_error (&error);
 
-  g_autoptr(GVariant) report = test_seed (t, FALSE, &error);
+  test_seed_ok (t, FALSE);
   g_autoptr(ChatdLoginRecord) alice = NULL, mallory = NULL, mallory2 = NULL, mallory_lower = NULL;
   g_autoptr(ChatdLoginRecord) trudy = NULL, fake_alice = NULL;
   g_assert_true (chatd_directory_login_record (t->directory, "Alice", &alice, &error));
@@ -708,7 +706,7 @@ test_fake_records_timing (void)
 {
   g_autoptr(TestDirectory) t = test_directory_new ();
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) report = test_seed (t, FALSE, &error);
+  test_seed_ok (t, FALSE);
   const guint rounds = 7, per_round = 20;
   gint64 real_best = G_MAXINT64, fake_best = G_MAXINT64;
   for (guint r = 0; r < rounds; r++)
