@@ -209,6 +209,12 @@ chatd_node_status (ChatdNode *node)
   if (node->role == CHATD_ROLE_SERVER)
     g_variant_builder_add (&b, "{sv}", "listen",
                            g_variant_new_string ("not available in this version yet"));
+  if (node->directory != NULL)
+    {
+      g_autofree char *fingerprint = chatd_directory_get_server_fingerprint (node->directory);
+      g_variant_builder_add (&b, "{sv}", "server-fingerprint",
+                             g_variant_new_string (fingerprint ? fingerprint : "none yet (chatctl seed makes the server key)"));
+    }
   else
     g_variant_builder_add (&b, "{sv}", "login",
                            g_variant_new_string ("not available in this version yet"));

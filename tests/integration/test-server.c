@@ -63,11 +63,21 @@ test_seed_and_users (void)
   g_assert_cmpint (test_run_chatctl (node, CHATD_ARGS ("users"), &out, NULL), ==, 0);
   g_assert_nonnull (strstr (out, "no users"));
   g_clear_pointer (&out, g_free);
+  g_assert_cmpint (test_run_chatctl (node, CHATD_ARGS ("status"), &out, NULL), ==, 0);
+  g_assert_true (g_regex_match_simple ("^server-fingerprint none yet", out, G_REGEX_MULTILINE, 0));
+  g_clear_pointer (&out, g_free);
 
   g_assert_cmpint (test_run_chatctl (node, CHATD_ARGS ("seed"), &out, NULL), ==, 0);
   g_autofree char *server_fp = match ("^server key created: (" FINGERPRINT_RE ")$", out, 1);
   g_assert_nonnull (server_fp);
   g_assert_nonnull (strstr (out, "\nusers created: Alice, Bob, Charlie, Eve"));
+  g_clear_pointer (&out, g_free);
+
+  /* status shows the key to pin */
+  g_assert_cmpint (test_run_chatctl (node, CHATD_ARGS ("--json", "status"), &out, NULL), ==, 0);
+  g_autoptr(JsonNode) status = parse_json (out);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (status), "server-fingerprint"),
+                   ==, server_fp);
   g_clear_pointer (&out, g_free);
 
   /* key files and the database are private */
