@@ -8,6 +8,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #pragma once
+#include "login-record.h"
 
 #include <gio/gio.h>
 #include "chatd-crypto.h"
@@ -63,19 +64,8 @@ typedef struct {
 
 void chatd_directory_pending_free (ChatdDirectoryPending *pending);
 
-/* What the login protocol sends for a name before the user has proved
- * anything: the same for a registered and an unknown name (a fake derived
- * from the server secret), so it must not carry the registered spelling of
- * the name.  The wrapped blob is wrapped for the name folded to ASCII lower
- * case (doc/protocol.md). */
-typedef struct {
-  char   *suite;
-  GBytes *public_key;
-  GBytes *wrapped_key;          /* CHATD_WRAP_BLOB_LEN bytes */
-} ChatdLoginRecord;
+/* ChatdLoginRecord: see auth/login-record.h */
 
-void chatd_login_record_free (ChatdLoginRecord *record);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChatdLoginRecord, chatd_login_record_free)
 
 /* Opens the directory in state_dir (a private directory): loads the server
  * identity if present, refusing a damaged, incomplete or unprotected one,

@@ -129,7 +129,9 @@ struct _ChatdHost {
   GVariant *(*read_counters) (const ChatdHost *host);   /* a{sv} of name -> t */
   void      (*request_shutdown) (const ChatdHost *host);
 
-  /* counters for `stats`; names are dotted ("control.requests") */
+  /* counters for `stats`; names are dotted ("control.requests").  Counters,
+   * events and subscriptions are refused inside chatd_plugin_register: set
+   * them up once loaded (for example when a command first runs). */
   gboolean (*add_counter) (const ChatdHost *host, const char *name,
                            ChatdCounterRead read, gpointer user_data, GError **error);
 

@@ -1,6 +1,7 @@
 /* test-argv-parse.c: chatctl's argv against a command's description: wrong
  * count, wrong type, unknown option, stdin on '-', rest of line, '--'. */
 #include "argv-parse.h"
+#include "command-description.h"
 
 #include <string.h>
 
@@ -124,6 +125,38 @@ test_too_many (void)
   g_assert_nonnull (strstr (error->message, "unexpected argument 'Alice'"));
 }
 
+/* the description as the daemon really builds it, not written by hand */
+static void
+noop_run (const ChatdHost *host, ChatdCall *call, GVariant *args)
+{
+}
+
+static void
+test_daemon_description (void)
+{
+  static const ChatdOption options[] = { { "since", CHATD_TYPE_STRING, "ID", "after" },
+                                         { "follow", CHATD_TYPE_BOOL, NULL, "stream" }, { NULL } };
+  static const ChatdArgument arguments[] = {
+    { "user", CHATD_TYPE_STRING, "who", 0 },
+    { "count", CHATD_TYPE_INT, "how many", CHATD_ARG_OPTIONAL }, { NULL } };
+  static const ChatdCommand command = {
+    .name = "recv", .summary = "s", .roles = CHATD_ROLE_USER, .options = options,
+    .arguments = arguments, .flags = CHATD_COMMAND_STREAMING, .stream_option = "follow", .run = noop_run };
+  g_autoptr(GVariant) description = g_variant_ref_sink (chatd_command_description_new (&command, "p"));
+  char *argv[] = { (char *) "--follow", (char *) "Bob", (char *) "7", NULL };
+  g_autoptr(GInputStream) in = g_memory_input_stream_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) args = chatctl_parse_args ("recv", description, 3, argv, in, &error);
+  g_assert_no_error (error);
+  g_variant_ref_sink (args);
+  g_assert_true (chatd_command_check_args (&command, args, &error));
+  g_assert_no_error (error);
+  g_assert_true (chatctl_request_streams (description, args));
+  gint64 count = 0;
+  g_assert_true (g_variant_lookup (args, "count", "x", &count));
+  g_assert_cmpint (count, ==, 7);
+}
+
 /* useradd [--password-stdin] NAME, with PASSWORD stdin-only (optional,
  * gated by --password-stdin); login NAME with a required stdin-only SECRET */
 static GVariant *
@@ -191,5 +224,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ctl/argv/stdin", test_stdin);
   g_test_add_func ("/ctl/argv/usage-errors", test_usage_errors);
   g_test_add_func ("/ctl/argv/too-many", test_too_many);
+  g_test_add_func ("/ctl/argv/daemon-description", test_daemon_description);
   return g_test_run ();
 }

@@ -81,7 +81,7 @@ void
 test_node_start_server (TestNode *node, const char *const *extra)
 {
   const char *const base[] = {
-    "--server", "--socket", node->socket_path, "--state-dir", node->state_dir,
+    "--server", "--listen", "127.0.0.1:0", "--socket", node->socket_path, "--state-dir", node->state_dir,
     "--plugin-dir", required_env ("CHATD_PLUGIN_DIR"), NULL };
   g_autoptr(GSubprocessLauncher) launcher =
     g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_MERGE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
@@ -223,9 +223,16 @@ test_node_free (TestNode *node)
     return;
   if (node->process != NULL)
     {
+      /* a node that crashes or fails to stop cleanly fails the test */
       g_subprocess_send_signal (node->process, SIGTERM);
-      test_node_wait (node);
+      g_assert_cmpint (test_node_wait (node), ==, 0);
     }
+  g_autofree char *log_path = g_build_filename (node->root, "chatd.log", NULL);
+  g_autofree char *log = NULL;
+  if (g_file_get_contents (log_path, &log, NULL, NULL) &&
+      (strstr (log, "CRITICAL") != NULL || strstr (log, "Sanitizer") != NULL ||
+       strstr (log, "runtime error") != NULL))
+    g_error ("the node logged a critical error or a sanitizer report:\n%s", log);
   remove_tree (node->root);
   g_free (node->root);
   g_free (node->runtime_dir);

@@ -64,7 +64,7 @@ test_seed_and_users (void)
   g_assert_nonnull (strstr (out, "no users"));
   g_clear_pointer (&out, g_free);
   g_assert_cmpint (test_run_chatctl (node, CHATD_ARGS ("status"), &out, NULL), ==, 0);
-  g_assert_true (g_regex_match_simple ("^server-fingerprint none yet", out, G_REGEX_MULTILINE, 0));
+  g_assert_true (g_regex_match_simple ("^server-key +none yet", out, G_REGEX_MULTILINE, 0));
   g_clear_pointer (&out, g_free);
 
   g_assert_cmpint (test_run_chatctl (node, CHATD_ARGS ("seed"), &out, NULL), ==, 0);
@@ -76,7 +76,7 @@ test_seed_and_users (void)
   /* status shows the key to pin */
   g_assert_cmpint (test_run_chatctl (node, CHATD_ARGS ("--json", "status"), &out, NULL), ==, 0);
   g_autoptr(JsonNode) status = parse_json (out);
-  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (status), "server-fingerprint"),
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (status), "server-key"),
                    ==, server_fp);
   g_clear_pointer (&out, g_free);
 
