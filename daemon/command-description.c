@@ -258,6 +258,20 @@ chatd_command_check_args (const ChatdCommand *command, GVariant *args, GError **
         }
     }
   for (const ChatdArgument *a = command->arguments; a != NULL && a->name != NULL; a++)
+    if ((a->flags & CHATD_ARG_STDIN_ONLY) && (a->flags & CHATD_ARG_OPTIONAL) &&
+        args_contain (args, a->name))
+      {
+        /* a secret comes with its NAME-stdin flag set, as chatctl sends it */
+        g_autofree char *gate = g_strdup_printf ("%s-stdin", a->name);
+        gboolean gated = FALSE;
+        if (!g_variant_lookup (args, gate, "b", &gated) || !gated)
+          {
+            g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT,
+                         "%s: '%s' is only accepted with --%s", command->name, a->name, gate);
+            return FALSE;
+          }
+      }
+  for (const ChatdArgument *a = command->arguments; a != NULL && a->name != NULL; a++)
     if (!(a->flags & CHATD_ARG_OPTIONAL) && !args_contain (args, a->name))
       {
         g_autofree char *upper = g_ascii_strup (a->name, -1);

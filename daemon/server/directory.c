@@ -502,6 +502,57 @@ parse_token (const char *text, guint8 ret_token[CHATD_ENROL_TOKEN_LEN])
   return TRUE;
 }
 
+/* A wrapped blob from a user's node: fixed length, header, KDF parameters
+ * within the cap and at least the server's own. */
+static gboolean
+check_wrapped_key (ChatdDirectory *directory, GBytes *wrapped_key, GError **error)
+{
+  gsize wrapped_len = 0;
+  const guint8 *wrapped = wrapped_key ? g_bytes_get_data (wrapped_key, &wrapped_len) : NULL;
+  ChatdKdfParams params;
+  if (!chatd_password_wrapped_params (wrapped, wrapped_len, &params, error) ||
+      !chatd_kdf_params_check (&params, error))
+    {
+      g_prefix_error (error, "wrapped key: ");
+      return FALSE;
+    }
+  if (params.memory_kib < directory->config.kdf.memory_kib ||
+      params.time_cost < directory->config.kdf.time_cost)
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
+                   "wrapped key: its Argon2id parameters (%u KiB, %u passes) are weaker than "
+                   "this server requires (%u KiB, %u passes)", params.memory_kib, params.time_cost,
+                   directory->config.kdf.memory_kib, directory->config.kdf.time_cost);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+chatd_directory_set_wrapped_key (ChatdDirectory *directory, const char *name,
+                                 GBytes *wrapped_key, GError **error)
+{
+  if (!chatd_user_name_is_valid (name, error) ||
+      !check_wrapped_key (directory, wrapped_key, error))
+    return FALSE;
+  g_autofree char *name_key = chatd_directory_fold_name (name);
+  sqlite3_stmt *stmt = chatd_store_prepare (directory->store,
+    "UPDATE users SET wrapped_key = ?2 WHERE name_key = ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, name_key, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_blob (stmt, 2, g_bytes_get_data (wrapped_key, NULL),
+                     g_bytes_get_size (wrapped_key), SQLITE_TRANSIENT);
+  if (!chatd_store_step_done (directory->store, stmt, error))
+    return FALSE;
+  if (sqlite3_changes (chatd_store_db (directory->store)) == 0)
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_NOT_FOUND, "no user '%s'", name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Everything that can be checked without the token. */
 static gboolean
 check_enrolment_keys (ChatdDirectory *directory, const char *suite_name, GBytes *public_key,
@@ -522,24 +573,8 @@ check_enrolment_keys (ChatdDirectory *directory, const char *suite_name, GBytes 
                    "suite '%s' cannot both sign and seal: not usable for a user's key", suite_name);
       return FALSE;
     }
-  gsize wrapped_len = 0;
-  const guint8 *wrapped = g_bytes_get_data (wrapped_key, &wrapped_len);
-  ChatdKdfParams params;
-  if (!chatd_password_wrapped_params (wrapped, wrapped_len, &params, error) ||
-      !chatd_kdf_params_check (&params, error))
-    {
-      g_prefix_error (error, "wrapped key: ");
-      return FALSE;
-    }
-  if (params.memory_kib < directory->config.kdf.memory_kib ||
-      params.time_cost < directory->config.kdf.time_cost)
-    {
-      g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
-                   "wrapped key: its Argon2id parameters (%u KiB, %u passes) are weaker than "
-                   "this server requires (%u KiB, %u passes)", params.memory_kib, params.time_cost,
-                   directory->config.kdf.memory_kib, directory->config.kdf.time_cost);
-      return FALSE;
-    }
+  if (!check_wrapped_key (directory, wrapped_key, error))
+    return FALSE;
   gsize public_len = 0;
   const guint8 *public_data = g_bytes_get_data (public_key, &public_len);
   g_autoptr(ChatdKey) key = suite->import_public (suite, public_data, public_len, error);

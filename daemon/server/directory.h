@@ -107,6 +107,13 @@ gboolean chatd_directory_add_enrolment (ChatdDirectory *directory, const char *n
 gboolean chatd_directory_enroll (ChatdDirectory *directory, const char *name, const char *token,
                                  const char *suite_name, GBytes *public_key, GBytes *wrapped_key,
                                  gint64 now, GError **error);
+/* passwd: replaces a registered user's wrapped key with one re-wrapped on
+ * the user's node (the caller has authenticated the user).  The blob gets
+ * the enrolment checks (fixed length, header, KDF parameters within the cap
+ * and at least the server's); the public key stays.  NOT_FOUND for an
+ * unknown name. */
+gboolean chatd_directory_set_wrapped_key (ChatdDirectory *directory, const char *name,
+                                          GBytes *wrapped_key, GError **error);
 /* Deletes a user and any enrolment of that name; NOT_FOUND if neither. */
 gboolean chatd_directory_delete_user (ChatdDirectory *directory, const char *name, GError **error);
 /* Registered users sorted by name (case-insensitively). */

@@ -76,12 +76,10 @@ record_signature (const ChatdKey *key, const ChatdKeyRecord *record,
 }
 
 gboolean
-chatd_key_record_sign (const ChatdKey *server_key, const ChatdKeyRecord *record,
-                       GBytes **ret_encoded, GError **error)
+chatd_key_record_encode (const ChatdKeyRecord *record, GBytes *signature,
+                         GBytes **ret_encoded, GError **error)
 {
-  g_autoptr(GBytes) signature = NULL;
-  if (!check_fields (record, error) ||
-      !record_signature (server_key, record, NULL, 0, &signature, error))
+  if (!check_fields (record, error))
     return FALSE;
   gsize sig_len = g_bytes_get_size (signature);
   gsize key_len = g_bytes_get_size (record->public_key);
@@ -115,6 +113,17 @@ chatd_key_record_sign (const ChatdKey *server_key, const ChatdKeyRecord *record,
   g_byte_array_append (out, g_bytes_get_data (signature, NULL), sig_len);
   *ret_encoded = g_byte_array_free_to_bytes (out);
   return TRUE;
+}
+
+gboolean
+chatd_key_record_sign (const ChatdKey *server_key, const ChatdKeyRecord *record,
+                       GBytes **ret_encoded, GError **error)
+{
+  g_autoptr(GBytes) signature = NULL;
+  if (!check_fields (record, error) ||
+      !record_signature (server_key, record, NULL, 0, &signature, error))
+    return FALSE;
+  return chatd_key_record_encode (record, signature, ret_encoded, error);
 }
 
 typedef struct {

@@ -35,6 +35,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChatdKeyRecord, chatd_key_record_free)
 /* Signs record with the server's private key and encodes it. */
 gboolean chatd_key_record_sign   (const ChatdKey *server_key, const ChatdKeyRecord *record,
                                   GBytes **ret_encoded, GError **error);
+/* Encodes a record with a signature made elsewhere (the layout only). */
+gboolean chatd_key_record_encode (const ChatdKeyRecord *record, GBytes *signature,
+                                  GBytes **ret_encoded, GError **error);
 /* Parses an encoded record without checking its signature (bounds, magic,
  * version, name and suite syntax, exact length). */
 gboolean chatd_key_record_decode (const guint8 *data, gsize len, ChatdKeyRecord **ret_record,

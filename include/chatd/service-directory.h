@@ -6,7 +6,7 @@
  * (NULL on a node that is not a server).  Every entry runs on the main loop;
  * the slow ones (key generation, Argon2id) are async: they call back from
  * the main loop, and their _finish takes the GAsyncResult given there.
- * Results are floating-free owned GVariants in the control socket's shapes:
+ * Results are owned (not floating) GVariants in the control socket's shapes:
  * a{sv} or aa{sv}, fingerprints as text ("3f2a 9b1c ..."), times as
  * ISO 8601 text (UTC).  Errors are CHATD_ERROR (INVALID_ARGUMENT for a bad
  * name, EXISTS, NOT_FOUND, REFUSED, NOT_SUPPORTED).

@@ -111,6 +111,23 @@ test_stdin_only (void)
   gboolean stdin_only = FALSE;
   g_assert_true (g_variant_lookup (password, "stdin-only", "b", &stdin_only));
   g_assert_true (stdin_only);
+
+  /* the daemon accepts the secret only together with its flag */
+  const struct { const char *args; gboolean ok; } requests[] = {
+    { "{'name': <'Frank'>}", TRUE },
+    { "{'name': <'Frank'>, 'password-stdin': <true>, 'password': <'pw'>}", TRUE },
+    { "{'name': <'Frank'>, 'password': <'pw'>}", FALSE },
+    { "{'name': <'Frank'>, 'password-stdin': <false>, 'password': <'pw'>}", FALSE },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (requests); i++)
+    {
+      g_autoptr(GVariant) args = g_variant_ref_sink (g_variant_parse (G_VARIANT_TYPE_VARDICT,
+                                                                      requests[i].args, NULL, NULL, NULL));
+      g_autoptr(GError) error = NULL;
+      g_assert_cmpint (chatd_command_check_args (&c, args, &error), ==, requests[i].ok);
+      if (!requests[i].ok)
+        g_assert_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT);
+    }
 }
 
 int

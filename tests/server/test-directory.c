@@ -138,8 +138,7 @@ test_identity_damaged (gconstpointer data)
   Damage damage = (Damage) data;
   g_autoptr(TestDirectory) t = test_directory_new ();
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) report = test_seed (t, FALSE, &error);
-  g_assert_no_error (error);
+  test_seed_ok (t, FALSE);
   g_autoptr(GBytes) pub = test_read_file (t, CHATD_DIRECTORY_PUB_FILE);
 
   damage (t);
@@ -248,7 +247,7 @@ test_seed_after_restart (void)
 {
   g_autoptr(TestDirectory) t = test_directory_new ();
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) first = test_seed (t, FALSE, &error);
+  test_seed_ok (t, FALSE);
   g_autoptr(GBytes) pub = test_read_file (t, CHATD_DIRECTORY_PUB_FILE);
   g_assert_true (test_directory_reopen (t, &error));
   g_autoptr(GVariant) second = test_seed (t, FALSE, &error);
@@ -498,8 +497,7 @@ test_users_add_delete (void)
                                                 now (), &token, NULL, &error));
   g_assert_no_error (error);
 
-  g_autoptr(GVariant) report = test_seed (t, FALSE, &error);
-  g_assert_no_error (error);
+  test_seed_ok (t, FALSE);
   /* a pending enrolment is deleted like a user */
   g_assert_true (chatd_directory_delete_user (t->directory, "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", &error));
   g_assert_no_error (error);
@@ -518,7 +516,7 @@ test_users_with_password (void)
 {
   g_autoptr(TestDirectory) t = test_directory_new ();
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) report = test_seed (t, FALSE, &error);
+  test_seed_ok (t, FALSE);
 
   GAsyncResult *result = NULL;
   chatd_directory_add_user_with_password_async (t->directory, "Frank", (const guint8 *) "pw", 2,
@@ -559,6 +557,57 @@ test_users_with_password (void)
   g_assert_cmpuint (users->len, ==, 5);
 }
 
+static void
+test_users_set_wrapped_key (void)
+{
+  g_autoptr(TestDirectory) t = test_directory_new ();
+  g_autoptr(GError) error = NULL;
+  test_seed_ok (t, FALSE);
+  g_autoptr(ChatdDirectoryUser) before = NULL;
+  g_assert_true (chatd_directory_get_user (t->directory, "Bob", &before, &error));
+
+  /* re-wrap Bob's key with a new password, as his node would for passwd */
+  g_autoptr(ChatdKey) key = NULL;
+  g_assert_true (chatd_password_unwrap_key ("bob", &chatd_suite_25519, (const guint8 *) "Bob", 3,
+                                            g_bytes_get_data (before->wrapped_key, NULL),
+                                            CHATD_WRAP_BLOB_LEN, &key, &error));
+  g_autoptr(GBytes) rewrapped = NULL;
+  g_assert_true (chatd_password_wrap_key ("bob", key, (const guint8 *) "new", 3, &test_kdf,
+                                          &rewrapped, &error));
+  g_assert_no_error (error);
+
+  /* refused: a short blob, weaker parameters, an unknown user; nothing changes */
+  g_autoptr(GBytes) short_blob = g_bytes_new_from_bytes (rewrapped, 1, CHATD_WRAP_BLOB_LEN - 1);
+  g_assert_false (chatd_directory_set_wrapped_key (t->directory, "Bob", short_blob, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  const ChatdKdfParams weak = { 1, 8, 1 };
+  g_autoptr(GBytes) weak_blob = NULL;
+  g_assert_true (chatd_password_wrap_key ("bob", key, (const guint8 *) "new", 3, &weak,
+                                          &weak_blob, &error));
+  g_assert_false (chatd_directory_set_wrapped_key (t->directory, "Bob", weak_blob, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  g_clear_error (&error);
+  g_assert_false (chatd_directory_set_wrapped_key (t->directory, "Mallory", rewrapped, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_autoptr(ChatdDirectoryUser) unchanged = NULL;
+  g_assert_true (chatd_directory_get_user (t->directory, "Bob", &unchanged, &error));
+  g_assert_true (g_bytes_equal (unchanged->wrapped_key, before->wrapped_key));
+
+  g_assert_true (chatd_directory_set_wrapped_key (t->directory, "bob", rewrapped, &error));
+  g_assert_no_error (error);
+  g_autoptr(ChatdDirectoryUser) after = NULL;
+  g_assert_true (chatd_directory_get_user (t->directory, "Bob", &after, &error));
+  g_assert_true (g_bytes_equal (after->wrapped_key, rewrapped));
+  g_assert_true (g_bytes_equal (after->public_key, before->public_key));
+  g_autoptr(ChatdKey) again = NULL;
+  g_assert_true (chatd_password_unwrap_key ("bob", &chatd_suite_25519, (const guint8 *) "new", 3,
+                                            g_bytes_get_data (after->wrapped_key, NULL),
+                                            CHATD_WRAP_BLOB_LEN, &again, &error));
+  g_assert_no_error (error);
+}
+
 /* ---- fake login records ---- */
 
 static void
@@ -589,7 +638,7 @@ test_fake_records (void)
   g_assert_error (error, CHATD_ERROR, CHATD_ERROR_NOT_SUPPORTED);
   g_clear_error (&error);
 
-  g_autoptr(GVariant) report = test_seed (t, FALSE, &error);
+  test_seed_ok (t, FALSE);
   g_autoptr(ChatdLoginRecord) alice = NULL, mallory = NULL, mallory2 = NULL, mallory_lower = NULL;
   g_autoptr(ChatdLoginRecord) trudy = NULL, fake_alice = NULL;
   g_assert_true (chatd_directory_login_record (t->directory, "Alice", &alice, &error));
@@ -657,7 +706,7 @@ test_fake_records_timing (void)
 {
   g_autoptr(TestDirectory) t = test_directory_new ();
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) report = test_seed (t, FALSE, &error);
+  test_seed_ok (t, FALSE);
   const guint rounds = 7, per_round = 20;
   gint64 real_best = G_MAXINT64, fake_best = G_MAXINT64;
   for (guint r = 0; r < rounds; r++)
@@ -704,6 +753,7 @@ main (int argc, char **argv)
   g_test_add_func ("/server/enrol/stored-hashed", test_tokens_stored_hashed);
   g_test_add_func ("/server/users/add-delete", test_users_add_delete);
   g_test_add_func ("/server/users/with-password", test_users_with_password);
+  g_test_add_func ("/server/users/set-wrapped-key", test_users_set_wrapped_key);
   g_test_add_func ("/server/login-record/fake", test_fake_records);
   g_test_add_func ("/server/login-record/timing", test_fake_records_timing);
   return g_test_run ();

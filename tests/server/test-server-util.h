@@ -109,6 +109,16 @@ test_seed (TestDirectory *t, gboolean force, GError **error)
   return report;
 }
 
+/* The same, asserting success, when the report does not matter. */
+static inline void
+test_seed_ok (TestDirectory *t, gboolean force)
+{
+  GError *error = NULL;
+  GVariant *report = test_seed (t, force, &error);
+  g_assert_no_error (error);
+  g_variant_unref (report);
+}
+
 static inline GBytes *
 test_read_file (TestDirectory *t, const char *file)
 {
