@@ -43,7 +43,7 @@
 #define USER_PREFIX "lb"
 
 typedef struct {
-  gboolean quick;
+  gboolean quick, no_presence;
   gint     users, runs, concurrency, pow_bits, kdf_kib, hold_s;
   gint     flood_sockets, flood_rate, flood_lead_s;
   char    *chatd, *chatctl, *plugin_dir;
@@ -58,6 +58,8 @@ typedef struct {
   gint64      server_rss_delta_kib;
   guint64     server_rss_after_kib;
   gint64      server_online;
+  guint64     server_retransmitted;   /* packets the server sent again */
+  guint64     server_datagrams_sent;
 } Row;
 
 static gboolean
@@ -102,10 +104,14 @@ flood_worker (const Options *o)
       g_printerr ("login-bench flood: %s\n", error->message);
       return 1;
     }
+  struct rusage usage;
+  getrusage (RUSAGE_SELF, &usage);
+  double cpu_ms = (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e3 +
+                  (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e3;
   printf ("hellos=%" G_GUINT64_FORMAT " challenges=%" G_GUINT64_FORMAT " refusals=%" G_GUINT64_FORMAT
-          " timeouts=%" G_GUINT64_FORMAT " bits-first=%u bits-max=%u bits-last=%u seconds=%.3f\n",
+          " timeouts=%" G_GUINT64_FORMAT " bits-first=%u bits-max=%u bits-last=%u cpu-ms=%.0f seconds=%.3f\n",
           r.hellos_sent, r.challenges, r.refusals, r.timeouts, r.bits_first, r.bits_max, r.bits_last,
-          r.seconds);
+          cpu_ms, r.seconds);
   return 0;
 }
 
@@ -135,15 +141,22 @@ static gboolean
 measured_login (BenchServer *server, Swarm *swarm, Row *row, GError **error)
 {
   BenchProcSample before, after_cpu, after_rss;
-  if (!sample (server, &before, error))
+  guint64 rtx_before = 0, rtx_after = 0, sent_before = 0, sent_after = 0;
+  if (!bench_server_counter (server, "transport.conn.packets_retransmitted", &rtx_before, error) ||
+      !bench_server_counter (server, "transport.datagrams_sent", &sent_before, error) ||
+      !sample (server, &before, error))
     return FALSE;
   swarm_login_all (swarm, &row->run);
   if (!sample (server, &after_cpu, error))
     return FALSE;
   swarm_hold (swarm, 0.5);   /* presence requests answered, memory settled */
   if (!sample (server, &after_rss, error) ||
-      !bench_server_status_int (server, "online", &row->server_online, error))
+      !bench_server_status_int (server, "online", &row->server_online, error) ||
+      !bench_server_counter (server, "transport.conn.packets_retransmitted", &rtx_after, error) ||
+      !bench_server_counter (server, "transport.datagrams_sent", &sent_after, error))
     return FALSE;
+  row->server_retransmitted = rtx_after - rtx_before;
+  row->server_datagrams_sent = sent_after - sent_before;
   row->server_cpu_s = after_cpu.cpu_s - before.cpu_s;
   row->server_rss_after_kib = after_rss.rss_kib;
   row->server_rss_delta_kib = (gint64) after_rss.rss_kib - (gint64) before.rss_kib;
@@ -155,10 +168,12 @@ print_row (const Row *row)
 {
   const SwarmRun *r = &row->run;
   double ok = MAX (r->succeeded, 1);
-  printf ("%-10s %5u/%-5u %9.1f %8.1f %8.1f %9.2f %9.1f %8" G_GINT64_FORMAT " %5u-%-3u %8.1f %7.2f\n",
+  printf ("%-10s %5u/%-5u %9.1f %8.1f %8.1f %9.2f %9.1f %8" G_GINT64_FORMAT " %5u-%-3u %8.1f %7.2f %8"
+          G_GUINT64_FORMAT "/%-8" G_GUINT64_FORMAT "\n",
           row->label, r->succeeded, r->attempted, r->logins_per_s, r->latency_p50_ms, r->latency_p99_ms,
           row->server_cpu_s * 1000.0 / ok, (double) row->server_rss_delta_kib / ok, row->server_online,
-          r->bits_min, r->bits_max, r->welcome_max_bytes / 1024.0, r->client_cpu_s);
+          r->bits_min, r->bits_max, r->welcome_max_bytes / 1024.0, r->client_cpu_s,
+          row->server_retransmitted, row->server_datagrams_sent);
 }
 
 static void
@@ -211,6 +226,7 @@ run_benchmark (const Options *o, const char *command_line)
   SwarmConfig swarm_config = {
     .prefix = USER_PREFIX, .n_users = (guint) o->users, .concurrency = (guint) o->concurrency,
     .login_timeout_us = 30 * G_USEC_PER_SEC, .phase_timeout_us = 120 * G_USEC_PER_SEC,
+    .no_presence = o->no_presence,
   };
   if (!parse_address (server->listen, &swarm_config.server, &error))
     {
@@ -313,8 +329,8 @@ run_benchmark (const Options *o, const char *command_line)
           server->listen, server->pid, o->pow_bits, o->kdf_kib, o->users, add_s,
           (t1 - t0) / (double) G_USEC_PER_SEC, o->concurrency);
   printf ("server RSS: %" G_GUINT64_FORMAT " KiB with no one online\n\n", idle.rss_kib);
-  printf ("%-10s %11s %9s %8s %8s %9s %9s %8s %9s %8s %7s\n", "phase", "ok/tried", "logins/s", "p50 ms",
-          "p99 ms", "srv ms/lg", "KiB/user", "online", "pow bits", "welc KiB", "cli s");
+  printf ("%-10s %11s %9s %8s %8s %9s %9s %8s %9s %8s %7s %17s\n", "phase", "ok/tried", "logins/s", "p50 ms",
+          "p99 ms", "srv ms/lg", "KiB/user", "online", "pow bits", "welc KiB", "cli s", "srv rtx/datagrams");
   for (guint i = 0; i < n_rows; i++)
     print_row (&rows[i]);
   printf ("\nmedian of %u runs: %.1f logins/s, server CPU %.2f ms per login; server memory %.1f KiB "
@@ -328,11 +344,13 @@ run_benchmark (const Options *o, const char *command_line)
   guint64 flood_hellos = flood_value (flood_line, "hellos");
   double fs = flood_seconds (flood_line);
   guint64 server_hellos = hellos_after - hellos_before;
-  printf ("flood: %d sockets, at most %d HELLO/s: sent %" G_GUINT64_FORMAT " in %.1f s (%.0f/s), "
+  printf ("flood: %d sockets, at most %d HELLO/s: sent %" G_GUINT64_FORMAT " in %.1f s (%.0f/s, "
+          "flood process CPU %.1f s), "
           "%" G_GUINT64_FORMAT " challenged, %" G_GUINT64_FORMAT " unanswered; server counted %"
           G_GUINT64_FORMAT " hellos in the %.1f s of logins (%.0f/s); difficulty %u bits at the "
           "flood's first challenge, up to %u (base %d; our logins saw %u-%u)\n",
           o->flood_sockets, o->flood_rate, flood_hellos, fs, fs > 0 ? flood_hellos / fs : 0,
+          flood_value (flood_line, "cpu-ms") / 1000.0,
           flood_value (flood_line, "challenges"), flood_value (flood_line, "timeouts"), server_hellos,
           flood_login_s, flood_login_s > 0 ? server_hellos / flood_login_s : 0,
           (guint) flood_value (flood_line, "bits-first"), (guint) flood_value (flood_line, "bits-max"),
@@ -375,6 +393,8 @@ main (int argc, char **argv)
     { "flood-sockets", 0, 0, G_OPTION_ARG_INT, &o.flood_sockets, "Flood source ports (256)", "N" },
     { "flood-rate", 0, 0, G_OPTION_ARG_INT, &o.flood_rate, "Flood HELLOs per second at most (20000)", "R" },
     { "flood-lead", 0, 0, G_OPTION_ARG_INT, &o.flood_lead_s, "Flood this long before the logins (2)", "S" },
+    { "no-presence", 0, 0, G_OPTION_ARG_NONE, &o.no_presence,
+      "Send no presence request: users stay out of the manifest (small WELCOME)", NULL },
     { "chatd", 0, 0, G_OPTION_ARG_FILENAME, &o.chatd, "The chatd executable", "PATH" },
     { "chatctl", 0, 0, G_OPTION_ARG_FILENAME, &o.chatctl, "The chatctl executable", "PATH" },
     { "plugin-dir", 0, 0, G_OPTION_ARG_FILENAME, &o.plugin_dir, "chatd's plugin directory", "DIR" },

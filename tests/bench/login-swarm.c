@@ -167,7 +167,8 @@ login_done (Sim *sim)
   /* spread the heartbeats over the interval */
   sim->next_heartbeat_us = g_get_monotonic_time () +
     g_random_int_range (1, CHATD_HEARTBEAT_INTERVAL_S * 1000) * (gint64) 1000;
-  send_presence (sim);
+  if (!sim->swarm->config.no_presence)
+    send_presence (sim);
   finish_attempt (sim, TRUE, NULL);
 }
 

@@ -17,6 +17,8 @@ typedef struct {
   guint        concurrency;     /* logins in flight at most */
   gint64       login_timeout_us;/* an attempt that takes longer counts as failed */
   gint64       phase_timeout_us;/* bound on a whole login phase */
+  gboolean     no_presence;     /* do not tell the server an address: the
+                                 * user stays out of the manifests */
 } SwarmConfig;
 
 typedef struct {
