@@ -315,6 +315,16 @@ run_benchmark (const Options *o, const char *command_line)
       return 1;
     }
 
+  if (g_getenv ("LOGIN_BENCH_STATS") != NULL)
+    {
+      g_autoptr(JsonNode) stats = NULL;
+      if (bench_server_ctl (server, (const char *const []) { "stats", NULL }, NULL, &stats, NULL))
+        {
+          g_autofree char *text = json_to_string (stats, TRUE);
+          printf ("server stats at the end:\n%s\n", text);
+        }
+    }
+
   /* the table */
   double rates[64], cpu[64];
   guint n_runs = MIN ((guint) o->runs, G_N_ELEMENTS (rates));
