@@ -388,7 +388,7 @@ int
 main (int argc, char **argv)
 {
   Options o = {
-    .users = -1, .runs = -1, .concurrency = 16, .pow_bits = 6, .kdf_kib = 256, .hold_s = -1,
+    .users = -1, .runs = -1, .concurrency = 64, .pow_bits = 6, .kdf_kib = 256, .hold_s = -1,
     .flood_sockets = 256, .flood_rate = 20000, .flood_lead_s = 2, .flood_duration_s = 120,
   };
   g_autofree char *command_line = g_strjoinv (" ", argv);
@@ -396,7 +396,7 @@ main (int argc, char **argv)
     { "quick", 0, 0, G_OPTION_ARG_NONE, &o.quick, "Smoke test: 100 users, no hold", NULL },
     { "users", 'n', 0, G_OPTION_ARG_INT, &o.users, "Simulated users (default 1000; --quick 100)", "N" },
     { "runs", 0, 0, G_OPTION_ARG_INT, &o.runs, "Login runs without the flood (default 3)", "R" },
-    { "concurrency", 'c', 0, G_OPTION_ARG_INT, &o.concurrency, "Logins in flight at most (16)", "C" },
+    { "concurrency", 'c', 0, G_OPTION_ARG_INT, &o.concurrency, "Logins in flight at most (64)", "C" },
     { "pow-bits", 0, 0, G_OPTION_ARG_INT, &o.pow_bits, "The server's base difficulty (6)", "BITS" },
     { "kdf-memory-kib", 0, 0, G_OPTION_ARG_INT, &o.kdf_kib, "Argon2id memory of the users' blobs (256)", "KIB" },
     { "hold", 0, 0, G_OPTION_ARG_INT, &o.hold_s, "Keep run 1's sessions this long (35; --quick 0)", "S" },
