@@ -389,7 +389,7 @@ main (int argc, char **argv)
 {
   Options o = {
     .users = -1, .runs = -1, .concurrency = 64, .pow_bits = 6, .kdf_kib = 256, .hold_s = -1,
-    .flood_sockets = 256, .flood_rate = 20000, .flood_lead_s = 2, .flood_duration_s = 120,
+    .flood_sockets = 256, .flood_rate = 20000, .flood_lead_s = 2, .flood_duration_s = 300,
   };
   g_autofree char *command_line = g_strjoinv (" ", argv);
   GOptionEntry entries[] = {

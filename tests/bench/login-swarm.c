@@ -422,7 +422,8 @@ swarm_login_all (Swarm *swarm, SwarmRun *ret_run)
   while ((swarm->in_flight > 0 || swarm->next < swarm->config.n_users) &&
          g_get_monotonic_time () < deadline)
     g_main_context_iteration (NULL, TRUE);
-  /* what is still in flight at the deadline failed */
+  /* what is still in flight at the deadline failed; nothing new starts */
+  swarm->next = swarm->config.n_users;
   for (guint i = 0; i < swarm->config.n_users; i++)
     if (swarm->sims[i].state == SIM_LOGGING_IN)
       fail_login (&swarm->sims[i], "phase timed out");
