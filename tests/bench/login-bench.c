@@ -130,6 +130,17 @@ flood_seconds (const char *line)
   return at ? g_ascii_strtod (at + strlen ("seconds="), NULL) : 0;
 }
 
+/* the machine's load: figures taken on a busy machine say less */
+static char *
+load_average (void)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents ("/proc/loadavg", &text, NULL, NULL))
+    return g_strdup ("?");
+  g_auto(GStrv) parts = g_strsplit (text, " ", 4);
+  return g_strv_length (parts) >= 3 ? g_strjoin (" ", parts[0], parts[1], parts[2], NULL) : g_strdup ("?");
+}
+
 static gboolean
 sample (BenchServer *server, BenchProcSample *ret, GError **error)
 {
@@ -209,6 +220,7 @@ run_benchmark (const Options *o, const char *command_line)
     .chatd = o->chatd, .chatctl = o->chatctl, .plugin_dir = o->plugin_dir,
     .pow_bits = (guint) o->pow_bits, .kdf_memory_kib = (guint) o->kdf_kib, .kdf_passes = 1,
   };
+  g_autofree char *load_before = load_average ();
   gint64 t0 = g_get_monotonic_time ();
   g_autoptr(BenchServer) server = bench_server_start (&server_config, &error);
   if (server == NULL)
@@ -338,7 +350,9 @@ run_benchmark (const Options *o, const char *command_line)
           "%d users added in %.1f s (start+seed %.1f s); %d logins in flight at most\n",
           server->listen, server->pid, o->pow_bits, o->kdf_kib, o->users, add_s,
           (t1 - t0) / (double) G_USEC_PER_SEC, o->concurrency);
-  printf ("server RSS: %" G_GUINT64_FORMAT " KiB with no one online\n\n", idle.rss_kib);
+  g_autofree char *load_after = load_average ();
+  printf ("server RSS: %" G_GUINT64_FORMAT " KiB with no one online; load average %s at the start, "
+          "%s at the end (%u CPUs)\n\n", idle.rss_kib, load_before, load_after, g_get_num_processors ());
   printf ("%-10s %11s %9s %8s %8s %9s %9s %8s %9s %8s %7s %17s\n", "phase", "ok/tried", "logins/s", "p50 ms",
           "p99 ms", "srv ms/lg", "KiB/user", "online", "pow bits", "welc KiB", "cli s", "srv rtx/datagrams");
   for (guint i = 0; i < n_rows; i++)
