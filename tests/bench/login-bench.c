@@ -25,7 +25,6 @@
 #include "hello-flood.h"
 #include "login-swarm.h"
 
-#include <gio/gunixinputstream.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
