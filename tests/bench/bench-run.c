@@ -21,6 +21,12 @@
 typedef enum { RUN_TRANSFER, RUN_ECHO } RunKind;
 
 typedef struct {
+  GSubprocess *process;
+  guint16 port;
+} Relay;
+
+
+typedef struct {
   const BenchPath *path;
   RunKind kind;
   guint64 total_bytes;
@@ -57,6 +63,10 @@ typedef struct {
   double client_cpu_s;
   guint64 client_wire;
   GError *client_error;
+
+  GThread *server;
+  GThread *client;
+  Relay relay;
 } RunState;
 
 void
@@ -288,11 +298,6 @@ client_thread (gpointer data)
   return NULL;
 }
 
-typedef struct {
-  GSubprocess *process;
-  guint16 port;
-} Relay;
-
 /* Spawned from the calling (main) thread: the relay dies with its parent
  * thread (PR_SET_PDEATHSIG), so never start it from a short-lived thread. */
 static gboolean
@@ -347,29 +352,28 @@ relay_stop (Relay *relay)
   return user + sys;
 }
 
+/* Starts the server thread, the relay (from this thread) and the client thread. */
 static gboolean
-run (RunState *s, double time_limit_s, BenchOutcome *ret, GError **error)
+run_start (RunState *s, double time_limit_s, GError **error)
 {
   const BenchPath *path = s->path;
-  GThread *server, *client;
-  Relay relay = { 0 };
   struct sockaddr_in target = { .sin_family = AF_INET };
-  BenchOutcome o = { 0 };
 
   g_mutex_init (&s->lock);
   g_cond_init (&s->cond);
   g_queue_init (&s->pending_echoes);
   s->deadline_us = bench_now_us () + (gint64) (time_limit_s * G_USEC_PER_SEC);
 
-  server = g_thread_new ("bench-server", server_thread, s);
+  s->server = g_thread_new ("bench-server", server_thread, s);
   g_mutex_lock (&s->lock);
   while (!s->server_ready)
     g_cond_wait (&s->cond, &s->lock);
   g_mutex_unlock (&s->lock);
   if (s->server_error != NULL)
     {
-      g_thread_join (server);
-      g_propagate_prefixed_error (error, s->server_error, "%s server: ", path->contender->name);
+      g_thread_join (g_steal_pointer (&s->server));
+      g_propagate_prefixed_error (error, g_steal_pointer (&s->server_error), "%s server: ",
+                                  path->contender->name);
       return FALSE;
     }
 
@@ -377,29 +381,39 @@ run (RunState *s, double time_limit_s, BenchOutcome *ret, GError **error)
   target.sin_port = htons (s->server_port);
   if (path->relay_path != NULL)
     {
-      if (!relay_start (path, s->server_port, time_limit_s, &relay, error))
+      if (!relay_start (path, s->server_port, time_limit_s, &s->relay, error))
         {
           g_atomic_int_set (&s->stop, 1);
-          g_thread_join (server);
+          g_thread_join (g_steal_pointer (&s->server));
           return FALSE;
         }
       inet_pton (AF_INET, "127.0.0.1", &target.sin_addr);
-      target.sin_port = htons (relay.port);
+      target.sin_port = htons (s->relay.port);
     }
   memcpy (&s->target, &target, sizeof target);
   s->target_len = sizeof target;
+  s->client = g_thread_new ("bench-client", client_thread, s);
+  return TRUE;
+}
 
-  client = g_thread_new ("bench-client", client_thread, s);
-  g_thread_join (client);
+/* Waits for the client, stops the server and the relay, collects the outcome. */
+static gboolean
+run_finish (RunState *s, BenchOutcome *ret, GError **error)
+{
+  const BenchPath *path = s->path;
+  BenchOutcome o = { 0 };
+
+  g_thread_join (g_steal_pointer (&s->client));
   g_atomic_int_set (&s->stop, 1);
-  g_thread_join (server);
-  o.relay_cpu_s = relay_stop (&relay);
+  g_thread_join (g_steal_pointer (&s->server));
+  o.relay_cpu_s = relay_stop (&s->relay);
   g_mutex_clear (&s->lock);
   g_cond_clear (&s->cond);
 
   if (s->client_error != NULL)
     {
-      g_propagate_prefixed_error (error, s->client_error, "%s client: ", path->contender->name);
+      g_propagate_prefixed_error (error, g_steal_pointer (&s->client_error), "%s client: ",
+                                  path->contender->name);
       return FALSE;
     }
   o.cpu_s = s->server_cpu_s + s->client_cpu_s;
@@ -422,6 +436,52 @@ run (RunState *s, double time_limit_s, BenchOutcome *ret, GError **error)
       o.delivered = (guint64) s->received * s->message_size * 2;
     }
   *ret = o;
+  return TRUE;
+}
+
+static gboolean
+run (RunState *s, double time_limit_s, BenchOutcome *ret, GError **error)
+{
+  return run_start (s, time_limit_s, error) && run_finish (s, ret, error);
+}
+
+gboolean
+bench_run_echo_parallel (const BenchPath *paths, guint n_paths, gsize message_size, guint samples,
+                         gint64 interval_us, double time_limit_s, BenchOutcome *ret_outcomes,
+                         GError **error)
+{
+  g_autofree RunState *states = g_new0 (RunState, n_paths);
+  g_autofree BenchOutcome *outcomes = g_new0 (BenchOutcome, n_paths);
+  guint started = 0;
+  gboolean ok = TRUE;
+
+  for (guint i = 0; i < n_paths; i++)
+    {
+      states[i] = (RunState) { .path = &paths[i], .kind = RUN_ECHO, .message_size = MAX (message_size, 4),
+                               .samples = samples, .interval_us = interval_us,
+                               .sent_at = g_new0 (gint64, samples), .rtt = g_new0 (gint64, samples) };
+      if (!run_start (&states[i], time_limit_s, error))
+        {
+          ok = FALSE;
+          break;
+        }
+      started++;
+    }
+  for (guint i = 0; i < started; i++)
+    if (!run_finish (&states[i], &outcomes[i], ok ? error : NULL))
+      ok = FALSE;
+  for (guint i = 0; i < n_paths; i++)
+    {
+      g_free (states[i].sent_at);
+      g_free (states[i].rtt);
+    }
+  if (!ok)
+    {
+      for (guint i = 0; i < n_paths; i++)
+        bench_outcome_clear (&outcomes[i]);
+      return FALSE;
+    }
+  memcpy (ret_outcomes, outcomes, n_paths * sizeof (BenchOutcome));
   return TRUE;
 }
 

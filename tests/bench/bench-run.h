@@ -41,4 +41,10 @@ gboolean bench_run_echo (const BenchPath *path, gsize message_size, guint sample
                          gint64 interval_us, double time_limit_s, BenchOutcome *ret_outcome,
                          GError **error);
 
+/* The same echo series over several paths at once (e.g. one per seed), each
+ * with its own threads and relay; ret_outcomes has n_paths entries. */
+gboolean bench_run_echo_parallel (const BenchPath *paths, guint n_paths, gsize message_size,
+                                  guint samples, gint64 interval_us, double time_limit_s,
+                                  BenchOutcome *ret_outcomes, GError **error);
+
 G_END_DECLS
