@@ -34,6 +34,7 @@ typedef struct {
   guint samples;
   gint64 interval_us;
   gint64 deadline_us;
+  gint64 limit_us;
 
   GMutex lock;
   GCond cond;
@@ -287,6 +288,8 @@ client_thread (gpointer data)
     ep = c->connect ((struct sockaddr *) &s->target, s->target_len, &s->client_error);
   if (ep != NULL)
     {
+      /* the time limit counts from the established connection */
+      s->deadline_us = bench_now_us () + s->limit_us;
       if (s->kind == RUN_TRANSFER)
         client_transfer (s, ep);
       else
@@ -362,7 +365,8 @@ run_start (RunState *s, double time_limit_s, GError **error)
   g_mutex_init (&s->lock);
   g_cond_init (&s->cond);
   g_queue_init (&s->pending_echoes);
-  s->deadline_us = bench_now_us () + (gint64) (time_limit_s * G_USEC_PER_SEC);
+  s->limit_us = (gint64) (time_limit_s * G_USEC_PER_SEC);
+  s->deadline_us = bench_now_us () + s->limit_us + 30 * G_USEC_PER_SEC;
 
   s->server = g_thread_new ("bench-server", server_thread, s);
   g_mutex_lock (&s->lock);

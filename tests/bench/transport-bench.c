@@ -22,6 +22,7 @@ typedef struct {
   gboolean quick;
   guint64 seed;
   guint reps;
+  guint reps_lossy;
   char *rows;
   char *losses;
   char *contenders;
@@ -199,7 +200,9 @@ measure_goodput (const Options *o, const BenchContender *c, guint loss, guint64 
       test = g_strdup_printf ("goodput %" G_GUINT64_FORMAT " KiB", bytes >> 10);
     }
   row = row_add (test, loss, c);
-  for (guint rep = 0; rep < o->reps; rep++)
+  guint reps = loss > 0 ? o->reps_lossy : o->reps;
+
+  for (guint rep = 0; rep < reps; rep++)
     {
       BenchPath path;
       BenchOutcome out = { 0 };
@@ -243,7 +246,7 @@ measure_goodput (const Options *o, const BenchContender *c, guint loss, guint64 
   if (!c->reliable)
     row->note = g_strdup_printf ("%.1f%% arrived", median (delivered));
   else if (partial > 0)
-    row->note = g_strdup_printf ("%u/%u runs hit the %.0f s limit (%.0f%% done)", partial, o->reps,
+    row->note = g_strdup_printf ("%u/%u runs hit the %.0f s limit (%.0f%% done)", partial, reps,
                                  limit, median (delivered));
 }
 
@@ -276,7 +279,7 @@ measure_echo (const Options *o, const BenchContender *c, guint loss, gsize size,
       row->result = g_strdup ("message too large");
       return;
     }
-  for (guint rep = 0; rep < o->reps; rep++)
+  for (guint rep = 0; rep < (loss > 0 ? o->reps_lossy : o->reps); rep++)
     {
       BenchPath path;
       BenchOutcome out = { 0 };
@@ -376,6 +379,12 @@ measure_kcp (const Options *o, const BenchContender *c, guint loss)
                                pooled->len, sent);
 }
 
+static double
+ratio (double a, double b)
+{
+  return (isnan (a) || isnan (b) || b <= 0) ? NAN : a / b;
+}
+
 static void
 compute_ratios (void)
 {
@@ -389,19 +398,19 @@ compute_ratios (void)
       if (g_str_has_prefix (r->test, "goodput"))
         {
           if (udp != NULL)
-            r->x_udp = r->value / udp->value;
+            r->x_udp = ratio (r->value, udp->value);
           if (enet != NULL)
-            r->x_enet = r->value / enet->value;
+            r->x_enet = ratio (r->value, enet->value);
         }
       else if (g_str_has_prefix (r->test, "echo"))
         {
           if (udp != NULL)
-            r->x_udp = r->value / udp->value;      /* p50 against raw UDP ping-pong */
+            r->x_udp = ratio (r->value, udp->value);      /* p50 against raw UDP ping-pong */
           if (enet != NULL)
-            r->x_enet = r->p99 / enet->p99;        /* p99 against ENet */
+            r->x_enet = ratio (r->p99, enet->p99);        /* p99 against ENet */
         }
       else if (enet != NULL)
-        r->x_enet = r->value / enet->value;        /* KCP: average RTT */
+        r->x_enet = ratio (r->value, enet->value);        /* KCP: average RTT */
     }
 }
 
@@ -435,7 +444,8 @@ print_table (const Options *o)
                    "x ENet: goodput / ENet goodput; echo p99 / ENet p99; KCP average / ENet average "
                    "(same loss).\ncpu s/MiB: CPU of both sides (RUSAGE_THREAD) per MiB delivered. "
                    "wire/B: bytes both sides sent\n(IP + UDP/TCP headers included) per payload byte "
-                   "delivered. Medians of %u runs; seed %" G_GUINT64_FORMAT ".\n", o->reps, o->seed);
+                   "delivered. Medians of %u runs (%u under loss); seed %" G_GUINT64_FORMAT ".\n",
+           o->reps, o->reps_lossy, o->seed);
 }
 
 static gboolean
@@ -472,17 +482,17 @@ main (int argc, char **argv)
   const GOptionEntry entries[] = {
     { "quick", 'q', 0, G_OPTION_ARG_NONE, &o.quick, "Smaller sizes and fewer samples (under 2 minutes)", NULL },
     { "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "Base seed of the relay's random generator (default 1)", "N" },
-    { "reps", 'r', 0, G_OPTION_ARG_INT, &reps, "Runs per measurement; the median is shown (default 3)", "N" },
+    { "reps", 'r', 0, G_OPTION_ARG_INT, &reps, "Runs per measurement; the median is shown (default 3; quick: 1 under loss)", "N" },
     { "rows", 0, 0, G_OPTION_ARG_STRING, &o.rows, "Which rows: goodput,echo,kcp (default all)", "LIST" },
     { "loss", 0, 0, G_OPTION_ARG_STRING, &o.losses, "Loss percentages (default 0,1,5,20)", "LIST" },
     { "contenders", 0, 0, G_OPTION_ARG_STRING, &o.contenders, "Which contenders (default udp,udp-gro,tcp,enet,chatd)", "LIST" },
     { "sizes", 0, 0, G_OPTION_ARG_STRING, &o.sizes, "Transfer sizes in MiB (default 10,100; quick 2,10)", "LIST" },
     { "echo-samples", 0, 0, G_OPTION_ARG_INT, &echo_samples, "Echo samples per run (default 2000; quick 300)", "N" },
     { "kcp-seeds", 0, 0, G_OPTION_ARG_INT, &kcp_seeds, "Seeds for the KCP scenario (default 5; quick 1)", "N" },
-    { "kcp-samples", 0, 0, G_OPTION_ARG_INT, &kcp_samples, "Samples per KCP seed (default 1000; quick 250)", "N" },
+    { "kcp-samples", 0, 0, G_OPTION_ARG_INT, &kcp_samples, "Samples per KCP seed (default 1000; quick 150)", "N" },
     { "kcp-loss", 0, 0, G_OPTION_ARG_STRING, &o.kcp_losses, "KCP scenario: loss per direction in %, "
       "a list (default 5,10: KCP's test.cpp halves its 10 % per direction, and 10 as stated per direction)", "LIST" },
-    { "time-limit", 0, 0, G_OPTION_ARG_DOUBLE, &time_limit, "Seconds a lossy run may take (default 15; quick 4)", "S" },
+    { "time-limit", 0, 0, G_OPTION_ARG_DOUBLE, &time_limit, "Seconds a run under loss may take; goodput is then what arrived in that time (default 6; quick 3)", "S" },
     { "relay", 0, 0, G_OPTION_ARG_FILENAME, &o.relay, "Path of netsim-relay", "PATH" },
     { "no-netns", 0, 0, G_OPTION_ARG_NONE, &o.no_netns, "Do not create network namespaces (TCP under loss: n/a)", NULL },
     { NULL }
@@ -497,12 +507,13 @@ main (int argc, char **argv)
     }
   o.seed = (guint64) MAX (seed, 0);
   o.reps = reps > 0 ? (guint) reps : 3;
+  o.reps_lossy = reps > 0 ? (guint) reps : o.quick ? 1 : 3;
   o.echo_samples = echo_samples > 0 ? (guint) echo_samples : o.quick ? 300 : 2000;
   o.kcp_seeds = kcp_seeds > 0 ? (guint) kcp_seeds : o.quick ? 1 : 5;
-  o.kcp_samples = kcp_samples > 0 ? (guint) kcp_samples : o.quick ? 250 : 1000;
+  o.kcp_samples = kcp_samples > 0 ? (guint) kcp_samples : o.quick ? 150 : 1000;
   if (o.kcp_losses == NULL)
     o.kcp_losses = g_strdup (o.quick ? "10" : "5,10");
-  o.time_limit = time_limit > 0 ? time_limit : o.quick ? 4 : 15;
+  o.time_limit = time_limit > 0 ? time_limit : o.quick ? 3 : 6;
   if (o.rows == NULL)
     o.rows = g_strdup ("goodput,echo,kcp");
   if (o.losses == NULL)
@@ -541,7 +552,8 @@ main (int argc, char **argv)
       for (gsize ci = 0; ci < G_N_ELEMENTS (all_contenders); ci++)
         {
           const BenchContender *c = all_contenders[ci];
-          if (!list_has (o.contenders, c->name))
+          /* raw UDP has no loss recovery: its rows are the 0 % limit only */
+          if (!list_has (o.contenders, c->name) || (loss > 0 && !c->reliable))
             continue;
           if (list_has (o.rows, "goodput"))
             for (guint si = 0; si < sizes->len; si++)
@@ -551,7 +563,8 @@ main (int argc, char **argv)
         {
           const BenchContender *c = all_contenders[ci];
           static const gsize echo_sizes[] = { 8, 500, 65536 };
-          if (!list_has (o.contenders, c->name) || !list_has (o.rows, "echo") || c == &bench_contender_udp_gro)
+          if (!list_has (o.contenders, c->name) || !list_has (o.rows, "echo") || c == &bench_contender_udp_gro ||
+              (loss > 0 && !c->reliable))
             continue;
           for (gsize ei = 0; ei < G_N_ELEMENTS (echo_sizes); ei++)
             {
