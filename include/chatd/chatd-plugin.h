@@ -57,7 +57,7 @@ typedef enum {
 } ChatdArgFlags;
 
 typedef struct {
-  const char   *name;    /* upper case in help, e.g. "USER" */
+  const char   *name;    /* lower case key in the args dict ("user"); shown upper case ("USER") */
   const char   *type;    /* CHATD_TYPE_STRING or CHATD_TYPE_INT */
   const char   *help;
   ChatdArgFlags flags;
@@ -134,6 +134,11 @@ struct _ChatdHost {
   guint  (*subscribe)   (const ChatdHost *host, const char *since,
                          ChatdEventFunc func, gpointer user_data, GDestroyNotify destroy);
   void   (*unsubscribe) (const ChatdHost *host, guint subscription);
+
+  /* the node's role services: typed tables of entry points declared in
+   * their own public headers (e.g. chatd/service-directory.h for the server
+   * role), looked up by name; NULL when this node does not offer it */
+  gconstpointer (*get_service) (const ChatdHost *host, const char *name);
 };
 
 /* Defines the two exported symbols of a plugin. */

@@ -14,7 +14,7 @@
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
-#define MAX_INPUT 65536
+#define FUZZ_MAX_INPUT 65536
 
 static void
 mutate (GRand *rand, GByteArray *out, GPtrArray *corpus)
@@ -54,7 +54,7 @@ mutate (GRand *rand, GByteArray *out, GPtrArray *corpus)
         case 3: /* extend */
           {
             guint n = g_rand_int_range (rand, 1, 64);
-            for (guint i = 0; i < n && out->len < MAX_INPUT; i++)
+            for (guint i = 0; i < n && out->len < FUZZ_MAX_INPUT; i++)
               {
                 guint8 b = g_rand_int (rand) & 0xff;
                 g_byte_array_append (out, &b, 1);
@@ -85,7 +85,7 @@ load_corpus (const char *dir_path, GPtrArray *corpus)
       g_autofree char *path = g_build_filename (dir_path, name, NULL);
       char *contents = NULL;
       gsize len = 0;
-      if (g_file_get_contents (path, &contents, &len, NULL) && len <= MAX_INPUT)
+      if (g_file_get_contents (path, &contents, &len, NULL) && len <= FUZZ_MAX_INPUT)
         g_ptr_array_add (corpus, g_bytes_new_take (contents, len));
       else
         g_free (contents);

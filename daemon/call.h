@@ -1,0 +1,25 @@
+/* call.h: one control-socket request in flight, from Run until the command
+ * ends it with call_return or call_fail. */
+#pragma once
+#include <chatd/chatd-plugin.h>
+#include <gio/gio.h>
+
+typedef void (*ChatdCallEnded) (ChatdCall *call, gboolean failed, gpointer user_data);
+
+/* Takes ownership of the invocation.  ended runs once, when the command ends
+ * the call, right before the call is freed. */
+ChatdCall    *chatd_call_new          (const ChatdHost *host, const ChatdCommand *command,
+                                       GDBusMethodInvocation *invocation,
+                                       ChatdCallEnded ended, gpointer user_data);
+/* The host table entries */
+void          chatd_call_return       (ChatdCall *call, GVariant *result);
+void          chatd_call_fail         (ChatdCall *call, const GError *error);
+void          chatd_call_emit         (ChatdCall *call, GVariant *item);
+GCancellable *chatd_call_get_cancellable (ChatdCall *call);
+const ChatdHost *chatd_call_get_host  (ChatdCall *call);
+
+GDBusConnection *chatd_call_get_connection (ChatdCall *call);
+void          chatd_call_cancel       (ChatdCall *call);
+
+#define CHATD_CONTROL_PATH      "/org/chatd/Control"
+#define CHATD_CONTROL_INTERFACE "org.chatd.Control1"

@@ -1,0 +1,159 @@
+/* test-socket.c: the transport on real UDP sockets on the loopback. */
+#include "sim-harness.h"
+#include "transfer.h"
+
+#include <gcrypt.h>
+
+static GBytes *
+make_message (guint index, gsize size)
+{
+  return harness_message (index, size);
+}
+
+static void
+assert_all_delivered (const TransferResult *r, guint n)
+{
+  if (r->first_error)
+    g_test_message ("error: %s", r->first_error->message);
+  g_assert_false (r->timed_out);
+  g_assert_no_error (r->first_error);
+  g_assert_cmpuint (r->unexpected, ==, 0);
+  g_assert_cmpuint (r->delivered, ==, n);
+  g_assert_cmpuint (r->acknowledged, ==, n);
+}
+
+static void
+test_ipv4 (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChatdTransport) a = chatd_transport_new ("127.0.0.1", 0, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr(ChatdTransport) b = chatd_transport_new ("127.0.0.1", 0, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (chatd_transport_get_port (a), !=, 0);
+  g_assert_cmpuint (chatd_transport_get_port (a), !=, chatd_transport_get_port (b));
+  g_autoptr(GPtrArray) msgs = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  for (guint i = 0; i < 200; i++)
+    g_ptr_array_add (msgs, make_message (i, i == 0 ? 0 : (gsize) (i * i * 13)));
+  TransferResult r;
+  transfer_run (a, b, chatd_transport_get_local_address (b), msgs, 30, &r);
+  assert_all_delivered (&r, msgs->len);
+  transfer_result_clear (&r);
+  /* and back, on the same connection */
+  transfer_run (b, a, chatd_transport_get_local_address (a), msgs, 30, &r);
+  assert_all_delivered (&r, msgs->len);
+  transfer_result_clear (&r);
+  g_assert_cmpuint (chatd_endpoint_get_n_connections (chatd_transport_get_endpoint (a)), ==, 1);
+}
+
+static void
+test_64mib (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChatdTransport) a = chatd_transport_new ("127.0.0.1", 0, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr(ChatdTransport) b = chatd_transport_new ("127.0.0.1", 0, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr(GPtrArray) msgs = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_ptr_array_add (msgs, make_message (1, 64 * 1024 * 1024));
+  TransferResult r;
+  transfer_run (a, b, chatd_transport_get_local_address (b), msgs, 60, &r);
+  assert_all_delivered (&r, 1);
+  g_test_message ("64 MiB in %.3f s (%.0f MiB/s)", r.seconds, 64 / r.seconds);
+  transfer_result_clear (&r);
+}
+
+static void
+test_ipv6 (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChatdTransport) a = chatd_transport_new ("::1", 0, NULL, NULL, &error);
+  if (a == NULL)
+    {
+      g_test_skip ("no IPv6 loopback here");
+      return;
+    }
+  g_autoptr(ChatdTransport) b = chatd_transport_new ("::1", 0, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr(GPtrArray) msgs = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  for (guint i = 0; i < 20; i++)
+    g_ptr_array_add (msgs, make_message (i, i * 5000));
+  TransferResult r;
+  transfer_run (a, b, chatd_transport_get_local_address (b), msgs, 30, &r);
+  assert_all_delivered (&r, msgs->len);
+  transfer_result_clear (&r);
+  g_autofree char *s = chatd_address_to_string (chatd_transport_get_local_address (b));
+  g_assert_true (g_str_has_prefix (s, "[::1]:"));
+}
+
+/* The receiver's process goes away; the send fails within the bound; a new
+ * receiver on the same port gets the next message. */
+static void
+test_restart (void)
+{
+  g_autoptr(GError) error = NULL;
+  ChatdEndpointConfig config;
+  chatd_endpoint_config_init (&config);
+  config.dead_peer_timeout_us = 1 * G_USEC_PER_SEC;
+  config.handshake_timeout_us = 1 * G_USEC_PER_SEC;
+  g_autoptr(ChatdTransport) a = chatd_transport_new ("127.0.0.1", 0, &config, NULL, &error);
+  g_assert_no_error (error);
+  ChatdTransport *b = chatd_transport_new ("127.0.0.1", 0, &config, NULL, &error);
+  g_assert_no_error (error);
+  ChatdAddress b_addr = *chatd_transport_get_local_address (b);
+  g_autoptr(GPtrArray) msgs = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_ptr_array_add (msgs, make_message (1, 3000));
+  TransferResult r;
+  transfer_run (a, b, &b_addr, msgs, 10, &r);
+  assert_all_delivered (&r, 1);
+  transfer_result_clear (&r);
+
+  chatd_transport_free (b);
+  g_autoptr(ChatdTransport) other = chatd_transport_new ("127.0.0.1", 0, NULL, NULL, &error);
+  transfer_run (a, other, &b_addr, msgs, 10, &r);
+  g_assert_false (r.timed_out);
+  g_assert_cmpuint (r.failed, ==, 1);
+  g_assert_nonnull (r.first_error);
+  g_assert_true (r.first_error->domain == CHATD_TRANSPORT_ERROR);
+  g_assert_cmpfloat (r.seconds, <, 3.0);
+  transfer_result_clear (&r);
+  g_assert_cmpuint (chatd_endpoint_get_n_connections (chatd_transport_get_endpoint (a)), ==, 0);
+
+  b = chatd_transport_new ("127.0.0.1", chatd_address_get_port (&b_addr), &config, NULL, &error);
+  g_assert_no_error (error);
+  transfer_run (a, b, &b_addr, msgs, 10, &r);
+  assert_all_delivered (&r, 1);
+  transfer_result_clear (&r);
+  chatd_transport_free (b);
+}
+
+static void
+count_cb (const char *name, guint64 value, gpointer user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+static void
+test_counters (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChatdTransport) a = chatd_transport_new ("127.0.0.1", 0, NULL, NULL, &error);
+  g_assert_no_error (error);
+  guint n = 0;
+  chatd_transport_foreach_counter (a, count_cb, &n);
+  g_assert_cmpuint (n, >, 30);
+}
+
+int
+main (int argc, char **argv)
+{
+  gcry_check_version (NULL);
+  gcry_control (GCRYCTL_INITIALIZATION_FINISHED, 0);
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/transport/socket/ipv4", test_ipv4);
+  g_test_add_func ("/transport/socket/64mib", test_64mib);
+  g_test_add_func ("/transport/socket/ipv6", test_ipv6);
+  g_test_add_func ("/transport/socket/restart", test_restart);
+  g_test_add_func ("/transport/socket/counters", test_counters);
+  return g_test_run ();
+}
