@@ -1,5 +1,7 @@
 /* bench-run.c: runs one transfer or echo series (see the header). */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "bench-run.h"
 
 #include <errno.h>

@@ -3,7 +3,9 @@
  * small echoes are not held back by Nagle.  Bytes on the wire come from
  * TCP_INFO (payload bytes sent, retransmissions included, plus a header per
  * segment sent). */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "bench.h"
 
 #include <errno.h>

@@ -10,7 +10,9 @@
  * Receiving uses recvmmsg, one datagram per message ("udp"), or with UDP_GRO
  * ("udp-gro", where a GSO train arrives whole on loopback).
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "bench.h"
 
 #include <errno.h>

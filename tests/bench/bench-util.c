@@ -1,5 +1,7 @@
 /* bench-util.c: small helpers shared by the contenders and the runner. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "bench.h"
 
 #include <errno.h>

@@ -55,6 +55,7 @@ extern const BenchContender bench_contender_tcp;
 extern const BenchContender bench_contender_enet;
 #ifdef HAVE_BENCH_CHATD
 extern const BenchContender bench_contender_chatd;
+extern const BenchContender bench_contender_chatd_core;
 #endif
 
 /* Header bytes per datagram or segment on the wire (IPv4). */

@@ -60,6 +60,7 @@ static const BenchContender *const all_contenders[] = {
   &bench_contender_enet,
 #ifdef HAVE_BENCH_CHATD
   &bench_contender_chatd,
+  &bench_contender_chatd_core,
 #endif
 };
 
@@ -485,7 +486,7 @@ main (int argc, char **argv)
     { "reps", 'r', 0, G_OPTION_ARG_INT, &reps, "Runs per measurement; the median is shown (default 3; quick: 1 under loss)", "N" },
     { "rows", 0, 0, G_OPTION_ARG_STRING, &o.rows, "Which rows: goodput,echo,kcp (default all)", "LIST" },
     { "loss", 0, 0, G_OPTION_ARG_STRING, &o.losses, "Loss percentages (default 0,1,5,20)", "LIST" },
-    { "contenders", 0, 0, G_OPTION_ARG_STRING, &o.contenders, "Which contenders (default udp,udp-gro,tcp,enet,chatd)", "LIST" },
+    { "contenders", 0, 0, G_OPTION_ARG_STRING, &o.contenders, "Which contenders (default udp,udp-gro,tcp,enet,chatd; also chatd-core: our protocol core with the bench's I/O loop)", "LIST" },
     { "sizes", 0, 0, G_OPTION_ARG_STRING, &o.sizes, "Transfer sizes in MiB (default 10,100; quick 2,10)", "LIST" },
     { "echo-samples", 0, 0, G_OPTION_ARG_INT, &echo_samples, "Echo samples per run (default 2000; quick 300)", "N" },
     { "kcp-seeds", 0, 0, G_OPTION_ARG_INT, &kcp_seeds, "Seeds for the KCP scenario (default 5; quick 1)", "N" },

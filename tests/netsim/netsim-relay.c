@@ -11,7 +11,9 @@
  * --duration, or the parent's death) one summary line per direction and one
  * for CPU use go to stderr.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
