@@ -63,6 +63,7 @@ typedef struct {
   gint64 *rtt;
   guint received;
   guint samples_sent;
+  gint64 client_end_us;
   double client_cpu_s;
   guint64 client_wire;
   GError *client_error;
@@ -296,6 +297,7 @@ client_thread (gpointer data)
         client_transfer (s, ep);
       else
         client_echo (s, ep);
+      s->client_end_us = bench_now_us ();
       s->client_wire = c->wire_bytes (ep);
       c->free (ep);
     }
@@ -426,7 +428,10 @@ run_finish (RunState *s, BenchOutcome *ret, GError **error)
   o.wire_bytes = s->server_wire + s->client_wire;
   if (s->kind == RUN_TRANSFER)
     {
-      gint64 end = s->last_arrival_us > 0 ? s->last_arrival_us : bench_now_us ();
+      /* complete: until the last byte arrived; cut short by the time limit
+       * (or a transport that gave up): the whole time the sender tried */
+      gboolean complete = s->delivered >= s->total_bytes || (!path->contender->reliable && s->done);
+      gint64 end = complete && s->last_arrival_us > 0 ? s->last_arrival_us : s->client_end_us;
       o.delivered = s->delivered;
       o.seconds = MAX (1e-6, (double) (end - s->start_us) / 1e6);
       o.partial = s->delivered < s->total_bytes;

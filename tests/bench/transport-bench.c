@@ -78,9 +78,13 @@ compare_double (gconstpointer a, gconstpointer b)
   return x < y ? -1 : x > y;
 }
 
+/* Median of the values that are numbers (NaN: a run without a result). */
 static double
 median (GArray *values)
 {
+  for (guint i = values->len; i > 0; i--)
+    if (isnan (g_array_index (values, double, i - 1)))
+      g_array_remove_index_fast (values, i - 1);
   if (values->len == 0)
     return NAN;
   g_array_sort (values, compare_double);
@@ -324,8 +328,19 @@ measure_echo (const Options *o, const BenchContender *c, guint loss, gsize size,
     g_autofree char *a = format_us (row->value), *b = format_us (row->p99), *c3 = format_us (median (p999));
     row->result = g_strdup_printf ("%s / %s / %s", a, b, c3);
   }
-  if (median (answered) < samples)
-    row->note = g_strdup_printf ("%.0f/%u answered", median (answered), samples);
+  {
+    double fewest = G_MAXDOUBLE;
+    guint short_runs = 0;
+    for (guint i = 0; i < answered->len; i++)
+      {
+        double a = g_array_index (answered, double, i);
+        fewest = MIN (fewest, a);
+        short_runs += a < samples;
+      }
+    if (short_runs > 0)
+      row->note = g_strdup_printf ("%u/%u runs cut short (fewest %.0f/%u answered)", short_runs,
+                                   answered->len, fewest, samples);
+  }
 }
 
 /* KCP's test.cpp: an 8-byte message every 20 ms, echoed, 1000 samples, per
