@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <stdlib.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -664,6 +665,44 @@ test_relay_duration (void)
   g_assert_nonnull (strstr (err, "netsim-relay: cpu "));
 }
 
+
+/* TRUE while pid exists and is not a zombie. */
+static gboolean
+process_alive (int pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", pid);
+  g_autofree char *stat = NULL;
+  const char *close_paren;
+
+  if (!g_file_get_contents (path, &stat, NULL, NULL))
+    return FALSE;
+  close_paren = strrchr (stat, ')');
+  return close_paren != NULL && close_paren[1] == ' ' && close_paren[2] != 'Z' && close_paren[2] != 'X';
+}
+
+static void
+test_relay_dies_with_parent (void)
+{
+  /* sh starts the relay in the background, prints its pid and exits. */
+  const char *argv[] = { "/bin/sh", "-c", "\"$0\" --upstream=127.0.0.1:9 --duration=60 >/dev/null 2>&1 & echo $!; sleep 0.3",
+                         NETSIM_RELAY_PATH, NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) sh = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  g_autofree char *out = NULL;
+  gint64 deadline;
+  int pid;
+
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (sh, NULL, NULL, &out, NULL, &error);
+  g_assert_no_error (error);
+  pid = atoi (out);
+  g_assert_cmpint (pid, >, 1);
+  deadline = g_get_monotonic_time () + 3000 * MS;
+  while (process_alive (pid) && g_get_monotonic_time () < deadline)
+    g_usleep (20000);
+  g_assert_false (process_alive (pid));
+}
+
 static void
 test_relay_bad_command_lines (void)
 {
@@ -728,6 +767,7 @@ main (int argc, char **argv)
   g_test_add_func ("/netsim/relay/directions", test_relay_directions);
   g_test_add_func ("/netsim/relay/delay-down", test_relay_delay_down);
   g_test_add_func ("/netsim/relay/duration", test_relay_duration);
+  g_test_add_func ("/netsim/relay/dies-with-parent", test_relay_dies_with_parent);
   g_test_add_func ("/netsim/relay/bad-command-lines", test_relay_bad_command_lines);
   return g_test_run ();
 }
