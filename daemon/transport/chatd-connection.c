@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#define GRANULARITY_US 1000
+#define GRANULARITY_US 250 /* timers are timerfd-exact; RFC 9002 suggests 1 ms for coarse clocks */
 #define PACKET_THRESHOLD 3
 #define MAX_PTO_US (1 * G_USEC_PER_SEC)
 #define MAX_HANDSHAKE_INTERVAL_US (1 * G_USEC_PER_SEC)

@@ -76,7 +76,7 @@ chatd_endpoint_config_init (ChatdEndpointConfig *c)
   c->keepalive_interval_us = 15 * G_USEC_PER_SEC;
   c->dead_peer_timeout_us = 10 * G_USEC_PER_SEC;
   c->handshake_timeout_us = 10 * G_USEC_PER_SEC;
-  c->max_ack_delay_us = 5000;
+  c->max_ack_delay_us = 1000;
   c->initial_rtt_us = 100000;
   c->max_message_bytes = 64 * 1024 * 1024;
   c->conn_receive_window = 72 * 1024 * 1024;
