@@ -1571,7 +1571,15 @@ finish_packet (ChatdConnection *conn, gint64 now_us, guint8 *buf, gsize header_l
     {
       if (!conn->protector.seal (conn->protector.user_data, pn, buf, header_len,
                                  buf + header_len, payload_len, buf + header_len + payload_len))
-        return 0;
+        {
+          /* frames were taken from the queues: without this packet the
+           * connection cannot continue correctly */
+          conn->frames.tail = first_frame;
+          chatd_conn_fail (conn, g_error_new_literal (CHATD_TRANSPORT_ERROR, CHATD_TRANSPORT_ERROR_PROTOCOL,
+                                                      "the packet protector failed to seal"),
+                           FALSE);
+          return 0;
+        }
       total = header_len + payload_len + conn->protector.tag_len;
     }
   else

@@ -461,6 +461,47 @@ test_64mib (void)
   harness_clear (&h);
 }
 
+/* Freeing an endpoint fails what is pending with CLOSED_LOCALLY, even
+ * messages a callback tries to send meanwhile. */
+typedef struct
+{
+  ChatdEndpoint *ep;
+  ChatdAddress peer;
+  guint failures;
+  guint resent;
+} FreeState;
+
+static void
+free_sent (ChatdEndpoint *ep, ChatdConnection *conn, const GError *error, gpointer user_data)
+{
+  FreeState *st = user_data;
+  g_assert_error (error, CHATD_TRANSPORT_ERROR, CHATD_TRANSPORT_ERROR_CLOSED_LOCALLY);
+  st->failures++;
+  if (st->resent++ < 3)
+    {
+      g_autoptr(GBytes) again = g_bytes_new_static ("again", 5);
+      chatd_endpoint_send (st->ep, 0, &st->peer, again, free_sent, st);
+    }
+}
+
+static void
+test_free_pending (void)
+{
+  Harness h;
+  harness_init (&h, 97, NULL);
+  FreeState st = { h.a->endpoint, h.b->addr, 0, 0 };
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(GBytes) m = harness_message (i, 100000);
+      chatd_endpoint_send (h.a->endpoint, simnet_now (h.net), &h.b->addr, m, free_sent, &st);
+    }
+  simnet_run (h.net, simnet_now (h.net) + 30000, NULL, NULL); /* mid-transfer */
+  chatd_endpoint_free (h.a->endpoint);
+  g_assert_cmpuint (st.failures, ==, 5 + 3);
+  h.a->endpoint = chatd_endpoint_new (NULL, &h.a->addr);
+  harness_clear (&h);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -483,5 +524,6 @@ main (int argc, char **argv)
   g_test_add_func ("/transport/sim/close", test_close);
   g_test_add_func ("/transport/sim/limits", test_limits);
   g_test_add_func ("/transport/sim/64mib", test_64mib);
+  g_test_add_func ("/transport/sim/free-pending", test_free_pending);
   return g_test_run ();
 }
