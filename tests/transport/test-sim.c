@@ -461,6 +461,36 @@ test_64mib (void)
   harness_clear (&h);
 }
 
+/* Heavy reordering without loss: packets declared lost and then
+ * acknowledged raise the reordering tolerance; everything arrives once. */
+static void
+test_reordering (void)
+{
+  Harness h;
+  harness_init (&h, 99, NULL);
+  for (SimNode **n = (SimNode *[]) { h.a, h.b, NULL }; *n; n++)
+    {
+      (*n)->uplink.reorder = 0.2;
+      (*n)->uplink.reorder_extra_us = 8000;
+      (*n)->uplink.rate_bytes_per_s = 10 * 1000 * 1000;
+    }
+  for (guint i = 0; i < 40; i++)
+    {
+      g_autoptr(GBytes) m = harness_message (i, 100000);
+      harness_send (&h, h.a, h.b, m);
+    }
+  g_assert_true (simnet_run (h.net, simnet_now (h.net) + S (60), harness_all_done, &h));
+  assert_delivered_exactly_once (&h);
+  ChatdConnection *c = chatd_endpoint_lookup (h.a->endpoint, &h.b->addr);
+  guint64 spurious = chatd_connection_get_counter (c, "spurious_losses");
+  guint64 lost = chatd_connection_get_counter (c, "packets_lost");
+  g_test_message ("%.2f s simulated, %" G_GUINT64_FORMAT " declared lost, %" G_GUINT64_FORMAT " spurious",
+                  (simnet_now (h.net) - 1000000) / 1e6, lost, spurious);
+  g_assert_cmpuint (spurious, >, 0);
+  g_assert_cmpuint (spurious, <=, lost);
+  harness_clear (&h);
+}
+
 /* Freeing an endpoint fails what is pending with CLOSED_LOCALLY, even
  * messages a callback tries to send meanwhile. */
 typedef struct
@@ -525,5 +555,6 @@ main (int argc, char **argv)
   g_test_add_func ("/transport/sim/limits", test_limits);
   g_test_add_func ("/transport/sim/64mib", test_64mib);
   g_test_add_func ("/transport/sim/free-pending", test_free_pending);
+  g_test_add_func ("/transport/sim/reordering", test_reordering);
   return g_test_run ();
 }
