@@ -15,6 +15,7 @@ G_BEGIN_DECLS
   X (bytes_sent)               \
   X (bytes_received)           \
   X (packets_lost)             \
+  X (spurious_losses)          \
   X (packets_retransmitted)    \
   X (bytes_retransmitted)      \
   X (probe_timeouts)           \

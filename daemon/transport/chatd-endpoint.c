@@ -58,6 +58,7 @@ struct _ChatdEndpoint
   GQueue stateless;
   GQueue events;
   gboolean dispatching;
+  gboolean freeing;
   ChatdMessageCallback message_callback;
   gpointer message_user_data;
   ChatdConnectionCallback connection_callback;
@@ -76,7 +77,7 @@ chatd_endpoint_config_init (ChatdEndpointConfig *c)
   c->keepalive_interval_us = 15 * G_USEC_PER_SEC;
   c->dead_peer_timeout_us = 10 * G_USEC_PER_SEC;
   c->handshake_timeout_us = 10 * G_USEC_PER_SEC;
-  c->max_ack_delay_us = 5000;
+  c->max_ack_delay_us = 1000;
   c->initial_rtt_us = 100000;
   c->max_message_bytes = 64 * 1024 * 1024;
   c->conn_receive_window = 72 * 1024 * 1024;
@@ -337,7 +338,9 @@ chatd_endpoint_detach (ChatdEndpoint *ep, ChatdConnection *conn)
 ChatdConnection *
 chatd_endpoint_lookup (ChatdEndpoint *ep, const ChatdAddress *peer)
 {
-  ChatdConnection *conn = g_hash_table_lookup (ep->by_peer, peer);
+  ChatdAddress key;
+  chatd_address_for_family (peer, ep->local.u.sa.sa_family, &key);
+  ChatdConnection *conn = g_hash_table_lookup (ep->by_peer, &key);
   return conn && chatd_connection_is_alive (conn) ? conn : NULL;
 }
 
@@ -630,10 +633,20 @@ chatd_endpoint_next_deadline (ChatdEndpoint *ep)
 static void
 send_one (ChatdEndpoint *ep, gint64 now_us, const ChatdSendRequest *req)
 {
-  ChatdConnection *conn = chatd_endpoint_lookup (ep, req->peer);
+  ChatdAddress peer;
+  chatd_address_for_family (req->peer, ep->local.u.sa.sa_family, &peer);
+  ChatdConnection *conn = chatd_endpoint_lookup (ep, &peer);
+  if (ep->freeing)
+    {
+      chatd_endpoint_emit_send_done (ep, NULL, req->callback, req->user_data,
+                                     g_error_new_literal (CHATD_TRANSPORT_ERROR,
+                                                          CHATD_TRANSPORT_ERROR_CLOSED_LOCALLY,
+                                                          "transport shut down"));
+      return;
+    }
   if (conn == NULL)
     {
-      if (req->peer->u.sa.sa_family != ep->local.u.sa.sa_family &&
+      if (peer.u.sa.sa_family != ep->local.u.sa.sa_family &&
           ep->local.u.sa.sa_family != 0)
         {
           chatd_endpoint_emit_send_done (ep, NULL, req->callback, req->user_data,
@@ -650,7 +663,7 @@ send_one (ChatdEndpoint *ep, gint64 now_us, const ChatdSendRequest *req)
                                                               "too many connections"));
           return;
         }
-      conn = chatd_conn_new (ep, TRUE, req->peer, new_cid (ep), now_us);
+      conn = chatd_conn_new (ep, TRUE, &peer, new_cid (ep), now_us);
       attach (ep, conn);
       ep->counters.connections_initiated++;
     }
@@ -746,6 +759,7 @@ chatd_endpoint_free (ChatdEndpoint *ep)
 {
   if (ep == NULL)
     return;
+  ep->freeing = TRUE;
   for (guint i = 0; i < ep->conns->len; i++)
     {
       ChatdConnection *conn = ep->conns->pdata[i];

@@ -49,7 +49,7 @@ typedef struct
   gint64 keepalive_interval_us;     /* 15 s: PING after this long without traffic */
   gint64 dead_peer_timeout_us;      /* 10 s: outstanding data unacknowledged -> failed */
   gint64 handshake_timeout_us;      /* 10 s: no handshake answer -> unreachable */
-  gint64 max_ack_delay_us;          /* 5 ms: delay of an ACK for a lone packet */
+  gint64 max_ack_delay_us;          /* 1 ms: delay of an ACK for a lone packet */
   gint64 initial_rtt_us;            /* 100 ms: before the first sample */
   guint64 max_message_bytes;        /* 64 MiB: largest message sent or accepted */
   guint64 conn_receive_window;      /* 72 MiB: reassembly bytes per connection */

@@ -461,6 +461,77 @@ test_64mib (void)
   harness_clear (&h);
 }
 
+/* Heavy reordering without loss: packets declared lost and then
+ * acknowledged raise the reordering tolerance; everything arrives once. */
+static void
+test_reordering (void)
+{
+  Harness h;
+  harness_init (&h, 99, NULL);
+  for (SimNode **n = (SimNode *[]) { h.a, h.b, NULL }; *n; n++)
+    {
+      (*n)->uplink.reorder = 0.2;
+      (*n)->uplink.reorder_extra_us = 8000;
+      (*n)->uplink.rate_bytes_per_s = 10 * 1000 * 1000;
+    }
+  for (guint i = 0; i < 40; i++)
+    {
+      g_autoptr(GBytes) m = harness_message (i, 100000);
+      harness_send (&h, h.a, h.b, m);
+    }
+  g_assert_true (simnet_run (h.net, simnet_now (h.net) + S (60), harness_all_done, &h));
+  assert_delivered_exactly_once (&h);
+  ChatdConnection *c = chatd_endpoint_lookup (h.a->endpoint, &h.b->addr);
+  guint64 spurious = chatd_connection_get_counter (c, "spurious_losses");
+  guint64 lost = chatd_connection_get_counter (c, "packets_lost");
+  g_test_message ("%.2f s simulated, %" G_GUINT64_FORMAT " declared lost, %" G_GUINT64_FORMAT " spurious",
+                  (simnet_now (h.net) - 1000000) / 1e6, lost, spurious);
+  g_assert_cmpuint (spurious, >, 0);
+  g_assert_cmpuint (spurious, <=, lost);
+  harness_clear (&h);
+}
+
+/* Freeing an endpoint fails what is pending with CLOSED_LOCALLY, even
+ * messages a callback tries to send meanwhile. */
+typedef struct
+{
+  ChatdEndpoint *ep;
+  ChatdAddress peer;
+  guint failures;
+  guint resent;
+} FreeState;
+
+static void
+free_sent (ChatdEndpoint *ep, ChatdConnection *conn, const GError *error, gpointer user_data)
+{
+  FreeState *st = user_data;
+  g_assert_error (error, CHATD_TRANSPORT_ERROR, CHATD_TRANSPORT_ERROR_CLOSED_LOCALLY);
+  st->failures++;
+  if (st->resent++ < 3)
+    {
+      g_autoptr(GBytes) again = g_bytes_new_static ("again", 5);
+      chatd_endpoint_send (st->ep, 0, &st->peer, again, free_sent, st);
+    }
+}
+
+static void
+test_free_pending (void)
+{
+  Harness h;
+  harness_init (&h, 97, NULL);
+  FreeState st = { h.a->endpoint, h.b->addr, 0, 0 };
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(GBytes) m = harness_message (i, 100000);
+      chatd_endpoint_send (h.a->endpoint, simnet_now (h.net), &h.b->addr, m, free_sent, &st);
+    }
+  simnet_run (h.net, simnet_now (h.net) + 30000, NULL, NULL); /* mid-transfer */
+  chatd_endpoint_free (h.a->endpoint);
+  g_assert_cmpuint (st.failures, ==, 5 + 3);
+  h.a->endpoint = chatd_endpoint_new (NULL, &h.a->addr);
+  harness_clear (&h);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -483,5 +554,7 @@ main (int argc, char **argv)
   g_test_add_func ("/transport/sim/close", test_close);
   g_test_add_func ("/transport/sim/limits", test_limits);
   g_test_add_func ("/transport/sim/64mib", test_64mib);
+  g_test_add_func ("/transport/sim/free-pending", test_free_pending);
+  g_test_add_func ("/transport/sim/reordering", test_reordering);
   return g_test_run ();
 }
