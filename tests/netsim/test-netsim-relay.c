@@ -578,15 +578,23 @@ test_relay_blackhole (void)
   while (receive_within (upstream, &p, sizeof p, 300, NULL) == sizeof p)
     seen[p.seq]++;
   summary = relay_stop (relay);
+  guint surely_in = 0, maybe_in = 0;
+  /* The relay's clock started a little before we read its first line. */
   for (guint i = 0; i < count; i++)
     {
       if (sent_at[i] >= 320 * MS && sent_at[i] < 570 * MS)
-        g_assert_cmpuint (seen[i], ==, 0);
+        {
+          g_assert_cmpuint (seen[i], ==, 0);
+          surely_in++;
+        }
       if (sent_at[i] < 270 * MS || sent_at[i] >= 650 * MS)
         g_assert_cmpuint (seen[i], ==, 1);
+      else
+        maybe_in++;
     }
-  g_assert_cmpuint (summary_value (summary, "netsim-relay: up", "blackhole"), >=, 25);
-  g_assert_cmpuint (summary_value (summary, "netsim-relay: up", "blackhole"), <=, 35);
+  g_assert_cmpuint (surely_in, >, 5);
+  g_assert_cmpuint (summary_value (summary, "netsim-relay: up", "blackhole"), >=, surely_in);
+  g_assert_cmpuint (summary_value (summary, "netsim-relay: up", "blackhole"), <=, maybe_in);
   close (upstream);
   close (client);
 }
@@ -636,7 +644,7 @@ test_relay_delay_down (void)
       g_assert_cmpint (receive_within (client, buf, sizeof buf, 2000, NULL), ==, 4);
       rtt = g_get_monotonic_time () - start;
       g_assert_cmpint (rtt, >=, 25 * MS);
-      g_assert_cmpint (rtt, <, 40 * MS);
+      g_assert_cmpint (rtt, <, 60 * MS);   /* the exactness test is /netsim/relay/delay */
     }
   g_free (relay_stop (relay));
   close (upstream);
