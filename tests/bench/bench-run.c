@@ -55,6 +55,7 @@ typedef struct {
   gint64 last_arrival_us;
   GQueue pending_echoes;     /* GBytes the server could not send yet */
   double server_cpu_s;
+  double server_cpu_start;     /* at the first message; -1 before */
   guint64 server_wire;
 
   /* client side */
@@ -121,6 +122,9 @@ server_on_message (BenchEndpoint *ep, const guint8 *data, gsize len, gpointer us
 {
   RunState *s = user_data;
 
+  /* the server's CPU counts from the first message: setup is not the work */
+  if (s->server_cpu_start < 0)
+    s->server_cpu_start = bench_thread_cpu_s ();
   if (s->kind == RUN_TRANSFER)
     {
       s->delivered += len;
@@ -181,10 +185,10 @@ server_thread (gpointer data)
             g_atomic_int_set (&s->done, 1);
         }
     }
+  s->server_cpu_s = bench_thread_cpu_s () - (s->server_cpu_start >= 0 ? s->server_cpu_start : cpu0);
   s->server_wire = c->wire_bytes (ep);
   c->free (ep);
   g_queue_clear_full (&s->pending_echoes, (GDestroyNotify) g_bytes_unref);
-  s->server_cpu_s = bench_thread_cpu_s () - cpu0;
   return NULL;
 }
 
@@ -283,7 +287,7 @@ client_thread (gpointer data)
 {
   RunState *s = data;
   const BenchContender *c = s->path->contender;
-  double cpu0 = bench_thread_cpu_s ();
+  double cpu0;
   BenchEndpoint *ep = NULL;
 
   pin_thread (1);
@@ -293,15 +297,17 @@ client_thread (gpointer data)
     {
       /* the time limit counts from the established connection */
       s->deadline_us = bench_now_us () + s->limit_us;
+      /* the client's CPU counts from the established connection to the end of its work */
+      cpu0 = bench_thread_cpu_s ();
       if (s->kind == RUN_TRANSFER)
         client_transfer (s, ep);
       else
         client_echo (s, ep);
+      s->client_cpu_s = bench_thread_cpu_s () - cpu0;
       s->client_end_us = bench_now_us ();
       s->client_wire = c->wire_bytes (ep);
       c->free (ep);
     }
-  s->client_cpu_s = bench_thread_cpu_s () - cpu0;
   return NULL;
 }
 
@@ -369,6 +375,7 @@ run_start (RunState *s, double time_limit_s, GError **error)
   g_mutex_init (&s->lock);
   g_cond_init (&s->cond);
   g_queue_init (&s->pending_echoes);
+  s->server_cpu_start = -1;
   s->limit_us = (gint64) (time_limit_s * G_USEC_PER_SEC);
   s->deadline_us = bench_now_us () + s->limit_us + 30 * G_USEC_PER_SEC;
 

@@ -247,18 +247,13 @@ static gboolean
 udp_send (BenchEndpoint *e, const guint8 *data, gsize len)
 {
   guint fragments = len == 0 ? 1 : (guint) ((len + FRAGMENT_PAYLOAD - 1) / FRAGMENT_PAYLOAD);
-  guint free_slots;
 
   if (len > MAX_MESSAGE || (!e->connected && e->peer_len == 0))
     return TRUE;   /* too big, or nobody to send to: dropped, like on a network */
-  /* Make room: the whole message must fit into the batch. */
-  free_slots = (BATCH_BUFFERS - e->batch_used) * GSO_SEGMENTS;
-  if (free_slots < fragments && !flush_batch (e))
-    {
-      free_slots = (BATCH_BUFFERS - e->batch_used) * GSO_SEGMENTS;
-      if (free_slots < fragments && fragments <= BATCH_BUFFERS * GSO_SEGMENTS / 2)
-        return FALSE;
-    }
+  /* A one-buffer message waits (FALSE: the caller polls) when the batch is
+   * full and the socket too; a longer one waits for room fragment by fragment. */
+  if (e->batch_used == BATCH_BUFFERS && !flush_batch (e) && fragments <= GSO_SEGMENTS)
+    return FALSE;
   for (guint i = 0; i < fragments; i++)
     {
       guint8 header[HEADER];

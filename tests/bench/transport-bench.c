@@ -276,6 +276,7 @@ measure_echo (const Options *o, const BenchContender *c, guint loss, gsize size,
   g_autoptr (GArray) p999 = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr (GArray) wires = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr (GArray) answered = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr (GArray) cpu_per_echo = g_array_new (FALSE, FALSE, sizeof (double));
   Row *row = row_add (test, loss, c);
 
   if (c->max_message != 0 && size > c->max_message)
@@ -316,6 +317,8 @@ measure_echo (const Options *o, const BenchContender *c, guint loss, gsize size,
       g_array_append_val (wires, v);
       v = (double) out.rtt_us->len;
       g_array_append_val (answered, v);
+      v = out.rtt_us->len > 0 ? out.cpu_s * 1e6 / out.rtt_us->len : NAN;
+      g_array_append_val (cpu_per_echo, v);
       progress ("%s %u%% %s rep %u: p50 %.0f p99 %.0f p99.9 %.0f us, %u/%u answered", test, loss,
                 c->name, rep + 1, percentile (out.rtt_us, 50), percentile (out.rtt_us, 99),
                 percentile (out.rtt_us, 99.9), out.rtt_us->len, out.samples_sent);
@@ -338,8 +341,10 @@ measure_echo (const Options *o, const BenchContender *c, guint loss, gsize size,
         short_runs += a < samples;
       }
     if (short_runs > 0)
-      row->note = g_strdup_printf ("%u/%u runs cut short (fewest %.0f/%u answered)", short_runs,
-                                   answered->len, fewest, samples);
+      row->note = g_strdup_printf ("cpu %.0f us/echo; %u/%u runs cut short (fewest %.0f/%u answered)",
+                                   median (cpu_per_echo), short_runs, answered->len, fewest, samples);
+    else
+      row->note = g_strdup_printf ("cpu %.0f us/echo", median (cpu_per_echo));
   }
 }
 
@@ -436,6 +441,20 @@ format_number (double v, int decimals)
   return isnan (v) ? g_strdup ("-") : g_strdup_printf ("%.*f", decimals, v);
 }
 
+static char *
+load_average (void)
+{
+  g_autofree char *text = NULL;
+  g_auto (GStrv) parts = NULL;
+
+  if (!g_file_get_contents ("/proc/loadavg", &text, NULL, NULL))
+    return g_strdup ("?");
+  parts = g_strsplit (text, " ", 4);
+  return g_strdup (parts[0] != NULL ? parts[0] : "?");
+}
+
+static char *load_at_start;
+
 static void
 print_table (const Options *o)
 {
@@ -458,10 +477,16 @@ print_table (const Options *o)
     }
   fprintf (stdout, "\nx UDP: goodput / raw UDP goodput (0%% loss); echo p50 / raw UDP ping-pong p50.\n"
                    "x ENet: goodput / ENet goodput; echo p99 / ENet p99; KCP average / ENet average "
-                   "(same loss).\ncpu s/MiB: CPU of both sides (RUSAGE_THREAD) per MiB delivered. "
+                   "(same loss).\ncpu s/MiB: CPU of both sides (RUSAGE_THREAD, from the connection on) per MiB delivered; "
+                   "echo rows: CPU per echo in the note. "
                    "wire/B: bytes both sides sent\n(IP + UDP/TCP headers included) per payload byte "
                    "delivered. Medians of %u runs (%u under loss); seed %" G_GUINT64_FORMAT ".\n",
            o->reps, o->reps_lossy, o->seed);
+  {
+    g_autofree char *load_now = load_average ();
+    fprintf (stdout, "Load average (1 min) at start %s, at end %s, on %ld CPUs: other work on the machine "
+             "shows up as noise.\n", load_at_start, load_now, sysconf (_SC_NPROCESSORS_ONLN));
+  }
 }
 
 static gboolean
@@ -552,6 +577,7 @@ main (int argc, char **argv)
     }
 
   rows = g_ptr_array_new ();
+  load_at_start = load_average ();
   progress ("seed %" G_GUINT64_FORMAT ", %u runs per measurement%s", o.seed, o.reps, o.quick ? ", quick" : "");
   for (guint li = 0; li < losses->len; li++)
     {
