@@ -334,6 +334,7 @@ relay_start (const BenchPath *path, guint16 upstream_port, double time_limit_s, 
   if (p == NULL)
     return FALSE;
   out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (p));
+  g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (out), FALSE);
   line = g_data_input_stream_read_line (out, NULL, NULL, error);
   if (line == NULL || !g_str_has_prefix (line, "LISTEN 127.0.0.1:"))
     {

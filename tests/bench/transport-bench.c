@@ -238,8 +238,8 @@ measure_goodput (const Options *o, const BenchContender *c, guint loss, guint64 
       v = (double) out.delivered / (double) bytes * 100.0;
       g_array_append_val (delivered, v);
       partial += c->reliable && out.partial;
-      progress ("%s %u%% %s rep %u: %.1f MiB/s, %.2fs, cpu %.3fs, wire %.3f, delivered %.1f%%%s",
-                test, loss, c->name, rep + 1, mib / out.seconds, out.seconds, out.cpu_s,
+      progress ("%s %u%% %s rep %u: %.1f MiB/s, %.2fs, cpu %.3fs (relay %.3fs), wire %.3f, delivered %.1f%%%s",
+                test, loss, c->name, rep + 1, mib / out.seconds, out.seconds, out.cpu_s, out.relay_cpu_s,
                 (double) out.wire_bytes / MAX (1.0, (double) out.delivered),
                 (double) out.delivered / (double) bytes * 100.0, out.partial ? " (partial)" : "");
       bench_outcome_clear (&out);

@@ -127,25 +127,53 @@ arm_timer (NetsimRelay *relay)
   relay->armed_ns = next->due_ns;
 }
 
-static void
-send_pending (NetsimRelay *relay, NetsimPending *p)
+static int
+route_fd (NetsimRelay *relay, const NetsimRoute *route)
 {
-  NetsimRoute *route = p->route;
-  NetsimClient *client = route->client;
-  NetsimCounters *c = netsim_direction_get_counters (relay->directions[route->direction]);
-  ssize_t n;
+  return route->direction == NETSIM_UP ? route->client->upstream_fd : relay->listen_fd;
+}
 
-  if (route->direction == NETSIM_UP)
-    n = send (client->upstream_fd, p->data, p->len, MSG_DONTWAIT);
-  else
-    n = sendto (relay->listen_fd, p->data, p->len, MSG_DONTWAIT,
-                (struct sockaddr *) &client->addr, client->addr_len);
-  if (n < 0)
-    c->send_errors++;
-  else
+/* Sends a run of due datagrams that leave through the same socket with one
+ * sendmmsg (upstream sockets are connected; the listening one is not). */
+static void
+send_run (NetsimRelay *relay, NetsimPending **run, guint n)
+{
+  struct mmsghdr msgs[NETSIM_BATCH];
+  struct iovec iovs[NETSIM_BATCH];
+  NetsimRoute *first = run[0]->route;
+  int fd = route_fd (relay, first);
+  guint done = 0;
+
+  for (guint i = 0; i < n; i++)
     {
-      c->forwarded++;
-      c->bytes_out += p->len;
+      NetsimRoute *route = run[i]->route;
+      iovs[i] = (struct iovec) { run[i]->data, run[i]->len };
+      msgs[i].msg_hdr = (struct msghdr) { .msg_iov = &iovs[i], .msg_iovlen = 1 };
+      if (route->direction == NETSIM_DOWN)
+        {
+          msgs[i].msg_hdr.msg_name = &route->client->addr;
+          msgs[i].msg_hdr.msg_namelen = route->client->addr_len;
+        }
+    }
+  while (done < n)
+    {
+      int sent = sendmmsg (fd, msgs + done, n - done, MSG_DONTWAIT);
+      NetsimCounters *c;
+      if (sent <= 0)
+        {
+          /* this datagram is lost (full socket buffer, ICMP error...); go on */
+          c = netsim_direction_get_counters (relay->directions[((NetsimRoute *) run[done]->route)->direction]);
+          c->send_errors++;
+          done++;
+          continue;
+        }
+      for (int i = 0; i < sent; i++)
+        {
+          c = netsim_direction_get_counters (relay->directions[((NetsimRoute *) run[done + i]->route)->direction]);
+          c->forwarded++;
+          c->bytes_out += run[done + i]->len;
+        }
+      done += (guint) sent;
     }
 }
 
@@ -153,13 +181,26 @@ static void
 flush_due (NetsimRelay *relay)
 {
   guint64 now = relay_now (relay);
+  NetsimPending *run[NETSIM_BATCH];
+  guint n = 0;
   NetsimPending *p;
 
   while ((p = netsim_queue_peek (relay->queue)) != NULL && p->due_ns <= now)
     {
-      p = netsim_queue_pop (relay->queue);
-      send_pending (relay, p);
-      g_free (p);
+      if (n > 0 && (n == NETSIM_BATCH || route_fd (relay, p->route) != route_fd (relay, run[0]->route)))
+        {
+          send_run (relay, run, n);
+          for (guint i = 0; i < n; i++)
+            g_free (run[i]);
+          n = 0;
+        }
+      run[n++] = netsim_queue_pop (relay->queue);
+    }
+  if (n > 0)
+    {
+      send_run (relay, run, n);
+      for (guint i = 0; i < n; i++)
+        g_free (run[i]);
     }
   arm_timer (relay);
 }
