@@ -674,6 +674,61 @@ test_relay_duration (void)
 }
 
 
+static void
+test_relay_ipv6 (void)
+{
+  int upstream = socket (AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  int client = socket (AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+  struct sockaddr_in6 from;
+  socklen_t len = sizeof a;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) p = NULL;
+  g_autoptr (GDataInputStream) out = NULL;
+  g_autofree char *upstream_arg = NULL, *line = NULL, *err = NULL;
+  char buf[16];
+
+  if (upstream < 0 || bind (upstream, (struct sockaddr *) &a, sizeof a) < 0)
+    {
+      g_test_skip ("no IPv6 loopback");
+      if (upstream >= 0)
+        close (upstream);
+      if (client >= 0)
+        close (client);
+      return;
+    }
+  g_assert_cmpint (getsockname (upstream, (struct sockaddr *) &a, &len), ==, 0);
+  upstream_arg = g_strdup_printf ("--upstream=[::1]:%u", ntohs (a.sin6_port));
+  p = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error,
+                        NETSIM_RELAY_PATH, "--listen=[::1]:0", upstream_arg, "--duration=30", NULL);
+  g_assert_no_error (error);
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (p));
+  g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (out), FALSE);
+  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_prefix (line, "LISTEN [::1]:"));
+
+  a.sin6_port = htons ((guint16) atoi (strrchr (line, ':') + 1));
+  g_assert_cmpint (sendto (client, "six", 3, 0, (struct sockaddr *) &a, sizeof a), ==, 3);
+  {
+    struct pollfd pfd = { .fd = upstream, .events = POLLIN };
+    socklen_t from_len = sizeof from;
+    g_assert_cmpint (poll (&pfd, 1, 2000), ==, 1);
+    g_assert_cmpint (recvfrom (upstream, buf, sizeof buf, 0, (struct sockaddr *) &from, &from_len), ==, 3);
+  }
+  g_assert_cmpint (sendto (upstream, "xis", 3, 0, (struct sockaddr *) &from, sizeof from), ==, 3);
+  g_assert_cmpint (receive_within (client, buf, sizeof buf, 2000, NULL), ==, 3);
+  g_assert_cmpmem (buf, 3, "xis", 3);
+
+  g_subprocess_send_signal (p, SIGTERM);
+  err = read_all (g_subprocess_get_stderr_pipe (p));
+  g_subprocess_wait (p, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (err, "netsim-relay: up received=1 forwarded=1"));
+  close (upstream);
+  close (client);
+}
+
 /* TRUE while pid exists and is not a zombie. */
 static gboolean
 process_alive (int pid)
@@ -775,6 +830,7 @@ main (int argc, char **argv)
   g_test_add_func ("/netsim/relay/directions", test_relay_directions);
   g_test_add_func ("/netsim/relay/delay-down", test_relay_delay_down);
   g_test_add_func ("/netsim/relay/duration", test_relay_duration);
+  g_test_add_func ("/netsim/relay/ipv6", test_relay_ipv6);
   g_test_add_func ("/netsim/relay/dies-with-parent", test_relay_dies_with_parent);
   g_test_add_func ("/netsim/relay/bad-command-lines", test_relay_bad_command_lines);
   return g_test_run ();
