@@ -1074,7 +1074,6 @@ handle_accept (ChatdConnection *conn, gint64 now_us, const ChatdFrame *f)
   conn->state = CONN_ESTABLISHED;
   conn->last_progress = now_us;
   conn->last_activity = now_us;
-  conn->established_reported = TRUE;
   chatd_endpoint_emit_event (conn->endpoint, conn, CHATD_CONNECTION_EVENT_ESTABLISHED, NULL);
 }
 
@@ -1089,7 +1088,6 @@ chatd_conn_server_accept (ChatdConnection *conn, const ChatdPacketHeader *initia
   conn->accept_pending = TRUE;
   conn->initial_key.peer = conn->peer;
   conn->initial_key.cid = initial->scid;
-  conn->established_reported = TRUE;
 }
 
 static gboolean
