@@ -295,11 +295,13 @@ new_cid (ChatdEndpoint *ep)
 static void
 attach (ChatdEndpoint *ep, ChatdConnection *conn)
 {
-  g_hash_table_insert (ep->by_cid, &conn->local_cid, conn);
-  g_hash_table_insert (ep->by_peer, &conn->peer, conn);
+  g_hash_table_replace (ep->by_cid, &conn->local_cid, conn);
+  /* replace, not insert: the key points into the connection, and insert
+   * would keep the previous connection's key (freed with it) */
+  g_hash_table_replace (ep->by_peer, &conn->peer, conn);
   if (!conn->is_client)
     {
-      g_hash_table_insert (ep->by_initial, &conn->initial_key, conn);
+      g_hash_table_replace (ep->by_initial, &conn->initial_key, conn);
       guint count = GPOINTER_TO_UINT (g_hash_table_lookup (ep->per_address, &conn->peer));
       g_hash_table_insert (ep->per_address, g_memdup2 (&conn->peer, sizeof conn->peer),
                            GUINT_TO_POINTER (count + 1));
