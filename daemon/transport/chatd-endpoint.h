@@ -57,7 +57,8 @@ typedef struct
   guint64 max_incoming_streams;     /* 1024: concurrent incoming messages per connection */
   guint64 max_send_queue_bytes;     /* 256 MiB: unacknowledged payload per connection */
   guint max_connections;            /* 4096: per endpoint */
-  guint max_connections_per_address;/* 4: per peer IP address and port */
+  guint max_connections_per_address;/* 4: accepted, per peer IP address and port */
+  guint max_connections_per_host;   /* 64: accepted, per peer IP address (any port) */
   guint ack_every;                  /* 2: ACK at once after this many packets */
 } ChatdEndpointConfig;
 

@@ -484,6 +484,38 @@ test_refused (void)
   harness_clear (&h);
 }
 
+/* Connections accepted per peer address and per peer host are bounded. */
+static void
+test_connection_limits (void)
+{
+  Harness h;
+  ChatdEndpointConfig config;
+  chatd_endpoint_config_init (&config);
+  config.max_connections_per_host = 3;
+  config.handshake_timeout_us = 2 * G_USEC_PER_SEC;
+  harness_init (&h, 94, &config);
+  SimNode *clients[4];
+  for (guint i = 0; i < 4; i++)
+    {
+      clients[i] = simnet_add_node (h.net, 7, 7000 + i, &config);
+      harness_watch (&h, clients[i]);
+      g_autoptr(GBytes) m = harness_message (i, 10);
+      harness_send (&h, clients[i], h.b, m);
+    }
+  simnet_run (h.net, simnet_now (h.net) + S (5), NULL, NULL);
+  g_assert_cmpuint (h.received, ==, 3);
+  g_assert_cmpuint (h.sends_failed, ==, 1);
+  g_assert_error (h.last_send_error, CHATD_TRANSPORT_ERROR, CHATD_TRANSPORT_ERROR_UNREACHABLE);
+  g_assert_cmpuint (chatd_endpoint_get_n_connections (h.b->endpoint), ==, 3);
+  g_assert_cmpuint (chatd_endpoint_get_counter (h.b->endpoint, "dropped_connection_limit"), >, 0);
+  /* another host is not affected */
+  g_autoptr(GBytes) m = harness_message (9, 10);
+  harness_send (&h, h.a, h.b, m);
+  simnet_run (h.net, simnet_now (h.net) + S (2), NULL, NULL);
+  g_assert_cmpuint (h.received, ==, 4);
+  harness_clear (&h);
+}
+
 /* A 64 MiB message on a fast simulated link. */
 static void
 test_64mib (void)
@@ -595,5 +627,6 @@ main (int argc, char **argv)
   g_test_add_func ("/transport/sim/free-pending", test_free_pending);
   g_test_add_func ("/transport/sim/reordering", test_reordering);
   g_test_add_func ("/transport/sim/refused", test_refused);
+  g_test_add_func ("/transport/sim/connection-limits", test_connection_limits);
   return g_test_run ();
 }
