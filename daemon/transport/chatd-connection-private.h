@@ -92,7 +92,6 @@ struct _ChatdConnection
   ChatdEndpoint *endpoint; /* NULL once the endpoint is gone */
   ChatdConnState state;
   gboolean is_client;
-  gboolean established_reported;
   ChatdAddress peer;
   guint64 local_cid;
   guint64 peer_cid;

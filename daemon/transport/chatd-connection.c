@@ -868,6 +868,24 @@ recv_reserve (ChatdRecvStream *s, guint64 end)
   return TRUE;
 }
 
+#define RESET_CODE_TOO_LARGE 1
+
+/* Refuses an incoming message (too large): RESET_STREAM tells the sender,
+ * whose completion then fails; the stream counts as finished here. */
+static void
+refuse_stream (ChatdConnection *conn, guint64 id, ChatdRecvStream *s)
+{
+  guint64 highest = s ? s->highest : 0;
+  ChatdSentFrame r = { .id = id, .offset = highest, .len = RESET_CODE_TOO_LARGE,
+                       .kind = CHATD_FRAME_RESET_STREAM };
+  conn->counters.messages_refused++;
+  g_array_append_val (conn->resets_pending, r);
+  if (s)
+    g_hash_table_remove (conn->recv_streams, &id);
+  incoming_stream_done (conn, id, highest);
+  conn->maybe_ready = TRUE;
+}
+
 static void
 recv_stream_frame (ChatdConnection *conn, const ChatdFrame *f)
 {
@@ -884,12 +902,12 @@ recv_stream_frame (ChatdConnection *conn, const ChatdFrame *f)
     }
   if (chatd_range_set_contains (&conn->incoming_done, seq))
     return; /* a late copy of a delivered message */
+  ChatdRecvStream *s = g_hash_table_lookup (conn->recv_streams, &id);
   if (end > cfg->max_message_bytes)
     {
-      conn->counters.protocol_violations++;
+      refuse_stream (conn, id, s);
       return;
     }
-  ChatdRecvStream *s = g_hash_table_lookup (conn->recv_streams, &id);
   if (s == NULL)
     {
       if (end > conn->local_params.max_stream_data)
@@ -948,6 +966,13 @@ recv_stream_frame (ChatdConnection *conn, const ChatdFrame *f)
       chatd_range_set_add (&s->received, offset, end);
     }
   guint64 contiguous = chatd_range_set_prefix (&s->received);
+  if (!s->fin_known && contiguous >= cfg->max_message_bytes)
+    {
+      /* all the credit we give a message is used and it is not finished:
+       * larger than we accept */
+      refuse_stream (conn, id, s);
+      return;
+    }
   if (s->fin_known && contiguous >= s->final_size)
     {
       guint64 size = s->final_size;
@@ -987,6 +1012,10 @@ recv_reset_frame (ChatdConnection *conn, const ChatdFrame *f)
       if (s->in_retx)
         g_queue_unlink (&conn->retx, &s->retx_link);
       conn->send_queue_bytes -= s->len;
+      /* the receiver counted final_size bytes of this stream against the
+       * connection's credit and ignores the rest: count the same here */
+      if (s->next_offset > f->u.reset.final_size)
+        conn->sent_data_total -= MIN (s->next_offset - f->u.reset.final_size, conn->sent_data_total);
       conn->counters.messages_failed++;
       chatd_endpoint_emit_send_done (conn->endpoint, conn, s->callback, s->user_data,
                                      g_error_new (CHATD_TRANSPORT_ERROR, CHATD_TRANSPORT_ERROR_RESET,
@@ -1045,7 +1074,6 @@ handle_accept (ChatdConnection *conn, gint64 now_us, const ChatdFrame *f)
   conn->state = CONN_ESTABLISHED;
   conn->last_progress = now_us;
   conn->last_activity = now_us;
-  conn->established_reported = TRUE;
   chatd_endpoint_emit_event (conn->endpoint, conn, CHATD_CONNECTION_EVENT_ESTABLISHED, NULL);
 }
 
@@ -1060,7 +1088,6 @@ chatd_conn_server_accept (ChatdConnection *conn, const ChatdPacketHeader *initia
   conn->accept_pending = TRUE;
   conn->initial_key.peer = conn->peer;
   conn->initial_key.cid = initial->scid;
-  conn->established_reported = TRUE;
 }
 
 static gboolean

@@ -22,6 +22,7 @@ G_BEGIN_DECLS
   X (messages_sent)            \
   X (messages_failed)          \
   X (messages_received)        \
+  X (messages_refused)         \
   X (dropped_duplicate)        \
   X (dropped_malformed)        \
   X (dropped_bad_checksum)     \

@@ -446,6 +446,76 @@ test_limits (void)
   harness_clear (&h);
 }
 
+/* A receiver that accepts smaller messages than the sender refuses the
+ * large one (RESET); the connection and other messages are unaffected. */
+static void
+test_refused (void)
+{
+  Harness h;
+  ChatdEndpointConfig small;
+  chatd_endpoint_config_init (&small);
+  small.max_message_bytes = 300000;
+  small.stream_receive_window = 65536;
+  harness_init (&h, 93, NULL);
+  chatd_endpoint_free (h.b->endpoint);
+  h.b->endpoint = chatd_endpoint_new (&small, &h.b->addr);
+  harness_watch (&h, h.b);
+  g_autoptr(GBytes) big = harness_message (1, 1000000);
+  g_autoptr(GBytes) ok1 = harness_message (2, 200000);
+  g_autoptr(GBytes) ok2 = harness_message (3, 10);
+  harness_send (&h, h.a, h.b, ok1);
+  harness_send (&h, h.a, h.b, big);
+  harness_send (&h, h.a, h.b, ok2);
+  h.target--; /* big is not delivered */
+  g_assert_true (simnet_run (h.net, simnet_now (h.net) + S (5), harness_failed_once, &h));
+  simnet_run (h.net, simnet_now (h.net) + S (2), NULL, NULL);
+  g_assert_error (h.last_send_error, CHATD_TRANSPORT_ERROR, CHATD_TRANSPORT_ERROR_RESET);
+  g_assert_cmpuint (h.sends_failed, ==, 1);
+  g_assert_cmpuint (h.sends_ok, ==, 2);
+  g_assert_cmpuint (h.received, ==, 2);
+  g_assert_cmpuint (h.closed, ==, 0);
+  g_assert_cmpuint (chatd_endpoint_get_counter (h.b->endpoint, "conn.messages_refused"), ==, 1);
+  /* the connection goes on */
+  g_autoptr(GBytes) ok3 = harness_message (4, 250000);
+  harness_send (&h, h.a, h.b, ok3);
+  simnet_run (h.net, simnet_now (h.net) + S (5), NULL, NULL);
+  g_assert_cmpuint (h.received, ==, 3);
+  g_assert_cmpuint (h.sends_ok, ==, 3);
+  harness_clear (&h);
+}
+
+/* Connections accepted per peer address and per peer host are bounded. */
+static void
+test_connection_limits (void)
+{
+  Harness h;
+  ChatdEndpointConfig config;
+  chatd_endpoint_config_init (&config);
+  config.max_connections_per_host = 3;
+  config.handshake_timeout_us = 2 * G_USEC_PER_SEC;
+  harness_init (&h, 94, &config);
+  SimNode *clients[4];
+  for (guint i = 0; i < 4; i++)
+    {
+      clients[i] = simnet_add_node (h.net, 7, 7000 + i, &config);
+      harness_watch (&h, clients[i]);
+      g_autoptr(GBytes) m = harness_message (i, 10);
+      harness_send (&h, clients[i], h.b, m);
+    }
+  simnet_run (h.net, simnet_now (h.net) + S (5), NULL, NULL);
+  g_assert_cmpuint (h.received, ==, 3);
+  g_assert_cmpuint (h.sends_failed, ==, 1);
+  g_assert_error (h.last_send_error, CHATD_TRANSPORT_ERROR, CHATD_TRANSPORT_ERROR_UNREACHABLE);
+  g_assert_cmpuint (chatd_endpoint_get_n_connections (h.b->endpoint), ==, 3);
+  g_assert_cmpuint (chatd_endpoint_get_counter (h.b->endpoint, "dropped_connection_limit"), >, 0);
+  /* another host is not affected */
+  g_autoptr(GBytes) m = harness_message (9, 10);
+  harness_send (&h, h.a, h.b, m);
+  simnet_run (h.net, simnet_now (h.net) + S (2), NULL, NULL);
+  g_assert_cmpuint (h.received, ==, 4);
+  harness_clear (&h);
+}
+
 /* A 64 MiB message on a fast simulated link. */
 static void
 test_64mib (void)
@@ -556,5 +626,7 @@ main (int argc, char **argv)
   g_test_add_func ("/transport/sim/64mib", test_64mib);
   g_test_add_func ("/transport/sim/free-pending", test_free_pending);
   g_test_add_func ("/transport/sim/reordering", test_reordering);
+  g_test_add_func ("/transport/sim/refused", test_refused);
+  g_test_add_func ("/transport/sim/connection-limits", test_connection_limits);
   return g_test_run ();
 }

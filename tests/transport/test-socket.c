@@ -115,7 +115,7 @@ test_restart (void)
   g_assert_cmpuint (r.failed, ==, 1);
   g_assert_nonnull (r.first_error);
   g_assert_true (r.first_error->domain == CHATD_TRANSPORT_ERROR);
-  g_assert_cmpfloat (r.seconds, <, 3.0);
+  g_assert_cmpfloat (r.seconds, <, 5.0);
   transfer_result_clear (&r);
   g_assert_cmpuint (chatd_endpoint_get_n_connections (chatd_transport_get_endpoint (a)), ==, 0);
 
