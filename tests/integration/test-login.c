@@ -292,6 +292,37 @@ test_relogin_after_server_restart (void)
   net_stop (&net);
 }
 
+/* the relay between Alice's node and the server drops 20% of the datagrams
+ * each way (seeded), and login, list and logout still work */
+static void
+test_login_through_lossy_relay (void)
+{
+  Net net = { 0 };
+  net_start (&net);
+  g_autofree char *upstream = g_strdup_printf ("--upstream=%s", net.connect);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) relay = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                                                   &error, g_getenv ("NETSIM_RELAY"), "--listen=127.0.0.1:0",
+                                                   upstream, "--loss=20", "--seed=7", "--duration=120", NULL);
+  g_assert_no_error (error);
+  g_autoptr(GDataInputStream) out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (relay));
+  g_autofree char *line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_nonnull (line);
+  g_assert_true (g_str_has_prefix (line, "LISTEN "));
+  g_free (net.connect);
+  net.connect = g_strdup (line + strlen ("LISTEN "));   /* Alice connects through the relay */
+
+  gint64 t0 = g_get_monotonic_time ();
+  TestNode *alice = login (&net, "Alice");
+  g_test_message ("login through 20%% loss took %.2f s", (g_get_monotonic_time () - t0) / 1e6);
+  g_assert_true (wait_until (alice, (gpointer) list_has, "Alice", 30));
+  g_autoptr(JsonNode) users = json_of (alice, CHATD_ARGS ("users"));
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (users)), ==, 4);
+  g_subprocess_send_signal (relay, SIGTERM);
+  g_subprocess_wait (relay, NULL, NULL);
+  net_stop (&net);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -301,5 +332,6 @@ main (int argc, char **argv)
   g_test_add_func ("/integration/login/second-login-replaces", test_second_login_replaces);
   g_test_add_func ("/integration/login/changed-server-key", test_changed_server_key);
   g_test_add_func ("/integration/login/relogin-after-server-restart", test_relogin_after_server_restart);
+  g_test_add_func ("/integration/login/through-lossy-relay", test_login_through_lossy_relay);
   return g_test_run ();
 }
