@@ -124,6 +124,7 @@ chatd_node_start (ChatdNode *node, GError **error)
       if (node->user_role == NULL)
         return FALSE;
       chatd_node_add_service (node, CHATD_SERVICE_SESSION, chatd_session_service_for_user ());
+      chatd_node_add_service (node, CHATD_SERVICE_MESSAGING, chatd_messaging_service_for_user ());
     }
   node->signal_sources[0] = g_unix_signal_add (SIGTERM, on_signal, node);
   node->signal_sources[1] = g_unix_signal_add (SIGINT, on_signal, node);

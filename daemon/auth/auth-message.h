@@ -29,6 +29,9 @@ typedef enum {
   CHATD_MSG_RESPONSE  = 18,
   CHATD_MSG_REPLACED  = 19,
   CHATD_MSG_LOGOUT    = 20,
+  /* between user nodes (end to end) */
+  CHATD_MSG_ENVELOPE  = 32,
+  CHATD_MSG_RECEIPT   = 33,
 } ChatdMsgType;
 
 typedef struct {
