@@ -55,6 +55,7 @@ struct _ChatdUserRole {
   gboolean          reported;            /* readiness told to the node */
   gboolean          closing;             /* being freed: callbacks do nothing */
   ChatdKey         *user_key;            /* unwrapped at login (secure memory) */
+  guint             counter_provider;
   ChatdMessenger   *messenger;
   guint64           n_logins, n_login_failures;
 };
@@ -561,6 +562,13 @@ resolve (const char *host, guint16 port, ChatdAddress *ret, GError **error)
   return chatd_address_parse (ip, port, ret, error);
 }
 
+static void
+provide_transport_counters (gpointer data, ChatdCounterVisit visit, gpointer visit_data)
+{
+  ChatdUserRole *role = data;
+  chatd_transport_foreach_counter (role->transport, visit, visit_data);
+}
+
 ChatdUserRole *
 chatd_user_role_new (ChatdNode *node, gboolean may_prompt, GError **error)
 {
@@ -606,6 +614,8 @@ chatd_user_role_new (ChatdNode *node, gboolean may_prompt, GError **error)
     role->advertise = g_strdup (o->advertise);
   else
     role->advertise = chatd_address_to_string (chatd_transport_get_local_address (role->transport));
+  role->counter_provider = chatd_counters_add_provider (node->counters, "transport.",
+                                                        provide_transport_counters, role);
   role->messenger = chatd_messenger_new (role, node, role->transport, error);
   if (role->messenger == NULL)
     return NULL;
@@ -669,6 +679,8 @@ chatd_user_role_free (ChatdUserRole *role)
       send_to_server (role, logout);
     }
   role->closing = TRUE;
+  if (role->counter_provider != 0)
+    chatd_counters_remove_provider (role->node->counters, role->counter_provider);
   if (role->transport != NULL)
     {
       chatd_transport_set_message_callback (role->transport, NULL, NULL);
