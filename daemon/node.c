@@ -84,6 +84,10 @@ start_directory (ChatdNode *node, GError **error)
 gboolean
 chatd_node_start (ChatdNode *node, GError **error)
 {
+  /* before anything answers: a SIGTERM right after the socket appears must
+   * stop the node cleanly, not kill it */
+  node->signal_sources[0] = g_unix_signal_add (SIGTERM, on_signal, node);
+  node->signal_sources[1] = g_unix_signal_add (SIGINT, on_signal, node);
   node->loader = chatd_plugin_loader_new (node->host, node->registry);
   g_auto(GStrv) search_path = chatd_plugin_search_path (node->options->plugin_dir);
   if (!chatd_plugin_loader_load_dirs (node->loader, (const char * const *) search_path,
@@ -126,8 +130,6 @@ chatd_node_start (ChatdNode *node, GError **error)
       chatd_node_add_service (node, CHATD_SERVICE_SESSION, chatd_session_service_for_user ());
       chatd_node_add_service (node, CHATD_SERVICE_MESSAGING, chatd_messaging_service_for_user ());
     }
-  node->signal_sources[0] = g_unix_signal_add (SIGTERM, on_signal, node);
-  node->signal_sources[1] = g_unix_signal_add (SIGINT, on_signal, node);
   g_message ("%s node '%s' ready on %s", node->role == CHATD_ROLE_SERVER ? "server" : "user",
              node->name, node->socket_path);
   return TRUE;
