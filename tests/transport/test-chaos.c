@@ -123,6 +123,9 @@ run_seed (guint32 seed)
         g_test_message ("seed %u: %u/%u received, %u acknowledged", seed, h.received, h.target, h.sends_ok);
       g_assert_true (done);
       g_assert_cmpuint (h.received, ==, h.target);
+      /* nothing left buffered for unfinished messages */
+      g_assert_cmpuint (chatd_endpoint_get_counter (h.a->endpoint, "buffered_bytes"), ==, 0);
+      g_assert_cmpuint (chatd_endpoint_get_counter (h.b->endpoint, "buffered_bytes"), ==, 0);
     }
   else
     {
