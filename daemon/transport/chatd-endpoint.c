@@ -88,7 +88,7 @@ chatd_endpoint_config_init (ChatdEndpointConfig *c)
   c->max_send_queue_bytes = 256 * 1024 * 1024;
   c->max_connections = 4096;
   c->max_connections_per_address = 4;
-  c->max_connections_per_host = 64;
+  c->max_connections_per_host = 256;
   c->receive_budget_bytes = 1024 * 1024 * 1024;
   c->ack_every = 2;
 }
