@@ -1331,6 +1331,10 @@ chatd_conn_handle_retry (ChatdConnection *conn, gint64 now_us, const ChatdPacket
   conn->token_len = h->token_len;
   conn->handshake_send_due = TRUE;
   conn->maybe_ready = TRUE;
+  /* the second half of the handshake starts now: retransmit it on the
+   * short schedule again rather than where the first half's backoff left */
+  conn->handshake_attempts = 1;
+  conn->handshake_next_us = now_us + 2 * config (conn)->initial_rtt_us;
 }
 
 /* ---- queueing messages ---- */
