@@ -3,6 +3,8 @@
 #include "user-role.h"
 #include "auth-message.h"
 #include "chatd-transport.h"
+#include "enroll-client.h"
+#include "enroll.h"
 #include "key-record.h"
 #include "login-client.h"
 #include "manifest.h"
@@ -14,7 +16,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-typedef enum { REQUEST_LIST, REQUEST_USERS, REQUEST_PRESENCE } RequestKind;
+typedef enum { REQUEST_LIST, REQUEST_USERS, REQUEST_PRESENCE, REQUEST_PASSWD } RequestKind;
 
 typedef struct {
   ChatdUserRole   *role;
@@ -24,6 +26,7 @@ typedef struct {
   ChatdCall       *call;          /* NULL for the node's own requests */
   guint8           nonce[CHATD_MANIFEST_NONCE_LEN];
   guint            timeout;
+  ChatdSecret     *new_password;  /* passwd: becomes the node's password once stored */
 } Request;
 
 struct _ChatdUserRole {
@@ -37,6 +40,10 @@ struct _ChatdUserRole {
   char             *pin_path;            /* where the first-use key is kept */
   gboolean          pin_from_option;
   ChatdLoginClient *login;
+  ChatdEnrollClient *enroll;             /* --enroll: until the server registered us */
+  char             *enroll_token;
+  ChatdKey         *user_key;            /* unwrapped at login, for passwd; freed when the session ends */
+  ChatdKdfParams    kdf_params;          /* the wrapped key's */
   ChatdConnection  *connection;          /* to the server */
   ChatdKey         *server_key;          /* verified, for signed answers */
   ChatdLoginState   state;
@@ -54,6 +61,7 @@ struct _ChatdUserRole {
 };
 
 static void start_login (ChatdUserRole *role);
+static void start_enrol (ChatdUserRole *role);
 
 static const ChatdSuite *
 lookup_suite (gpointer user_data, const char *name)
@@ -73,6 +81,7 @@ state_name (ChatdLoginState state)
     case CHATD_LOGIN_STATE_REFUSED: return "refused";
     case CHATD_LOGIN_STATE_REPLACED: return "replaced";
     case CHATD_LOGIN_STATE_LOGGED_OUT: return "logged out";
+    case CHATD_LOGIN_STATE_ENDED: return "ended";
     default: return "?";
     }
 }
@@ -102,6 +111,7 @@ request_free (Request *r)
 {
   if (r->timeout != 0)
     g_source_remove (r->timeout);
+  chatd_secret_free (r->new_password);
   g_free (r);
 }
 
@@ -139,6 +149,8 @@ stop_session (ChatdUserRole *role)
       role->heartbeat_source = 0;
     }
   g_clear_pointer (&role->login, chatd_login_client_free);
+  g_clear_pointer (&role->enroll, chatd_enroll_client_free);
+  g_clear_pointer (&role->user_key, chatd_key_free);
   g_clear_pointer (&role->connection, chatd_connection_unref);
 }
 
@@ -147,7 +159,10 @@ retry_now (gpointer user_data)
 {
   ChatdUserRole *role = user_data;
   role->retry_source = 0;
-  start_login (role);
+  if (role->enroll_token != NULL)
+    start_enrol (role);
+  else
+    start_login (role);
   return G_SOURCE_REMOVE;
 }
 
@@ -190,7 +205,7 @@ request_timed_out (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-static void
+static Request *
 send_request (ChatdUserRole *role, RequestKind kind, const char *kind_name, const ChatdHost *host,
               ChatdCall *call, const void *argument, gsize argument_len)
 {
@@ -213,6 +228,7 @@ send_request (ChatdUserRole *role, RequestKind kind, const char *kind_name, cons
   r->timeout = g_timeout_add_seconds (CHATD_REQUEST_TIMEOUT_S, request_timed_out, r);
   g_hash_table_insert (role->requests, &r->id, r);
   send_to_server (role, message);
+  return r;
 }
 
 static gboolean
@@ -273,6 +289,9 @@ login_succeeded (ChatdUserRole *role)
   g_clear_pointer (&role->server_key, chatd_key_free);
   role->server_key = import_public_key (role, server_key);
   g_autoptr(ChatdManifest) manifest = chatd_login_client_take_manifest (role->login);
+  g_clear_pointer (&role->user_key, chatd_key_free);
+  role->user_key = chatd_login_client_take_user_key (role->login);
+  role->kdf_params = chatd_login_client_get_kdf_params (role->login);
   g_clear_pointer (&role->login, chatd_login_client_free);
   role->n_logins++;
   role->backoff_s = CHATD_RELOGIN_BACKOFF_MIN_S;
@@ -314,6 +333,50 @@ handle_login_message (ChatdUserRole *role, const ChatdAuthMessage *message)
       if (reply != NULL)
         send_to_server (role, reply);
       /* the server's own temporary refusals are worth another try */
+      if (message->type == CHATD_MSG_FAILED &&
+          (strstr (error->message, "retry") != NULL || strstr (error->message, "not ready") != NULL))
+        retry_later (role, error->message);
+      else if (is_final (error))
+        give_up (role, CHATD_LOGIN_STATE_REFUSED, error->message);
+      else
+        retry_later (role, error->message);
+      break;
+    }
+}
+
+static void
+enrol_succeeded (ChatdUserRole *role)
+{
+  trust_server_key (role, chatd_enroll_client_get_server_key (role->enroll));
+  g_autofree char *text = g_strdup_printf ("enrolled at %s as %s; logging in",
+                                           role->server_text, chatd_enroll_client_get_registered_name (role->enroll));
+  g_message ("%s", text);
+  g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "server", g_variant_new_string (role->server_text));
+  chatd_event_hub_emit (role->node->events, "enrolled", g_variant_builder_end (&b), text);
+  chatd_wipe (role->enroll_token, strlen (role->enroll_token));
+  g_clear_pointer (&role->enroll_token, g_free);
+  g_clear_pointer (&role->enroll, chatd_enroll_client_free);
+  start_login (role);
+}
+
+static void
+handle_enrol_message (ChatdUserRole *role, const ChatdAuthMessage *message)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) reply = NULL;
+  switch (chatd_enroll_client_handle (role->enroll, message, &reply, &error))
+    {
+    case CHATD_ENROLL_CLIENT_SEND:
+      send_to_server (role, reply);
+      break;
+    case CHATD_ENROLL_CLIENT_DONE:
+      enrol_succeeded (role);
+      break;
+    case CHATD_ENROLL_CLIENT_FAILED:
+      role->n_login_failures++;
+      if (reply != NULL)
+        send_to_server (role, reply);
       if (message->type == CHATD_MSG_FAILED &&
           (strstr (error->message, "retry") != NULL || strstr (error->message, "not ready") != NULL))
         retry_later (role, error->message);
@@ -399,6 +462,18 @@ handle_response (ChatdUserRole *role, const ChatdAuthMessage *response)
         g_warning ("the server refused our address %s: %s", role->advertise, text);
       fail_request (r, "the server refused: %s", text);
     }
+  else if (r->kind == REQUEST_PASSWD)
+    {
+      /* from now on the node logs in again with the new password */
+      chatd_secret_free (role->password);
+      role->password = g_steal_pointer (&r->new_password);
+      g_message ("password changed");
+      g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&b, "{sv}", "status", g_variant_new_string ("password changed"));
+      if (r->call != NULL)
+        r->host->call_return (r->call, g_variant_builder_end (&b));
+      r->call = NULL;
+    }
   else if (r->kind == REQUEST_LIST ? verify_list (role, r, response, &result, &error)
            : r->kind == REQUEST_USERS ? verify_users (role, response, &result, &error) : TRUE)
     {
@@ -428,6 +503,11 @@ on_message (ChatdEndpoint *endpoint, ChatdConnection *connection, const ChatdAdd
       g_message ("from the server: %s (dropped)", error->message);
       return;
     }
+  if (role->state == CHATD_LOGIN_STATE_LOGGING_IN && role->enroll != NULL)
+    {
+      handle_enrol_message (role, message);
+      return;
+    }
   if (role->state == CHATD_LOGIN_STATE_LOGGING_IN && role->login != NULL)
     {
       handle_login_message (role, message);
@@ -451,6 +531,15 @@ on_message (ChatdEndpoint *endpoint, ChatdConnection *connection, const ChatdAdd
         chatd_event_hub_emit (role->node->events, "logout", g_variant_builder_end (b),
                               "replaced by another login of this user");
         give_up (role, CHATD_LOGIN_STATE_REPLACED, why ? why : "replaced by another login");
+      }
+      break;
+    case CHATD_MSG_ENDED:
+      {
+        g_autofree char *why = chatd_auth_field_string (message, 0);
+        g_autofree char *text = g_strdup_printf ("the server ended the session: %s", why ? why : "no reason given");
+        g_autoptr(GVariantBuilder) b = g_variant_builder_new (G_VARIANT_TYPE_VARDICT);
+        chatd_event_hub_emit (role->node->events, "logout", g_variant_builder_end (b), text);
+        give_up (role, CHATD_LOGIN_STATE_ENDED, text);
       }
       break;
     default:
@@ -513,6 +602,39 @@ start_login (ChatdUserRole *role)
   role->connection = connection ? chatd_connection_ref (connection) : NULL;
 }
 
+/* --enroll: register the keys made here, then log in */
+static void
+start_enrol (ChatdUserRole *role)
+{
+  stop_session (role);
+  const char *suite_name = CHATD_ENROLL_DEFAULT_SUITE;
+  ChatdEnrollClientConfig config = {
+    .user = role->node->name,
+    .token = role->enroll_token,
+    .password = role->password->data,
+    .password_len = role->password->len,
+    .key_suite = chatd_registry_lookup_suite (role->node->registry, suite_name),
+    .channel_suite = chatd_registry_lookup_suite (role->node->registry, CHATD_CHANNEL_SUITE),
+    .suite_lookup = lookup_suite,
+    .user_data = role,
+    .pinned_server_key = role->pinned_server_key,
+  };
+  g_autoptr(GError) error = NULL;
+  role->enroll = config.channel_suite && config.key_suite ? chatd_enroll_client_new (&config, &error) : NULL;
+  if (role->enroll == NULL)
+    {
+      g_autofree char *why = error ? g_strdup_printf ("cannot enrol: %s", error->message)
+                                   : g_strdup_printf ("cannot enrol: the suite '%s' is not loaded", suite_name);
+      give_up (role, CHATD_LOGIN_STATE_REFUSED, why);
+      return;
+    }
+  set_state (role, CHATD_LOGIN_STATE_LOGGING_IN, "enrolling");
+  g_autoptr(GBytes) query = chatd_enroll_client_start (role->enroll);
+  chatd_transport_send (role->transport, &role->server, query, on_hello_sent, role);
+  ChatdConnection *connection = chatd_endpoint_lookup (chatd_transport_get_endpoint (role->transport), &role->server);
+  role->connection = connection ? chatd_connection_ref (connection) : NULL;
+}
+
 static gboolean
 resolve (const char *host, guint16 port, ChatdAddress *ret, GError **error)
 {
@@ -571,7 +693,13 @@ chatd_user_role_new (ChatdNode *node, gboolean may_prompt, GError **error)
     role->advertise = g_strdup (o->advertise);
   else
     role->advertise = chatd_address_to_string (chatd_transport_get_local_address (role->transport));
-  start_login (role);
+  if (o->enroll_token != NULL)
+    {
+      role->enroll_token = g_strdup (o->enroll_token);
+      start_enrol (role);
+    }
+  else
+    start_login (role);
   return g_steal_pointer (&role);
 }
 
@@ -600,6 +728,9 @@ chatd_user_role_free (ChatdUserRole *role)
   g_clear_pointer (&role->server_key, chatd_key_free);
   g_clear_pointer (&role->password, chatd_secret_free);
   g_clear_pointer (&role->pinned_server_key, g_bytes_unref);
+  if (role->enroll_token != NULL)
+    chatd_wipe (role->enroll_token, strlen (role->enroll_token));
+  g_free (role->enroll_token);
   g_free (role->server_text);
   g_free (role->advertise);
   g_free (role->pin_path);
@@ -673,4 +804,42 @@ chatd_user_role_logout (ChatdUserRole *role, const ChatdHost *host, ChatdCall *c
   g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&b, "{sv}", "status", g_variant_new_string ("logged out"));
   host->call_return (call, g_variant_builder_end (&b));
+}
+
+void
+chatd_user_role_passwd (ChatdUserRole *role, const ChatdHost *host, ChatdCall *call,
+                        const char *new_password)
+{
+  if (!require_online (role, host, call))
+    return;
+  g_autoptr(GError) error = NULL;
+  gsize len = new_password ? strlen (new_password) : 0;
+  if (role->user_key == NULL || len == 0)
+    {
+      error = g_error_new_literal (CHATD_ERROR, len == 0 ? CHATD_ERROR_INVALID_ARGUMENT : CHATD_ERROR_FAILED,
+                                   len == 0 ? "passwd: the new password is empty"
+                                            : "passwd: the node does not hold the unwrapped key");
+      host->call_fail (call, error);
+      return;
+    }
+  g_autoptr(ChatdSecret) password = chatd_secret_new_from (new_password, len);
+  g_autofree char *folded = g_ascii_strdown (role->node->name, -1);
+  g_autoptr(GBytes) wrapped = NULL;
+  g_autoptr(GBytes) signature = NULL;
+  guint8 digest[32];
+  ChatdSlice fields[CHATD_PASSWD_FIELDS];
+  if (!chatd_password_wrap_key (folded, role->user_key, password->data, password->len, &role->kdf_params,
+                                &wrapped, &error) ||
+      (chatd_passwd_fields (folded, g_bytes_get_data (wrapped, NULL), g_bytes_get_size (wrapped), digest, fields),
+       !chatd_domain_sign (role->user_key, CHATD_PURPOSE_PASSWD, fields, CHATD_PASSWD_FIELDS, &signature, &error)))
+    {
+      g_prefix_error (&error, "passwd: ");
+      host->call_fail (call, error);
+      return;
+    }
+  g_autoptr(GByteArray) argument = g_byte_array_new ();
+  chatd_session_append_field (argument, g_bytes_get_data (wrapped, NULL), g_bytes_get_size (wrapped));
+  chatd_session_append_field (argument, g_bytes_get_data (signature, NULL), g_bytes_get_size (signature));
+  Request *r = send_request (role, REQUEST_PASSWD, CHATD_REQUEST_PASSWD, host, call, argument->data, argument->len);
+  r->new_password = g_steal_pointer (&password);
 }
