@@ -256,8 +256,8 @@ chatd_enroll_client_handle (ChatdEnrollClient *client, const ChatdAuthMessage *m
     {
       g_autofree char *reason = chatd_auth_field_string (message, 0);
       client->state = FINISHED;
-      return fail (ret_message, NULL, error, CHATD_ERROR_REFUSED, "the server refused the enrolment: %s",
-                   reason ? reason : "no reason given");
+      return fail (ret_message, NULL, error, CHATD_ERROR_REFUSED, "%s",
+                   reason ? reason : "the server gave no reason");
     }
   if (client->state == WAIT_PARAMS && message->type == CHATD_MSG_ENROLL_PARAMS)
     return handle_params (client, message, ret_message, error);

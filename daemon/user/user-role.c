@@ -97,8 +97,9 @@ set_state (ChatdUserRole *role, ChatdLoginState state, const char *reason)
       (state == CHATD_LOGIN_STATE_ONLINE || state == CHATD_LOGIN_STATE_REFUSED))
     {
       role->reported = TRUE;
-      g_autofree char *message = g_strdup_printf ("login %s: %s", state == CHATD_LOGIN_STATE_ONLINE
-                                                  ? "succeeded" : "refused", reason ? reason : "");
+      g_autofree char *message = g_strdup_printf ("%s %s: %s", role->enroll_token != NULL ? "enrolment" : "login",
+                                                  state == CHATD_LOGIN_STATE_ONLINE ? "succeeded" : "refused",
+                                                  reason ? reason : "");
       chatd_node_report_ready (role->node, state == CHATD_LOGIN_STATE_ONLINE, message);
     }
 }
@@ -623,8 +624,8 @@ start_enrol (ChatdUserRole *role)
   role->enroll = config.channel_suite && config.key_suite ? chatd_enroll_client_new (&config, &error) : NULL;
   if (role->enroll == NULL)
     {
-      g_autofree char *why = error ? g_strdup_printf ("cannot enrol: %s", error->message)
-                                   : g_strdup_printf ("cannot enrol: the suite '%s' is not loaded", suite_name);
+      g_autofree char *why = error ? g_strdup (error->message)
+                                   : g_strdup_printf ("the suite '%s' is not loaded", suite_name);
       give_up (role, CHATD_LOGIN_STATE_REFUSED, why);
       return;
     }
