@@ -313,6 +313,7 @@ test_client_refusals (void)
   g_autoptr(GBytes) failed = chatd_enroll_failed_message ("this token has already been used");
   g_autoptr(ChatdEnrollClient) r = new_client ("Dave", TOKEN, NULL, NULL);
   g_autoptr(GBytes) q3 = chatd_enroll_client_start (r);
+  g_assert_nonnull (q3);
   g_autoptr(GBytes) o3 = NULL;
   g_assert_cmpint (client_step (r, failed, &o3, &error), ==, CHATD_ENROLL_CLIENT_FAILED);
   g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
