@@ -122,16 +122,6 @@ chatd_passwd_fields (const char *folded_name, const guint8 *wrapped, gsize wrapp
 }
 
 gboolean
-chatd_login_challenge_mac (const guint8 *server_secret, const ChatdSlice *n1, const ChatdSlice *bits,
-                           const ChatdSlice *ts, const ChatdSlice *address, const ChatdSlice *nonce,
-                           const ChatdSlice *share, guint8 ret_mac[32], GError **error)
-{
-  ChatdSlice fields[] = { *n1, *bits, *ts, *address, *nonce, *share };
-  return chatd_domain_mac (server_secret, 32, CHATD_PURPOSE_CHALLENGE, fields, G_N_ELEMENTS (fields),
-                           ret_mac, error);
-}
-
-gboolean
 chatd_enroll_token_is_valid (const char *token)
 {
   if (token == NULL || strlen (token) != 32)

@@ -60,13 +60,5 @@ void     chatd_enroll_result_fields (const guint8 *server_fingerprint, const Cha
 void     chatd_passwd_fields (const char *folded_name, const guint8 *wrapped, gsize wrapped_len,
                               guint8 digest[32], ChatdSlice ret_fields[CHATD_PASSWD_FIELDS]);
 
-/* The login challenge's MAC (the same as the login server's): over n1, bits,
- * ts, the client address, the client's nonce and share, keyed by the server
- * secret (32 bytes). */
-gboolean chatd_login_challenge_mac (const guint8 *server_secret, const ChatdSlice *n1,
-                                    const ChatdSlice *bits, const ChatdSlice *ts,
-                                    const ChatdSlice *address, const ChatdSlice *nonce,
-                                    const ChatdSlice *share, guint8 ret_mac[32], GError **error);
-
 /* A one-time token as given to people: exactly 32 hex digits. */
 gboolean chatd_enroll_token_is_valid (const char *token);
