@@ -127,6 +127,7 @@ chatd_node_start (ChatdNode *node, GError **error)
       if (node->user_role == NULL)
         return FALSE;
       chatd_node_add_service (node, CHATD_SERVICE_SESSION, chatd_session_service_for_user ());
+      chatd_node_add_service (node, CHATD_SERVICE_MESSAGING, chatd_messaging_service_for_user ());
     }
   g_message ("%s node '%s' ready on %s", node->role == CHATD_ROLE_SERVER ? "server" : "user",
              node->name, node->socket_path);

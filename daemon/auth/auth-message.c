@@ -52,6 +52,9 @@ static const Schema schemas[] = {
   { CHATD_MSG_REPLACED, "replaced", 1, 1, { TEXT } },
   { CHATD_MSG_LOGOUT, "logout", 0, 0, { } },
   { CHATD_MSG_ENDED, "ended", 1, 1, { TEXT } },
+  { CHATD_MSG_ENVELOPE, "envelope", 10, 10,
+    { NONCE16, U64, NAME, NAME, NAME, NAME, MAC, MAC, { 16, 1024 * 1024 + 4096 }, SIGNATURE } },
+  { CHATD_MSG_RECEIPT, "receipt", 6, 6, { NONCE16, NAME, NAME, MAC, U8, SIGNATURE } },
 };
 
 static const Schema *

@@ -35,6 +35,9 @@ typedef enum {
   CHATD_MSG_REPLACED  = 19,
   CHATD_MSG_LOGOUT    = 20,
   CHATD_MSG_ENDED     = 21,   /* the server ended the session (the user was deleted) */
+  /* between user nodes (end to end) */
+  CHATD_MSG_ENVELOPE  = 32,
+  CHATD_MSG_RECEIPT   = 33,
 } ChatdMsgType;
 
 typedef struct {

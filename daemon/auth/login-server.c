@@ -96,6 +96,8 @@ chatd_login_server_new (const ChatdLoginServerConfig *config, GError **error)
   server->name_buckets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   server->address_buckets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   server->current_bits = config->pow_bits;
+  if (server->config.wall_clock == NULL)
+    server->config.wall_clock = g_get_real_time;
   return g_steal_pointer (&server);
 }
 
@@ -201,7 +203,7 @@ handle_hello (ChatdLoginServer *server, const char *peer, gint64 now_us,
   guint8 n1[CHATD_LOGIN_N_LEN], ts[8], mac[32];
   guint8 bits = (guint8) chatd_login_server_pow_bits (server, now_us);
   gcry_create_nonce (n1, sizeof n1);
-  chatd_u64_to_be ((guint64) (g_get_real_time () / 1000), ts);
+  chatd_u64_to_be ((guint64) (server->config.wall_clock () / 1000), ts);
   ChatdSlice n1_s = CHATD_SLICE (n1, sizeof n1), bits_s = CHATD_SLICE (&bits, 1);
   ChatdSlice ts_s = CHATD_SLICE (ts, 8), addr_s = CHATD_SLICE_STR (peer);
   if (!challenge_mac (server, &n1_s, &bits_s, &ts_s, &addr_s, &hello->fields[HELLO_NONCE],
@@ -285,7 +287,7 @@ handle_answer (ChatdLoginServer *server, guint64 conn_id, const char *peer, gint
   /* 2. fresh */
   guint64 ts_ms = 0;
   chatd_auth_field_u64 (answer, AN_TS, &ts_ms);
-  gint64 age_us = g_get_real_time () - (gint64) ts_ms * 1000;
+  gint64 age_us = server->config.wall_clock () - (gint64) ts_ms * 1000;
   if (age_us > CHATD_LOGIN_CHALLENGE_LIFETIME_US || age_us < -CLOCK_SKEW_US)
     {
       *ret_reply = failed_message ("challenge expired");
@@ -377,7 +379,7 @@ handle_answer (ChatdLoginServer *server, guint64 conn_id, const char *peer, gint
   /* the reply: signed over the transcript up to c2 */
   guint8 n2[CHATD_LOGIN_N_LEN], ts2[8];
   gcry_create_nonce (n2, sizeof n2);
-  chatd_u64_to_be ((guint64) (g_get_real_time () / 1000), ts2);
+  chatd_u64_to_be ((guint64) (server->config.wall_clock () / 1000), ts2);
   gsize wrapped_len;
   const guint8 *wrapped = g_bytes_get_data (pending->record->wrapped_key, &wrapped_len);
   ChatdSlice unsigned_reply[] = { CHATD_SLICE_STR (pending->name), CHATD_SLICE_STR (pending->record->suite),

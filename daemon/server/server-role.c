@@ -36,6 +36,7 @@ struct _ChatdServerRole {
   guint             sweep_source;
   guint64           n_sessions_replaced, n_presence_expired, n_session_requests, n_dropped;
   guint64           n_enrolled, n_passwd, n_sessions_ended;
+  guint             counter_providers[2];
 };
 
 static void
@@ -616,52 +617,28 @@ sweep (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-typedef struct {
-  ChatdServerRole *role;
-  const char      *name;
-} CounterRead;
-
 static void
-find_counter (const char *name, guint64 value, gpointer user_data)
+provide_transport_counters (gpointer data, ChatdCounterVisit visit, gpointer visit_data)
 {
-  gpointer *pair = user_data;
-  if (g_str_equal (name, pair[0]))
-    *(guint64 *) pair[1] = value;
-}
-
-static guint64
-read_transport_counter (gpointer user_data)
-{
-  CounterRead *read = user_data;
-  guint64 value = 0;
-  gpointer pair[2] = { (gpointer) read->name, &value };
-  if (g_str_has_prefix (read->name, "login."))
-    {
-      if (read->role->login != NULL)
-        chatd_login_server_foreach_counter (read->role->login, find_counter, pair);
-    }
-  else if (g_str_has_prefix (read->name, "enroll."))
-    {
-      if (read->role->enroll != NULL)
-        chatd_enroll_server_foreach_counter (read->role->enroll, find_counter, pair);
-    }
-  else
-    chatd_transport_foreach_counter (read->role->transport, find_counter, pair);
-  return value;
+  chatd_transport_foreach_counter (((ChatdServerRole *) data)->transport, visit, visit_data);
 }
 
 static void
-register_counter (const char *name, guint64 value, gpointer user_data)
+provide_login_counters (gpointer data, ChatdCounterVisit visit, gpointer visit_data)
 {
-  ChatdServerRole *role = user_data;
-  CounterRead *read = g_new0 (CounterRead, 1);   /* lives as long as the node's counters */
-  read->role = role;
-  read->name = g_intern_string (name);
-  g_autofree char *full = g_strconcat ("transport.", name, NULL);
-  gboolean own = g_str_has_prefix (name, "login.") || g_str_has_prefix (name, "enroll.");
-  if (!chatd_counters_add (role->node->counters, own ? name : full,
-                           read_transport_counter, read, NULL))
-    g_free (read);
+  ChatdServerRole *role = data;
+  if (role->login != NULL)
+    chatd_login_server_foreach_counter (role->login, visit, visit_data);
+  if (role->enroll != NULL)
+    chatd_enroll_server_foreach_counter (role->enroll, visit, visit_data);
+  visit ("enrolled", role->n_enrolled, visit_data);
+  visit ("passwd", role->n_passwd, visit_data);
+  visit ("sessions-ended", role->n_sessions_ended, visit_data);
+  visit ("sessions-replaced", role->n_sessions_replaced, visit_data);
+  visit ("presence-expired", role->n_presence_expired, visit_data);
+  visit ("session-requests", role->n_session_requests, visit_data);
+  visit ("dropped", role->n_dropped, visit_data);
+  visit ("online", g_hash_table_size (role->online), visit_data);
 }
 
 ChatdServerRole *
@@ -683,12 +660,10 @@ chatd_server_role_new (ChatdNode *node, GError **error)
   chatd_transport_set_message_callback (role->transport, on_message, role);
   chatd_transport_set_connection_callback (role->transport, on_connection, role);
   role->sweep_source = g_timeout_add_seconds (5, sweep, role);
-  chatd_transport_foreach_counter (role->transport, register_counter, role);
-  static const char *const login_counters[] = {
-    "login.hellos", "login.answers", "login.refused", "login.proofs-failed", "login.rate-limited",
-    "login.succeeded", "login.pending", "enroll.queries", "enroll.requests", "enroll.refused", NULL };
-  for (guint i = 0; login_counters[i] != NULL; i++)
-    register_counter (login_counters[i], 0, role);
+  role->counter_providers[0] = chatd_counters_add_provider (node->counters, "transport.",
+                                                             provide_transport_counters, role);
+  role->counter_providers[1] = chatd_counters_add_provider (node->counters, "server.",
+                                                             provide_login_counters, role);
   return g_steal_pointer (&role);
 }
 
@@ -699,6 +674,9 @@ chatd_server_role_free (ChatdServerRole *role)
     return;
   if (role->sweep_source != 0)
     g_source_remove (role->sweep_source);
+  for (guint i = 0; i < G_N_ELEMENTS (role->counter_providers); i++)
+    if (role->counter_providers[i] != 0)
+      chatd_counters_remove_provider (role->node->counters, role->counter_providers[i]);
   /* the transport goes first: closing its connections calls back into us */
   if (role->transport != NULL)
     {

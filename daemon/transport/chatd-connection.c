@@ -11,8 +11,11 @@
 
 #include <string.h>
 
-#define GRANULARITY_US 1000
+#define GRANULARITY_US 250 /* timers are timerfd-exact; RFC 9002 suggests 1 ms for coarse clocks */
 #define PACKET_THRESHOLD 3
+#define MAX_PACKET_THRESHOLD 256
+#define TIME_THRESHOLD_8 9
+#define MAX_TIME_THRESHOLD_8 16
 #define MAX_PTO_US (1 * G_USEC_PER_SEC)
 #define MAX_HANDSHAKE_INTERVAL_US (1 * G_USEC_PER_SEC)
 #define SMALL_MESSAGE_BYTES (64 * 1024)
@@ -127,6 +130,9 @@ chatd_conn_new (ChatdEndpoint *endpoint, gboolean is_client, const ChatdAddress 
   conn->rttvar = cfg->initial_rtt_us / 2;
   conn->cwnd = INITIAL_WINDOW_PACKETS * cfg->max_datagram;
   conn->ssthresh = G_MAXUINT64;
+  conn->packet_threshold = PACKET_THRESHOLD;
+  conn->time_threshold_8 = TIME_THRESHOLD_8;
+  memset (conn->recent_lost, 0xff, sizeof conn->recent_lost);
   conn->recovery_start = G_MININT64;
   conn->last_activity = now_us;
   conn->last_progress = now_us;
@@ -444,15 +450,23 @@ congestion_on_acked (ChatdConnection *conn, const ChatdSentPacket *p)
     conn->cwnd = MAX_CWND;
 }
 
-static void
+/* Returns TRUE if this loss starts a new congestion episode. */
+static gboolean
 congestion_event (ChatdConnection *conn, gint64 now_us, gint64 sent_time)
 {
   if (sent_time <= conn->recovery_start)
-    return;
+    return FALSE;
+  conn->episode++;
+  conn->episode_lost = 0;
+  conn->episode_spurious = 0;
+  conn->prior_cwnd = conn->cwnd;
+  conn->prior_ssthresh = conn->ssthresh;
+  conn->undo_possible = TRUE;
   conn->recovery_start = now_us;
   conn->ssthresh = MAX (conn->cwnd / 2, MIN_WINDOW_PACKETS * mss (conn));
   conn->cwnd = conn->ssthresh;
   conn->cwnd_acc = 0;
+  return TRUE;
 }
 
 static double
@@ -642,11 +656,12 @@ detect_lost (ChatdConnection *conn, gint64 now_us)
   conn->loss_time = 0;
   if (!conn->any_acked)
     return;
-  gint64 delay = MAX (conn->latest_rtt, conn->smoothed_rtt) * 9 / 8;
+  gint64 delay = MAX (conn->latest_rtt, conn->smoothed_rtt) * conn->time_threshold_8 / 8;
   delay = MAX (delay, GRANULARITY_US);
   gint64 lost_before = now_us - delay;
   gint64 largest_lost_time = G_MININT64;
   gboolean any_lost = FALSE;
+  guint n_lost = 0;
   guint64 end = MIN (conn->largest_acked, conn->sent.tail - 1);
 
   for (guint64 pn = conn->sent.head; pn <= end && pn < conn->sent.tail; pn++)
@@ -654,9 +669,12 @@ detect_lost (ChatdConnection *conn, gint64 now_us)
       ChatdSentPacket *p = ring_at (&conn->sent, pn);
       if (p->state != SENT_OUTSTANDING)
         continue;
-      if (p->time_sent <= lost_before || conn->largest_acked >= pn + PACKET_THRESHOLD)
+      if (p->time_sent <= lost_before || conn->largest_acked >= pn + conn->packet_threshold)
         {
           p->state = SENT_LOST;
+          conn->recent_lost[conn->recent_lost_pos % G_N_ELEMENTS (conn->recent_lost)] = pn;
+          conn->recent_lost_pos++;
+          n_lost++;
           packet_leaves_flight (conn, p);
           conn->counters.packets_lost++;
           frames_requeue (conn, p);
@@ -673,6 +691,11 @@ detect_lost (ChatdConnection *conn, gint64 now_us)
   if (any_lost)
     {
       congestion_event (conn, now_us, largest_lost_time);
+      /* these losses belong to the current episode */
+      conn->episode_lost += n_lost;
+      for (guint i = 0; i < MIN (n_lost, G_N_ELEMENTS (conn->recent_lost)); i++)
+        conn->recent_lost_episode[(conn->recent_lost_pos - 1 - i) % G_N_ELEMENTS (conn->recent_lost)] =
+          conn->episode;
       conn->maybe_ready = TRUE;
     }
   ring_trim (conn);
@@ -695,6 +718,32 @@ on_pto (ChatdConnection *conn, gint64 now_us)
         }
     }
   conn->maybe_ready = TRUE;
+}
+
+/* A packet declared lost was acknowledged after all: it was reordered, not
+ * lost.  Tolerate more reordering from now on (as RACK does). */
+static void
+note_spurious (ChatdConnection *conn, guint64 lo, guint64 hi)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (conn->recent_lost); i++)
+    {
+      guint64 pn = conn->recent_lost[i];
+      if (pn == G_MAXUINT64 || pn < lo || pn > hi)
+        continue;
+      conn->recent_lost[i] = G_MAXUINT64;
+      conn->counters.spurious_losses++;
+      conn->packet_threshold = MIN (conn->packet_threshold * 2, MAX_PACKET_THRESHOLD);
+      conn->time_threshold_8 = MIN (conn->time_threshold_8 + 1, MAX_TIME_THRESHOLD_8);
+      if (conn->recent_lost_episode[i] == conn->episode && conn->undo_possible &&
+          ++conn->episode_spurious >= conn->episode_lost)
+        {
+          /* every loss of this episode was reordering: undo the reduction */
+          conn->cwnd = MAX (conn->cwnd, conn->prior_cwnd);
+          conn->ssthresh = MAX (conn->ssthresh, conn->prior_ssthresh);
+          conn->recovery_start = G_MININT64;
+          conn->undo_possible = FALSE;
+        }
+    }
 }
 
 static void
@@ -723,6 +772,7 @@ process_ack (ChatdConnection *conn, gint64 now_us, const ChatdFrame *f)
       hi = MIN (hi, largest);
       if (hi < conn->sent.head)
         break;
+      note_spurious (conn, lo, hi);
       lo = MAX (lo, conn->sent.head);
       for (guint64 pn = hi + 1; pn-- > lo;)
         {
@@ -818,6 +868,24 @@ recv_reserve (ChatdRecvStream *s, guint64 end)
   return TRUE;
 }
 
+#define RESET_CODE_TOO_LARGE 1
+
+/* Refuses an incoming message (too large): RESET_STREAM tells the sender,
+ * whose completion then fails; the stream counts as finished here. */
+static void
+refuse_stream (ChatdConnection *conn, guint64 id, ChatdRecvStream *s)
+{
+  guint64 highest = s ? s->highest : 0;
+  ChatdSentFrame r = { .id = id, .offset = highest, .len = RESET_CODE_TOO_LARGE,
+                       .kind = CHATD_FRAME_RESET_STREAM };
+  conn->counters.messages_refused++;
+  g_array_append_val (conn->resets_pending, r);
+  if (s)
+    g_hash_table_remove (conn->recv_streams, &id);
+  incoming_stream_done (conn, id, highest);
+  conn->maybe_ready = TRUE;
+}
+
 static void
 recv_stream_frame (ChatdConnection *conn, const ChatdFrame *f)
 {
@@ -834,12 +902,12 @@ recv_stream_frame (ChatdConnection *conn, const ChatdFrame *f)
     }
   if (chatd_range_set_contains (&conn->incoming_done, seq))
     return; /* a late copy of a delivered message */
+  ChatdRecvStream *s = g_hash_table_lookup (conn->recv_streams, &id);
   if (end > cfg->max_message_bytes)
     {
-      conn->counters.protocol_violations++;
+      refuse_stream (conn, id, s);
       return;
     }
-  ChatdRecvStream *s = g_hash_table_lookup (conn->recv_streams, &id);
   if (s == NULL)
     {
       if (end > conn->local_params.max_stream_data)
@@ -898,6 +966,13 @@ recv_stream_frame (ChatdConnection *conn, const ChatdFrame *f)
       chatd_range_set_add (&s->received, offset, end);
     }
   guint64 contiguous = chatd_range_set_prefix (&s->received);
+  if (!s->fin_known && contiguous >= cfg->max_message_bytes)
+    {
+      /* all the credit we give a message is used and it is not finished:
+       * larger than we accept */
+      refuse_stream (conn, id, s);
+      return;
+    }
   if (s->fin_known && contiguous >= s->final_size)
     {
       guint64 size = s->final_size;
@@ -937,6 +1012,10 @@ recv_reset_frame (ChatdConnection *conn, const ChatdFrame *f)
       if (s->in_retx)
         g_queue_unlink (&conn->retx, &s->retx_link);
       conn->send_queue_bytes -= s->len;
+      /* the receiver counted final_size bytes of this stream against the
+       * connection's credit and ignores the rest: count the same here */
+      if (s->next_offset > f->u.reset.final_size)
+        conn->sent_data_total -= MIN (s->next_offset - f->u.reset.final_size, conn->sent_data_total);
       conn->counters.messages_failed++;
       chatd_endpoint_emit_send_done (conn->endpoint, conn, s->callback, s->user_data,
                                      g_error_new (CHATD_TRANSPORT_ERROR, CHATD_TRANSPORT_ERROR_RESET,
@@ -995,7 +1074,6 @@ handle_accept (ChatdConnection *conn, gint64 now_us, const ChatdFrame *f)
   conn->state = CONN_ESTABLISHED;
   conn->last_progress = now_us;
   conn->last_activity = now_us;
-  conn->established_reported = TRUE;
   chatd_endpoint_emit_event (conn->endpoint, conn, CHATD_CONNECTION_EVENT_ESTABLISHED, NULL);
 }
 
@@ -1010,7 +1088,6 @@ chatd_conn_server_accept (ChatdConnection *conn, const ChatdPacketHeader *initia
   conn->accept_pending = TRUE;
   conn->initial_key.peer = conn->peer;
   conn->initial_key.cid = initial->scid;
-  conn->established_reported = TRUE;
 }
 
 static gboolean
@@ -1571,7 +1648,15 @@ finish_packet (ChatdConnection *conn, gint64 now_us, guint8 *buf, gsize header_l
     {
       if (!conn->protector.seal (conn->protector.user_data, pn, buf, header_len,
                                  buf + header_len, payload_len, buf + header_len + payload_len))
-        return 0;
+        {
+          /* frames were taken from the queues: without this packet the
+           * connection cannot continue correctly */
+          conn->frames.tail = first_frame;
+          chatd_conn_fail (conn, g_error_new_literal (CHATD_TRANSPORT_ERROR, CHATD_TRANSPORT_ERROR_PROTOCOL,
+                                                      "the packet protector failed to seal"),
+                           FALSE);
+          return 0;
+        }
       total = header_len + payload_len + conn->protector.tag_len;
     }
   else

@@ -9,6 +9,7 @@
 #include "login-client.h"
 #include "manifest.h"
 #include "node.h"
+#include "messenger.h"
 #include "password.h"
 #include "session-protocol.h"
 
@@ -16,7 +17,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-typedef enum { REQUEST_LIST, REQUEST_USERS, REQUEST_PRESENCE, REQUEST_PASSWD } RequestKind;
+typedef enum { REQUEST_LIST, REQUEST_USERS, REQUEST_PRESENCE, REQUEST_KEY_RECORD, REQUEST_PASSWD } RequestKind;
 
 typedef struct {
   ChatdUserRole   *role;
@@ -24,6 +25,9 @@ typedef struct {
   RequestKind      kind;
   const ChatdHost *host;
   ChatdCall       *call;          /* NULL for the node's own requests */
+  ChatdManifestReply   manifest_reply;     /* the node's own list and key-record requests */
+  ChatdKeyRecordReply  record_reply;
+  gpointer             reply_data;
   guint8           nonce[CHATD_MANIFEST_NONCE_LEN];
   guint            timeout;
   ChatdSecret     *new_password;  /* passwd: becomes the node's password once stored */
@@ -42,7 +46,6 @@ struct _ChatdUserRole {
   ChatdLoginClient *login;
   ChatdEnrollClient *enroll;             /* --enroll: until the server registered us */
   char             *enroll_token;
-  ChatdKey         *user_key;            /* unwrapped at login, for passwd; freed when the session ends */
   ChatdKdfParams    kdf_params;          /* the wrapped key's */
   ChatdConnection  *connection;          /* to the server */
   ChatdKey         *server_key;          /* verified, for signed answers */
@@ -57,6 +60,9 @@ struct _ChatdUserRole {
   GHashTable       *requests;            /* id -> Request* */
   gboolean          reported;            /* readiness told to the node */
   gboolean          closing;             /* being freed: callbacks do nothing */
+  ChatdKey         *user_key;            /* unwrapped at login (secure memory); freed when the session ends */
+  guint             counter_provider;
+  ChatdMessenger   *messenger;
   guint64           n_logins, n_login_failures;
 };
 
@@ -119,13 +125,17 @@ request_free (Request *r)
 static void
 fail_request (Request *r, const char *format, ...)
 {
-  if (r->call == NULL)
-    return;
   va_list args;
   va_start (args, format);
   g_autofree char *message = g_strdup_vprintf (format, args);
   va_end (args);
   g_autoptr(GError) error = g_error_new_literal (CHATD_ERROR, CHATD_ERROR_FAILED, message);
+  if (r->manifest_reply != NULL)
+    g_steal_pointer (&r->manifest_reply) (NULL, error, r->reply_data);
+  if (r->record_reply != NULL)
+    g_steal_pointer (&r->record_reply) (NULL, error, r->reply_data);
+  if (r->call == NULL)
+    return;
   r->host->call_fail (r->call, error);
   r->call = NULL;
 }
@@ -289,9 +299,9 @@ login_succeeded (ChatdUserRole *role)
   trust_server_key (role, server_key);
   g_clear_pointer (&role->server_key, chatd_key_free);
   role->server_key = import_public_key (role, server_key);
-  g_autoptr(ChatdManifest) manifest = chatd_login_client_take_manifest (role->login);
   g_clear_pointer (&role->user_key, chatd_key_free);
   role->user_key = chatd_login_client_take_user_key (role->login);
+  g_autoptr(ChatdManifest) manifest = chatd_login_client_take_manifest (role->login);
   role->kdf_params = chatd_login_client_get_kdf_params (role->login);
   g_clear_pointer (&role->login, chatd_login_client_free);
   role->n_logins++;
@@ -389,28 +399,27 @@ handle_enrol_message (ChatdUserRole *role, const ChatdAuthMessage *message)
     }
 }
 
-static gboolean
-verify_list (ChatdUserRole *role, Request *r, const ChatdAuthMessage *response, GVariant **ret, GError **error)
+static ChatdManifest *
+verify_list (ChatdUserRole *role, Request *r, const ChatdAuthMessage *response, GError **error)
 {
   if (response->n_fields <= SP_SIGNATURE ||
       !chatd_domain_verify (role->server_key, CHATD_PURPOSE_MANIFEST_LIST, &response->fields[SP_BODY], 1,
                             response->fields[SP_SIGNATURE].data, response->fields[SP_SIGNATURE].len, error))
     {
       g_prefix_error (error, "the list is not signed by the server: ");
-      return FALSE;
+      return NULL;
     }
   g_autoptr(ChatdManifest) manifest = chatd_manifest_decode (response->fields[SP_BODY].data,
                                                              response->fields[SP_BODY].len, error);
   if (manifest == NULL)
-    return FALSE;
+    return NULL;
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   if (memcmp (manifest->nonce, r->nonce, sizeof r->nonce) != 0 || manifest->expires_at < now)
     {
       g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED, "the list is stale or was made for another request");
-      return FALSE;
+      return NULL;
     }
-  *ret = chatd_manifest_to_variant (manifest);
-  return TRUE;
+  return g_steal_pointer (&manifest);
 }
 
 static gboolean
@@ -475,8 +484,27 @@ handle_response (ChatdUserRole *role, const ChatdAuthMessage *response)
         r->host->call_return (r->call, g_variant_builder_end (&b));
       r->call = NULL;
     }
-  else if (r->kind == REQUEST_LIST ? verify_list (role, r, response, &result, &error)
-           : r->kind == REQUEST_USERS ? verify_users (role, response, &result, &error) : TRUE)
+  else if (r->kind == REQUEST_LIST)
+    {
+      g_autoptr(ChatdManifest) manifest = verify_list (role, r, response, &error);
+      if (manifest == NULL)
+        fail_request (r, "%s", error->message);
+      else if (r->manifest_reply != NULL)
+        g_steal_pointer (&r->manifest_reply) (manifest, NULL, r->reply_data);
+      else if (r->call != NULL)
+        r->host->call_return (g_steal_pointer (&r->call), chatd_manifest_to_variant (manifest));
+    }
+  else if (r->kind == REQUEST_KEY_RECORD)
+    {
+      g_autoptr(ChatdKeyRecord) record = NULL;
+      if (!chatd_key_record_verify (role->server_key, response->fields[SP_BODY].data,
+                                    response->fields[SP_BODY].len, g_get_real_time () / G_USEC_PER_SEC,
+                                    &record, &error))
+        fail_request (r, "the key record from the server does not verify: %s", error->message);
+      else if (r->record_reply != NULL)
+        g_steal_pointer (&r->record_reply) (record, NULL, r->reply_data);
+    }
+  else if (r->kind == REQUEST_USERS ? verify_users (role, response, &result, &error) : TRUE)
     {
       if (r->call != NULL)
         r->host->call_return (r->call, result);
@@ -496,7 +524,11 @@ on_message (ChatdEndpoint *endpoint, ChatdConnection *connection, const ChatdAdd
 {
   ChatdUserRole *role = user_data;
   if (!chatd_address_equal (from, &role->server) || connection != role->connection)
-    return;   /* peers' messages are the messaging issue's */
+    {
+      if (role->messenger != NULL)
+        chatd_messenger_handle (role->messenger, connection, from, bytes);
+      return;
+    }
   g_autoptr(GError) error = NULL;
   g_autoptr(ChatdAuthMessage) message = chatd_auth_message_parse (bytes, &error);
   if (message == NULL)
@@ -649,6 +681,13 @@ resolve (const char *host, guint16 port, ChatdAddress *ret, GError **error)
   return chatd_address_parse (ip, port, ret, error);
 }
 
+static void
+provide_transport_counters (gpointer data, ChatdCounterVisit visit, gpointer visit_data)
+{
+  ChatdUserRole *role = data;
+  chatd_transport_foreach_counter (role->transport, visit, visit_data);
+}
+
 ChatdUserRole *
 chatd_user_role_new (ChatdNode *node, gboolean may_prompt, GError **error)
 {
@@ -694,6 +733,11 @@ chatd_user_role_new (ChatdNode *node, gboolean may_prompt, GError **error)
     role->advertise = g_strdup (o->advertise);
   else
     role->advertise = chatd_address_to_string (chatd_transport_get_local_address (role->transport));
+  role->counter_provider = chatd_counters_add_provider (node->counters, "transport.",
+                                                        provide_transport_counters, role);
+  role->messenger = chatd_messenger_new (role, node, role->transport, error);
+  if (role->messenger == NULL)
+    return NULL;
   if (o->enroll_token != NULL)
     {
       role->enroll_token = g_strdup (o->enroll_token);
@@ -702,6 +746,49 @@ chatd_user_role_new (ChatdNode *node, gboolean may_prompt, GError **error)
   else
     start_login (role);
   return g_steal_pointer (&role);
+}
+
+void
+chatd_user_role_fetch_manifest (ChatdUserRole *role, ChatdManifestReply reply, gpointer data)
+{
+  if (role->state != CHATD_LOGIN_STATE_ONLINE || role->server_key == NULL)
+    {
+      g_autoptr(GError) error = g_error_new (CHATD_ERROR, CHATD_ERROR_FAILED, "not logged in (%s)",
+                                             state_name (role->state));
+      reply (NULL, error, data);
+      return;
+    }
+  Request *r = send_request (role, REQUEST_LIST, CHATD_REQUEST_LIST, NULL, NULL, NULL, 0);
+  r->manifest_reply = reply;
+  r->reply_data = data;
+}
+
+void
+chatd_user_role_fetch_key_record (ChatdUserRole *role, const char *name, ChatdKeyRecordReply reply,
+                                  gpointer data)
+{
+  if (role->state != CHATD_LOGIN_STATE_ONLINE || role->server_key == NULL)
+    {
+      g_autoptr(GError) error = g_error_new (CHATD_ERROR, CHATD_ERROR_FAILED, "not logged in (%s)",
+                                             state_name (role->state));
+      reply (NULL, error, data);
+      return;
+    }
+  Request *r = send_request (role, REQUEST_KEY_RECORD, CHATD_REQUEST_KEY_RECORD, NULL, NULL, name, strlen (name));
+  r->record_reply = reply;
+  r->reply_data = data;
+}
+
+const ChatdKey *
+chatd_user_role_get_user_key (ChatdUserRole *role)
+{
+  return role->state == CHATD_LOGIN_STATE_ONLINE ? role->user_key : NULL;
+}
+
+ChatdMessenger *
+chatd_user_role_get_messenger (ChatdUserRole *role)
+{
+  return role->messenger;
 }
 
 void
@@ -717,6 +804,8 @@ chatd_user_role_free (ChatdUserRole *role)
       send_to_server (role, logout);
     }
   role->closing = TRUE;
+  if (role->counter_provider != 0)
+    chatd_counters_remove_provider (role->node->counters, role->counter_provider);
   if (role->transport != NULL)
     {
       chatd_transport_set_message_callback (role->transport, NULL, NULL);
@@ -725,8 +814,10 @@ chatd_user_role_free (ChatdUserRole *role)
   fail_all_requests (role, "the node is shutting down");
   stop_session (role);
   g_clear_pointer (&role->transport, chatd_transport_free);
+  g_clear_pointer (&role->messenger, chatd_messenger_free);
   g_clear_pointer (&role->requests, g_hash_table_unref);
   g_clear_pointer (&role->server_key, chatd_key_free);
+  g_clear_pointer (&role->user_key, chatd_key_free);
   g_clear_pointer (&role->password, chatd_secret_free);
   g_clear_pointer (&role->pinned_server_key, g_bytes_unref);
   if (role->enroll_token != NULL)

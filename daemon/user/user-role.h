@@ -6,6 +6,15 @@
 
 typedef struct _ChatdNode ChatdNode;
 typedef struct _ChatdUserRole ChatdUserRole;
+typedef struct _ChatdMessenger ChatdMessenger;
+typedef struct _ChatdKey ChatdKey;
+typedef struct _ChatdManifest ChatdManifest;
+
+/* The node's own requests to the server: exactly one call each, with the
+ * verified answer or an error. */
+typedef void (*ChatdManifestReply)  (ChatdManifest *manifest, const GError *error, gpointer data);
+typedef void (*ChatdKeyRecordReply) (gpointer record /* ChatdKeyRecord* */, const GError *error,
+                                     gpointer data);
 
 #define CHATD_RELOGIN_BACKOFF_MIN_S   1
 #define CHATD_RELOGIN_BACKOFF_MAX_S   30
@@ -36,5 +45,13 @@ void           chatd_user_role_logout   (ChatdUserRole *role, const ChatdHost *h
 /* Re-wraps the user's key with new_password and stores it at the server. */
 void           chatd_user_role_passwd   (ChatdUserRole *role, const ChatdHost *host, ChatdCall *call,
                                          const char *new_password);
+
+/* For the messenger */
+void            chatd_user_role_fetch_manifest   (ChatdUserRole *role, ChatdManifestReply reply, gpointer data);
+void            chatd_user_role_fetch_key_record (ChatdUserRole *role, const char *name,
+                                                  ChatdKeyRecordReply reply, gpointer data);
+/* NULL unless online */
+const ChatdKey *chatd_user_role_get_user_key     (ChatdUserRole *role);
+ChatdMessenger *chatd_user_role_get_messenger    (ChatdUserRole *role);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChatdUserRole, chatd_user_role_free)
