@@ -112,6 +112,9 @@ chatd_node_start (ChatdNode *node, GError **error)
     return FALSE;
   if (node->role == CHATD_ROLE_SERVER && !start_directory (node, error))
     return FALSE;
+  /* before the socket exists: whoever sees it may signal us at once */
+  node->signal_sources[0] = g_unix_signal_add (SIGTERM, on_signal, node);
+  node->signal_sources[1] = g_unix_signal_add (SIGINT, on_signal, node);
   node->control = chatd_control_server_new (node, node->socket_path, error);
   if (node->control == NULL)
     return FALSE;

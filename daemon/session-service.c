@@ -33,6 +33,12 @@ user_logout (const ChatdHost *host, ChatdCall *call)
   chatd_user_role_logout (chatd_host_get_node (host)->user_role, host, call);
 }
 
+static void
+user_passwd (const ChatdHost *host, ChatdCall *call, const char *new_password)
+{
+  chatd_user_role_passwd (chatd_host_get_node (host)->user_role, host, call, new_password);
+}
+
 static ChatdMessenger *
 messenger_of (const ChatdHost *host)
 {
@@ -75,6 +81,7 @@ chatd_session_service_for_server (void)
 const ChatdSessionService *
 chatd_session_service_for_user (void)
 {
-  static const ChatdSessionService service = { .list = user_list, .users = user_users, .logout = user_logout };
+  static const ChatdSessionService service = { .list = user_list, .users = user_users, .logout = user_logout,
+                                                 .passwd = user_passwd };
   return &service;
 }

@@ -27,7 +27,11 @@ typedef enum {
   CHATD_LOGIN_STATE_REFUSED,      /* wrong password, changed server key, ...: stops */
   CHATD_LOGIN_STATE_REPLACED,     /* another login of this user took over: stops */
   CHATD_LOGIN_STATE_LOGGED_OUT,
+  CHATD_LOGIN_STATE_ENDED,        /* the server ended the session (the user was deleted): stops */
 } ChatdLoginState;
+
+/* the key suite of a user who enrols from this node */
+#define CHATD_ENROLL_DEFAULT_SUITE    "25519"
 
 /* Reads the password (secure memory) and starts logging in. */
 ChatdUserRole *chatd_user_role_new      (ChatdNode *node, gboolean may_prompt, GError **error);
@@ -38,6 +42,9 @@ ChatdLoginState chatd_user_role_get_state (ChatdUserRole *role);
 void           chatd_user_role_list     (ChatdUserRole *role, const ChatdHost *host, ChatdCall *call);
 void           chatd_user_role_users    (ChatdUserRole *role, const ChatdHost *host, ChatdCall *call);
 void           chatd_user_role_logout   (ChatdUserRole *role, const ChatdHost *host, ChatdCall *call);
+/* Re-wraps the user's key with new_password and stores it at the server. */
+void           chatd_user_role_passwd   (ChatdUserRole *role, const ChatdHost *host, ChatdCall *call,
+                                         const char *new_password);
 
 /* For the messenger */
 void            chatd_user_role_fetch_manifest   (ChatdUserRole *role, ChatdManifestReply reply, gpointer data);
