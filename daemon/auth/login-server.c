@@ -96,6 +96,8 @@ chatd_login_server_new (const ChatdLoginServerConfig *config, GError **error)
   server->name_buckets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   server->address_buckets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   server->current_bits = config->pow_bits;
+  if (server->config.wall_clock == NULL)
+    server->config.wall_clock = g_get_real_time;
   return g_steal_pointer (&server);
 }
 
@@ -172,15 +174,6 @@ ephemeral_secret (ChatdLoginServer *server, const guint8 *n1, GError **error)
   return ok ? g_steal_pointer (&secret) : NULL;
 }
 
-static gboolean
-challenge_mac (ChatdLoginServer *server, const ChatdSlice *n1, const ChatdSlice *bits,
-               const ChatdSlice *ts, const ChatdSlice *address, const ChatdSlice *nonce,
-               const ChatdSlice *share, guint8 ret_mac[32], GError **error)
-{
-  ChatdSlice fields[] = { *n1, *bits, *ts, *address, *nonce, *share };
-  return chatd_domain_mac (server->config.server_secret, 32, CHATD_PURPOSE_CHALLENGE,
-                           fields, G_N_ELEMENTS (fields), ret_mac, error);
-}
 
 static ChatdLoginServerOutcome
 handle_hello (ChatdLoginServer *server, const char *peer, gint64 now_us,
@@ -201,10 +194,10 @@ handle_hello (ChatdLoginServer *server, const char *peer, gint64 now_us,
   guint8 n1[CHATD_LOGIN_N_LEN], ts[8], mac[32];
   guint8 bits = (guint8) chatd_login_server_pow_bits (server, now_us);
   gcry_create_nonce (n1, sizeof n1);
-  chatd_u64_to_be ((guint64) (g_get_real_time () / 1000), ts);
+  chatd_u64_to_be ((guint64) (server->config.wall_clock () / 1000), ts);
   ChatdSlice n1_s = CHATD_SLICE (n1, sizeof n1), bits_s = CHATD_SLICE (&bits, 1);
   ChatdSlice ts_s = CHATD_SLICE (ts, 8), addr_s = CHATD_SLICE_STR (peer);
-  if (!challenge_mac (server, &n1_s, &bits_s, &ts_s, &addr_s, &hello->fields[HELLO_NONCE],
+  if (!chatd_login_challenge_mac (server->config.server_secret, &n1_s, &bits_s, &ts_s, &addr_s, &hello->fields[HELLO_NONCE],
                       &hello->fields[HELLO_SHARE], mac, error))
     return CHATD_LOGIN_SERVER_REFUSED;
   g_autoptr(ChatdSecret) secret = ephemeral_secret (server, n1, error);
@@ -272,7 +265,7 @@ handle_answer (ChatdLoginServer *server, guint64 conn_id, const char *peer, gint
   /* 1. our MAC, for this address: nothing else is looked at before it holds */
   guint8 mac[32];
   ChatdSlice addr_s = CHATD_SLICE_STR (peer);
-  if (!challenge_mac (server, &f[AN_N1], &f[AN_BITS], &f[AN_TS], &addr_s, &f[AN_NONCE],
+  if (!chatd_login_challenge_mac (server->config.server_secret, &f[AN_N1], &f[AN_BITS], &f[AN_TS], &addr_s, &f[AN_NONCE],
                       &f[AN_SHARE], mac, error))
     return CHATD_LOGIN_SERVER_REFUSED;
   if (!chatd_memequal_ct (mac, f[AN_MAC].data, 32))
@@ -285,7 +278,7 @@ handle_answer (ChatdLoginServer *server, guint64 conn_id, const char *peer, gint
   /* 2. fresh */
   guint64 ts_ms = 0;
   chatd_auth_field_u64 (answer, AN_TS, &ts_ms);
-  gint64 age_us = g_get_real_time () - (gint64) ts_ms * 1000;
+  gint64 age_us = server->config.wall_clock () - (gint64) ts_ms * 1000;
   if (age_us > CHATD_LOGIN_CHALLENGE_LIFETIME_US || age_us < -CLOCK_SKEW_US)
     {
       *ret_reply = failed_message ("challenge expired");
@@ -377,7 +370,7 @@ handle_answer (ChatdLoginServer *server, guint64 conn_id, const char *peer, gint
   /* the reply: signed over the transcript up to c2 */
   guint8 n2[CHATD_LOGIN_N_LEN], ts2[8];
   gcry_create_nonce (n2, sizeof n2);
-  chatd_u64_to_be ((guint64) (g_get_real_time () / 1000), ts2);
+  chatd_u64_to_be ((guint64) (server->config.wall_clock () / 1000), ts2);
   gsize wrapped_len;
   const guint8 *wrapped = g_bytes_get_data (pending->record->wrapped_key, &wrapped_len);
   ChatdSlice unsigned_reply[] = { CHATD_SLICE_STR (pending->name), CHATD_SLICE_STR (pending->record->suite),

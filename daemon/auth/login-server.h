@@ -24,6 +24,8 @@ typedef struct {
   ChatdLoginLookup  lookup;
   ChatdSuiteLookup  suite_lookup;
   gpointer          user_data;
+  /* the wall clock in microseconds (challenge timestamps); NULL: the real one */
+  gint64          (*wall_clock) (void);
 } ChatdLoginServerConfig;
 
 typedef struct {

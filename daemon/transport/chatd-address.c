@@ -144,3 +144,55 @@ chatd_address_hash (gconstpointer pa)
     h = h * 31 + p[i];
   return h;
 }
+
+gboolean
+chatd_address_parse_string (const char *text, ChatdAddress *ret_addr, GError **error)
+{
+  g_autofree char *host = NULL;
+  const char *port_text;
+  guint64 port = 0;
+
+  if (text[0] == '[')
+    {
+      const char *end = strchr (text, ']');
+      if (end == NULL || end[1] != ':')
+        goto invalid;
+      host = g_strndup (text + 1, (gsize) (end - text - 1));
+      port_text = end + 2;
+    }
+  else
+    {
+      const char *colon = strrchr (text, ':');
+      if (colon == NULL || strchr (text, ':') != colon)
+        goto invalid;
+      host = g_strndup (text, (gsize) (colon - text));
+      port_text = colon + 1;
+    }
+  if (!g_ascii_string_to_unsigned (port_text, 10, 0, 65535, &port, NULL))
+    goto invalid;
+  return chatd_address_parse (host, (guint16) port, ret_addr, error);
+
+invalid:
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+               "not an address of the form IP:PORT or [IPv6]:PORT: %s", text);
+  return FALSE;
+}
+
+void
+chatd_address_for_family (const ChatdAddress *addr, int family, ChatdAddress *ret_addr)
+{
+  if (family != AF_INET6 || addr->u.sa.sa_family != AF_INET)
+    {
+      *ret_addr = *addr;
+      return;
+    }
+  ChatdAddress a;
+  memset (&a, 0, sizeof a);
+  a.u.in6.sin6_family = AF_INET6;
+  a.u.in6.sin6_port = addr->u.in4.sin_port;
+  a.u.in6.sin6_addr.s6_addr[10] = 0xff;
+  a.u.in6.sin6_addr.s6_addr[11] = 0xff;
+  memcpy (&a.u.in6.sin6_addr.s6_addr[12], &addr->u.in4.sin_addr, 4);
+  a.len = sizeof (struct sockaddr_in6);
+  *ret_addr = a;
+}

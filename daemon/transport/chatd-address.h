@@ -26,6 +26,12 @@ typedef struct
 /* Fills @ret_addr from a textual IP literal and a port. */
 gboolean        chatd_address_parse        (const char *ip, guint16 port, ChatdAddress *ret_addr,
                                             GError **error);
+/* Parses "1.2.3.4:5", "[::1]:5" (the form chatd_address_to_string writes). */
+gboolean        chatd_address_parse_string (const char *text, ChatdAddress *ret_addr, GError **error);
+/* On an IPv6 (dual-stack) socket, IPv4 peers appear as ::ffff:a.b.c.d;
+ * returns @addr in that form when @family is AF_INET6, else unchanged. */
+void            chatd_address_for_family   (const ChatdAddress *addr, int family,
+                                            ChatdAddress *ret_addr);
 gboolean        chatd_address_from_gsocket (GSocketAddress *address, ChatdAddress *ret_addr,
                                             GError **error);
 GSocketAddress *chatd_address_to_gsocket   (const ChatdAddress *addr);

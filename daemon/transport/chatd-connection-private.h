@@ -92,7 +92,6 @@ struct _ChatdConnection
   ChatdEndpoint *endpoint; /* NULL once the endpoint is gone */
   ChatdConnState state;
   gboolean is_client;
-  gboolean established_reported;
   ChatdAddress peer;
   guint64 local_cid;
   guint64 peer_cid;
@@ -136,6 +135,18 @@ struct _ChatdConnection
   gint64 loss_time; /* 0: none */
   guint pto_count;
   guint probes_pending;
+  /* reordering tolerance, raised when a packet declared lost is acknowledged */
+  guint packet_threshold;  /* 3 .. 256, doubled on each spurious loss */
+  guint time_threshold_8;  /* 9 .. 16 (eighths of an RTT) */
+  guint64 recent_lost[16]; /* packet numbers lately declared lost */
+  guint32 recent_lost_episode[16];
+  guint recent_lost_pos;
+  /* congestion episodes, to undo a reduction caused only by reordering */
+  guint32 episode;
+  guint episode_lost;
+  guint episode_spurious;
+  guint64 prior_cwnd, prior_ssthresh;
+  gboolean undo_possible;
   gint64 latest_rtt, smoothed_rtt, rttvar, min_rtt;
   gboolean have_rtt;
   /* NewReno and pacing */
@@ -224,6 +235,9 @@ void    chatd_endpoint_emit_event     (ChatdEndpoint *endpoint, ChatdConnection 
                                        ChatdConnectionEvent event, GError *error);
 void    chatd_endpoint_detach         (ChatdEndpoint *endpoint, ChatdConnection *conn);
 ChatdCrc *chatd_endpoint_get_crc (ChatdEndpoint *endpoint);
+/* The endpoint-wide budget of bytes buffered for unfinished messages. */
+void     chatd_endpoint_buffered_change (ChatdEndpoint *endpoint, gint64 delta);
+gboolean chatd_endpoint_buffered_allows (ChatdEndpoint *endpoint, guint64 growth);
 /* Runs queued callbacks (for entry points outside chatd-endpoint.c). */
 void    chatd_endpoint_dispatch       (ChatdEndpoint *endpoint);
 

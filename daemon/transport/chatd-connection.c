@@ -11,10 +11,13 @@
 
 #include <string.h>
 
-#define GRANULARITY_US 1000
+#define GRANULARITY_US 250 /* timers are timerfd-exact; RFC 9002 suggests 1 ms for coarse clocks */
 #define PACKET_THRESHOLD 3
-#define MAX_PTO_US (1 * G_USEC_PER_SEC)
-#define MAX_HANDSHAKE_INTERVAL_US (1 * G_USEC_PER_SEC)
+#define MAX_PACKET_THRESHOLD 256
+#define TIME_THRESHOLD_8 9
+#define MAX_TIME_THRESHOLD_8 16
+#define MAX_PTO_US (G_USEC_PER_SEC / 2)
+#define MAX_HANDSHAKE_INTERVAL_US (G_USEC_PER_SEC / 2)
 #define SMALL_MESSAGE_BYTES (64 * 1024)
 #define RECV_PN_MAX_RANGES 64
 #define MAX_RETRIES_ACCEPTED 4
@@ -127,6 +130,9 @@ chatd_conn_new (ChatdEndpoint *endpoint, gboolean is_client, const ChatdAddress 
   conn->rttvar = cfg->initial_rtt_us / 2;
   conn->cwnd = INITIAL_WINDOW_PACKETS * cfg->max_datagram;
   conn->ssthresh = G_MAXUINT64;
+  conn->packet_threshold = PACKET_THRESHOLD;
+  conn->time_threshold_8 = TIME_THRESHOLD_8;
+  memset (conn->recent_lost, 0xff, sizeof conn->recent_lost);
   conn->recovery_start = G_MININT64;
   conn->last_activity = now_us;
   conn->last_progress = now_us;
@@ -304,6 +310,8 @@ chatd_connection_get_counter (ChatdConnection *conn, const char *name)
   return l.value;
 }
 
+static void recv_consumed_add (ChatdConnection *conn, guint64 n);
+
 /* ---- failure and close ---- */
 
 static void
@@ -341,6 +349,8 @@ fail_all_streams (ChatdConnection *conn, const GError *error)
   g_hash_table_remove_all (conn->send_streams);
   g_hash_table_remove_all (conn->recv_streams);
   conn->send_queue_bytes = 0;
+  if (conn->endpoint)
+    recv_consumed_add (conn, conn->recv_data_total - conn->recv_consumed);
 }
 
 void
@@ -444,15 +454,23 @@ congestion_on_acked (ChatdConnection *conn, const ChatdSentPacket *p)
     conn->cwnd = MAX_CWND;
 }
 
-static void
+/* Returns TRUE if this loss starts a new congestion episode. */
+static gboolean
 congestion_event (ChatdConnection *conn, gint64 now_us, gint64 sent_time)
 {
   if (sent_time <= conn->recovery_start)
-    return;
+    return FALSE;
+  conn->episode++;
+  conn->episode_lost = 0;
+  conn->episode_spurious = 0;
+  conn->prior_cwnd = conn->cwnd;
+  conn->prior_ssthresh = conn->ssthresh;
+  conn->undo_possible = TRUE;
   conn->recovery_start = now_us;
   conn->ssthresh = MAX (conn->cwnd / 2, MIN_WINDOW_PACKETS * mss (conn));
   conn->cwnd = conn->ssthresh;
   conn->cwnd_acc = 0;
+  return TRUE;
 }
 
 static double
@@ -642,11 +660,12 @@ detect_lost (ChatdConnection *conn, gint64 now_us)
   conn->loss_time = 0;
   if (!conn->any_acked)
     return;
-  gint64 delay = MAX (conn->latest_rtt, conn->smoothed_rtt) * 9 / 8;
+  gint64 delay = MAX (conn->latest_rtt, conn->smoothed_rtt) * conn->time_threshold_8 / 8;
   delay = MAX (delay, GRANULARITY_US);
   gint64 lost_before = now_us - delay;
   gint64 largest_lost_time = G_MININT64;
   gboolean any_lost = FALSE;
+  guint n_lost = 0;
   guint64 end = MIN (conn->largest_acked, conn->sent.tail - 1);
 
   for (guint64 pn = conn->sent.head; pn <= end && pn < conn->sent.tail; pn++)
@@ -654,9 +673,12 @@ detect_lost (ChatdConnection *conn, gint64 now_us)
       ChatdSentPacket *p = ring_at (&conn->sent, pn);
       if (p->state != SENT_OUTSTANDING)
         continue;
-      if (p->time_sent <= lost_before || conn->largest_acked >= pn + PACKET_THRESHOLD)
+      if (p->time_sent <= lost_before || conn->largest_acked >= pn + conn->packet_threshold)
         {
           p->state = SENT_LOST;
+          conn->recent_lost[conn->recent_lost_pos % G_N_ELEMENTS (conn->recent_lost)] = pn;
+          conn->recent_lost_pos++;
+          n_lost++;
           packet_leaves_flight (conn, p);
           conn->counters.packets_lost++;
           frames_requeue (conn, p);
@@ -673,6 +695,11 @@ detect_lost (ChatdConnection *conn, gint64 now_us)
   if (any_lost)
     {
       congestion_event (conn, now_us, largest_lost_time);
+      /* these losses belong to the current episode */
+      conn->episode_lost += n_lost;
+      for (guint i = 0; i < MIN (n_lost, G_N_ELEMENTS (conn->recent_lost)); i++)
+        conn->recent_lost_episode[(conn->recent_lost_pos - 1 - i) % G_N_ELEMENTS (conn->recent_lost)] =
+          conn->episode;
       conn->maybe_ready = TRUE;
     }
   ring_trim (conn);
@@ -695,6 +722,32 @@ on_pto (ChatdConnection *conn, gint64 now_us)
         }
     }
   conn->maybe_ready = TRUE;
+}
+
+/* A packet declared lost was acknowledged after all: it was reordered, not
+ * lost.  Tolerate more reordering from now on (as RACK does). */
+static void
+note_spurious (ChatdConnection *conn, guint64 lo, guint64 hi)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (conn->recent_lost); i++)
+    {
+      guint64 pn = conn->recent_lost[i];
+      if (pn == G_MAXUINT64 || pn < lo || pn > hi)
+        continue;
+      conn->recent_lost[i] = G_MAXUINT64;
+      conn->counters.spurious_losses++;
+      conn->packet_threshold = MIN (conn->packet_threshold * 2, MAX_PACKET_THRESHOLD);
+      conn->time_threshold_8 = MIN (conn->time_threshold_8 + 1, MAX_TIME_THRESHOLD_8);
+      if (conn->recent_lost_episode[i] == conn->episode && conn->undo_possible &&
+          ++conn->episode_spurious >= conn->episode_lost)
+        {
+          /* every loss of this episode was reordering: undo the reduction */
+          conn->cwnd = MAX (conn->cwnd, conn->prior_cwnd);
+          conn->ssthresh = MAX (conn->ssthresh, conn->prior_ssthresh);
+          conn->recovery_start = G_MININT64;
+          conn->undo_possible = FALSE;
+        }
+    }
 }
 
 static void
@@ -723,6 +776,7 @@ process_ack (ChatdConnection *conn, gint64 now_us, const ChatdFrame *f)
       hi = MIN (hi, largest);
       if (hi < conn->sent.head)
         break;
+      note_spurious (conn, lo, hi);
       lo = MAX (lo, conn->sent.head);
       for (guint64 pn = hi + 1; pn-- > lo;)
         {
@@ -762,6 +816,45 @@ process_ack (ChatdConnection *conn, gint64 now_us, const ChatdFrame *f)
 
 /* ---- receiving stream data ---- */
 
+/* Bytes of unfinished incoming messages, per connection and (for the
+ * endpoint-wide budget) per endpoint. */
+static void
+recv_total_add (ChatdConnection *conn, guint64 n)
+{
+  conn->recv_data_total += n;
+  chatd_endpoint_buffered_change (conn->endpoint, (gint64) n);
+}
+
+static void
+recv_consumed_add (ChatdConnection *conn, guint64 n)
+{
+  conn->recv_consumed += n;
+  chatd_endpoint_buffered_change (conn->endpoint, -(gint64) n);
+}
+
+/* How much a packet would add to the bytes buffered for incoming messages
+ * (a frame far beyond a stream's data reserves the gap). */
+static guint64
+packet_buffer_growth (ChatdConnection *conn, const guint8 *payload, gsize len)
+{
+  ChatdReader r;
+  ChatdFrame f;
+  guint64 growth = 0;
+  chatd_reader_init (&r, payload, len);
+  while (chatd_reader_remaining (&r) > 0 && chatd_frame_parse (&r, &f))
+    {
+      if (f.type != CHATD_FRAME_STREAM || stream_is_local (conn, f.u.stream.id) ||
+          chatd_range_set_contains (&conn->incoming_done, stream_seq (f.u.stream.id)))
+        continue;
+      ChatdRecvStream *s = g_hash_table_lookup (conn->recv_streams, &f.u.stream.id);
+      guint64 end = f.u.stream.offset + f.u.stream.len;
+      guint64 highest = s ? s->highest : 0;
+      if (end > highest)
+        growth += end - highest;
+    }
+  return growth;
+}
+
 static void
 maybe_update_conn_credit (ChatdConnection *conn)
 {
@@ -783,7 +876,7 @@ incoming_stream_done (ChatdConnection *conn, guint64 id, guint64 final_size)
   chatd_range_set_add (&conn->incoming_done, seq, seq + 1);
   /* keep the set small: everything below the first gap is done */
   conn->incoming_done_count++;
-  conn->recv_consumed += final_size;
+  recv_consumed_add (conn, final_size);
   maybe_update_conn_credit (conn);
   if (conn->incoming_done_count + window >= conn->recv_max_streams + MAX (window / 4, 1))
     {
@@ -818,6 +911,24 @@ recv_reserve (ChatdRecvStream *s, guint64 end)
   return TRUE;
 }
 
+#define RESET_CODE_TOO_LARGE 1
+
+/* Refuses an incoming message (too large): RESET_STREAM tells the sender,
+ * whose completion then fails; the stream counts as finished here. */
+static void
+refuse_stream (ChatdConnection *conn, guint64 id, ChatdRecvStream *s)
+{
+  guint64 highest = s ? s->highest : 0;
+  ChatdSentFrame r = { .id = id, .offset = highest, .len = RESET_CODE_TOO_LARGE,
+                       .kind = CHATD_FRAME_RESET_STREAM };
+  conn->counters.messages_refused++;
+  g_array_append_val (conn->resets_pending, r);
+  if (s)
+    g_hash_table_remove (conn->recv_streams, &id);
+  incoming_stream_done (conn, id, highest);
+  conn->maybe_ready = TRUE;
+}
+
 static void
 recv_stream_frame (ChatdConnection *conn, const ChatdFrame *f)
 {
@@ -834,12 +945,12 @@ recv_stream_frame (ChatdConnection *conn, const ChatdFrame *f)
     }
   if (chatd_range_set_contains (&conn->incoming_done, seq))
     return; /* a late copy of a delivered message */
+  ChatdRecvStream *s = g_hash_table_lookup (conn->recv_streams, &id);
   if (end > cfg->max_message_bytes)
     {
-      conn->counters.protocol_violations++;
+      refuse_stream (conn, id, s);
       return;
     }
-  ChatdRecvStream *s = g_hash_table_lookup (conn->recv_streams, &id);
   if (s == NULL)
     {
       if (end > conn->local_params.max_stream_data)
@@ -855,7 +966,7 @@ recv_stream_frame (ChatdConnection *conn, const ChatdFrame *f)
       if (offset == 0 && f->u.stream.fin)
         {
           /* the whole message in one frame: deliver at once */
-          conn->recv_data_total += end;
+          recv_total_add (conn, end);
           g_autoptr(GBytes) message = g_bytes_new (f->u.stream.data, f->u.stream.len);
           incoming_stream_done (conn, id, end);
           deliver (conn, message);
@@ -879,7 +990,7 @@ recv_stream_frame (ChatdConnection *conn, const ChatdFrame *f)
           conn->counters.protocol_violations++;
           return;
         }
-      conn->recv_data_total += end - s->highest;
+      recv_total_add (conn, end - s->highest);
       s->highest = end;
     }
   if (f->u.stream.fin)
@@ -898,6 +1009,13 @@ recv_stream_frame (ChatdConnection *conn, const ChatdFrame *f)
       chatd_range_set_add (&s->received, offset, end);
     }
   guint64 contiguous = chatd_range_set_prefix (&s->received);
+  if (!s->fin_known && contiguous >= cfg->max_message_bytes)
+    {
+      /* all the credit we give a message is used and it is not finished:
+       * larger than we accept */
+      refuse_stream (conn, id, s);
+      return;
+    }
   if (s->fin_known && contiguous >= s->final_size)
     {
       guint64 size = s->final_size;
@@ -937,6 +1055,10 @@ recv_reset_frame (ChatdConnection *conn, const ChatdFrame *f)
       if (s->in_retx)
         g_queue_unlink (&conn->retx, &s->retx_link);
       conn->send_queue_bytes -= s->len;
+      /* the receiver counted final_size bytes of this stream against the
+       * connection's credit and ignores the rest: count the same here */
+      if (s->next_offset > f->u.reset.final_size)
+        conn->sent_data_total -= MIN (s->next_offset - f->u.reset.final_size, conn->sent_data_total);
       conn->counters.messages_failed++;
       chatd_endpoint_emit_send_done (conn->endpoint, conn, s->callback, s->user_data,
                                      g_error_new (CHATD_TRANSPORT_ERROR, CHATD_TRANSPORT_ERROR_RESET,
@@ -961,7 +1083,7 @@ recv_reset_frame (ChatdConnection *conn, const ChatdFrame *f)
       conn->counters.protocol_violations++;
       return;
     }
-  conn->recv_data_total += extra;
+  recv_total_add (conn, extra);
   if (s)
     g_hash_table_remove (conn->recv_streams, &id);
   incoming_stream_done (conn, id, f->u.reset.final_size);
@@ -995,7 +1117,6 @@ handle_accept (ChatdConnection *conn, gint64 now_us, const ChatdFrame *f)
   conn->state = CONN_ESTABLISHED;
   conn->last_progress = now_us;
   conn->last_activity = now_us;
-  conn->established_reported = TRUE;
   chatd_endpoint_emit_event (conn->endpoint, conn, CHATD_CONNECTION_EVENT_ESTABLISHED, NULL);
 }
 
@@ -1010,7 +1131,6 @@ chatd_conn_server_accept (ChatdConnection *conn, const ChatdPacketHeader *initia
   conn->accept_pending = TRUE;
   conn->initial_key.peer = conn->peer;
   conn->initial_key.cid = initial->scid;
-  conn->established_reported = TRUE;
 }
 
 static gboolean
@@ -1097,6 +1217,12 @@ chatd_conn_handle_packet (ChatdConnection *conn, gint64 now_us, const ChatdPacke
   if (!validate_frames (payload, payload_len, &ack_eliciting))
     {
       conn->counters.dropped_malformed++;
+      return;
+    }
+  if (!chatd_endpoint_buffered_allows (conn->endpoint, packet_buffer_growth (conn, payload, payload_len)))
+    {
+      /* not acknowledged: the peer sends it again once memory is free */
+      conn->counters.dropped_memory_budget++;
       return;
     }
   if (h->protected_ && !conn->recv_protected)
@@ -1205,6 +1331,10 @@ chatd_conn_handle_retry (ChatdConnection *conn, gint64 now_us, const ChatdPacket
   conn->token_len = h->token_len;
   conn->handshake_send_due = TRUE;
   conn->maybe_ready = TRUE;
+  /* the second half of the handshake starts now: retransmit it on the
+   * short schedule again rather than where the first half's backoff left */
+  conn->handshake_attempts = 1;
+  conn->handshake_next_us = now_us + 2 * config (conn)->initial_rtt_us;
 }
 
 /* ---- queueing messages ---- */
@@ -1571,7 +1701,15 @@ finish_packet (ChatdConnection *conn, gint64 now_us, guint8 *buf, gsize header_l
     {
       if (!conn->protector.seal (conn->protector.user_data, pn, buf, header_len,
                                  buf + header_len, payload_len, buf + header_len + payload_len))
-        return 0;
+        {
+          /* frames were taken from the queues: without this packet the
+           * connection cannot continue correctly */
+          conn->frames.tail = first_frame;
+          chatd_conn_fail (conn, g_error_new_literal (CHATD_TRANSPORT_ERROR, CHATD_TRANSPORT_ERROR_PROTOCOL,
+                                                      "the packet protector failed to seal"),
+                           FALSE);
+          return 0;
+        }
       total = header_len + payload_len + conn->protector.tag_len;
     }
   else

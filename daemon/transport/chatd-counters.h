@@ -15,18 +15,21 @@ G_BEGIN_DECLS
   X (bytes_sent)               \
   X (bytes_received)           \
   X (packets_lost)             \
+  X (spurious_losses)          \
   X (packets_retransmitted)    \
   X (bytes_retransmitted)      \
   X (probe_timeouts)           \
   X (messages_sent)            \
   X (messages_failed)          \
   X (messages_received)        \
+  X (messages_refused)         \
   X (dropped_duplicate)        \
   X (dropped_malformed)        \
   X (dropped_bad_checksum)     \
   X (dropped_auth_failed)      \
   X (dropped_no_key)           \
   X (dropped_unprotected)      \
+  X (dropped_memory_budget)    \
   X (protocol_violations)
 
 #define CHATD_ENDPOINT_COUNTERS(X)   \

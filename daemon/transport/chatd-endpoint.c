@@ -47,10 +47,12 @@ struct _ChatdEndpoint
   ChatdAddress local;
   guint8 cookie_secret[32];
   ChatdCrc crc;
+  guint64 buffered; /* bytes of unfinished incoming messages, all connections */
   GHashTable *by_cid;      /* &conn->local_cid -> conn */
   GHashTable *by_peer;     /* &conn->peer -> conn used for sends */
   GHashTable *by_initial;  /* &conn->initial_key -> server conn */
   GHashTable *per_address; /* ChatdAddress (owned) -> count of accepted conns */
+  GHashTable *per_host;    /* the same with the port zeroed */
   GPtrArray *conns;        /* every connection not yet reaped (referenced) */
   guint n_alive;
   guint poll_cursor;
@@ -58,6 +60,7 @@ struct _ChatdEndpoint
   GQueue stateless;
   GQueue events;
   gboolean dispatching;
+  gboolean freeing;
   ChatdMessageCallback message_callback;
   gpointer message_user_data;
   ChatdConnectionCallback connection_callback;
@@ -76,7 +79,7 @@ chatd_endpoint_config_init (ChatdEndpointConfig *c)
   c->keepalive_interval_us = 15 * G_USEC_PER_SEC;
   c->dead_peer_timeout_us = 10 * G_USEC_PER_SEC;
   c->handshake_timeout_us = 10 * G_USEC_PER_SEC;
-  c->max_ack_delay_us = 5000;
+  c->max_ack_delay_us = 1000;
   c->initial_rtt_us = 100000;
   c->max_message_bytes = 64 * 1024 * 1024;
   c->conn_receive_window = 72 * 1024 * 1024;
@@ -85,6 +88,8 @@ chatd_endpoint_config_init (ChatdEndpointConfig *c)
   c->max_send_queue_bytes = 256 * 1024 * 1024;
   c->max_connections = 4096;
   c->max_connections_per_address = 4;
+  c->max_connections_per_host = 256;
+  c->receive_budget_bytes = 1024 * 1024 * 1024;
   c->ack_every = 2;
 }
 
@@ -120,6 +125,8 @@ chatd_endpoint_new (const ChatdEndpointConfig *config, const ChatdAddress *local
                                         ep->config.max_message_bytes + 65536);
   ep->config.stream_receive_window = MAX (ep->config.stream_receive_window, 4096);
   ep->config.max_incoming_streams = MAX (ep->config.max_incoming_streams, 1);
+  ep->config.receive_budget_bytes = MAX (ep->config.receive_budget_bytes,
+                                         ep->config.conn_receive_window);
   if (local)
     ep->local = *local;
   gcry_randomize (ep->cookie_secret, sizeof ep->cookie_secret, GCRY_STRONG_RANDOM);
@@ -128,6 +135,7 @@ chatd_endpoint_new (const ChatdEndpointConfig *config, const ChatdAddress *local
   ep->by_peer = g_hash_table_new (chatd_address_hash, chatd_address_equal);
   ep->by_initial = g_hash_table_new (initial_key_hash, initial_key_equal);
   ep->per_address = g_hash_table_new_full (chatd_address_hash, chatd_address_equal, g_free, NULL);
+  ep->per_host = g_hash_table_new_full (chatd_address_hash, chatd_address_equal, g_free, NULL);
   ep->conns = g_ptr_array_new ();
   g_queue_init (&ep->stateless);
   g_queue_init (&ep->events);
@@ -138,6 +146,21 @@ ChatdCrc *
 chatd_endpoint_get_crc (ChatdEndpoint *ep)
 {
   return &ep->crc;
+}
+
+void
+chatd_endpoint_buffered_change (ChatdEndpoint *ep, gint64 delta)
+{
+  if (delta < 0 && (guint64) -delta > ep->buffered)
+    ep->buffered = 0;
+  else
+    ep->buffered += delta;
+}
+
+gboolean
+chatd_endpoint_buffered_allows (ChatdEndpoint *ep, guint64 growth)
+{
+  return growth == 0 || ep->buffered + growth <= ep->config.receive_budget_bytes;
 }
 
 const ChatdEndpointConfig *
@@ -291,17 +314,41 @@ new_cid (ChatdEndpoint *ep)
   return cid;
 }
 
+static ChatdAddress
+host_of (const ChatdAddress *addr)
+{
+  ChatdAddress host = *addr;
+  if (host.u.sa.sa_family == AF_INET)
+    host.u.in4.sin_port = 0;
+  else if (host.u.sa.sa_family == AF_INET6)
+    host.u.in6.sin6_port = 0;
+  return host;
+}
+
+static void
+count_change (GHashTable *counts, const ChatdAddress *key, int delta)
+{
+  guint count = GPOINTER_TO_UINT (g_hash_table_lookup (counts, key));
+  if (delta < 0 && count <= 1)
+    g_hash_table_remove (counts, key);
+  else
+    g_hash_table_insert (counts, g_memdup2 (key, sizeof *key),
+                         GUINT_TO_POINTER (delta < 0 ? count - 1 : count + 1));
+}
+
 static void
 attach (ChatdEndpoint *ep, ChatdConnection *conn)
 {
-  g_hash_table_insert (ep->by_cid, &conn->local_cid, conn);
-  g_hash_table_insert (ep->by_peer, &conn->peer, conn);
+  g_hash_table_replace (ep->by_cid, &conn->local_cid, conn);
+  /* replace, not insert: the key points into the connection, and insert
+   * would keep the previous connection's key (freed with it) */
+  g_hash_table_replace (ep->by_peer, &conn->peer, conn);
   if (!conn->is_client)
     {
-      g_hash_table_insert (ep->by_initial, &conn->initial_key, conn);
-      guint count = GPOINTER_TO_UINT (g_hash_table_lookup (ep->per_address, &conn->peer));
-      g_hash_table_insert (ep->per_address, g_memdup2 (&conn->peer, sizeof conn->peer),
-                           GUINT_TO_POINTER (count + 1));
+      g_hash_table_replace (ep->by_initial, &conn->initial_key, conn);
+      ChatdAddress host = host_of (&conn->peer);
+      count_change (ep->per_address, &conn->peer, +1);
+      count_change (ep->per_host, &host, +1);
     }
   g_ptr_array_add (ep->conns, conn); /* takes the initial reference */
   ep->n_alive++;
@@ -319,12 +366,9 @@ chatd_endpoint_detach (ChatdEndpoint *ep, ChatdConnection *conn)
     {
       if (g_hash_table_lookup (ep->by_initial, &conn->initial_key) == conn)
         g_hash_table_remove (ep->by_initial, &conn->initial_key);
-      guint count = GPOINTER_TO_UINT (g_hash_table_lookup (ep->per_address, &conn->peer));
-      if (count <= 1)
-        g_hash_table_remove (ep->per_address, &conn->peer);
-      else
-        g_hash_table_insert (ep->per_address, g_memdup2 (&conn->peer, sizeof conn->peer),
-                             GUINT_TO_POINTER (count - 1));
+      ChatdAddress host = host_of (&conn->peer);
+      count_change (ep->per_address, &conn->peer, -1);
+      count_change (ep->per_host, &host, -1);
     }
   for (gsize i = 0; i < chatd_conn_counter_count; i++)
     CHATD_COUNTER_AT (&ep->retired, chatd_conn_counter_info[i]) +=
@@ -337,7 +381,9 @@ chatd_endpoint_detach (ChatdEndpoint *ep, ChatdConnection *conn)
 ChatdConnection *
 chatd_endpoint_lookup (ChatdEndpoint *ep, const ChatdAddress *peer)
 {
-  ChatdConnection *conn = g_hash_table_lookup (ep->by_peer, peer);
+  ChatdAddress key;
+  chatd_address_for_family (peer, ep->local.u.sa.sa_family, &key);
+  ChatdConnection *conn = g_hash_table_lookup (ep->by_peer, &key);
   return conn && chatd_connection_is_alive (conn) ? conn : NULL;
 }
 
@@ -484,8 +530,11 @@ handle_initial (ChatdEndpoint *ep, gint64 now_us, const ChatdAddress *from,
       return;
     }
   guint per_addr = GPOINTER_TO_UINT (g_hash_table_lookup (ep->per_address, from));
+  ChatdAddress host = host_of (from);
+  guint per_host = GPOINTER_TO_UINT (g_hash_table_lookup (ep->per_host, &host));
   if (ep->n_alive >= ep->config.max_connections ||
-      per_addr >= ep->config.max_connections_per_address)
+      per_addr >= ep->config.max_connections_per_address ||
+      per_host >= ep->config.max_connections_per_host)
     {
       ep->counters.dropped_connection_limit++;
       return;
@@ -630,10 +679,20 @@ chatd_endpoint_next_deadline (ChatdEndpoint *ep)
 static void
 send_one (ChatdEndpoint *ep, gint64 now_us, const ChatdSendRequest *req)
 {
-  ChatdConnection *conn = chatd_endpoint_lookup (ep, req->peer);
+  ChatdAddress peer;
+  chatd_address_for_family (req->peer, ep->local.u.sa.sa_family, &peer);
+  ChatdConnection *conn = chatd_endpoint_lookup (ep, &peer);
+  if (ep->freeing)
+    {
+      chatd_endpoint_emit_send_done (ep, NULL, req->callback, req->user_data,
+                                     g_error_new_literal (CHATD_TRANSPORT_ERROR,
+                                                          CHATD_TRANSPORT_ERROR_CLOSED_LOCALLY,
+                                                          "transport shut down"));
+      return;
+    }
   if (conn == NULL)
     {
-      if (req->peer->u.sa.sa_family != ep->local.u.sa.sa_family &&
+      if (peer.u.sa.sa_family != ep->local.u.sa.sa_family &&
           ep->local.u.sa.sa_family != 0)
         {
           chatd_endpoint_emit_send_done (ep, NULL, req->callback, req->user_data,
@@ -650,7 +709,7 @@ send_one (ChatdEndpoint *ep, gint64 now_us, const ChatdSendRequest *req)
                                                               "too many connections"));
           return;
         }
-      conn = chatd_conn_new (ep, TRUE, req->peer, new_cid (ep), now_us);
+      conn = chatd_conn_new (ep, TRUE, &peer, new_cid (ep), now_us);
       attach (ep, conn);
       ep->counters.connections_initiated++;
     }
@@ -704,6 +763,7 @@ chatd_endpoint_foreach_counter (ChatdEndpoint *ep, ChatdCounterFunc func, gpoint
     func (chatd_endpoint_counter_info[i].name,
           CHATD_COUNTER_AT (&ep->counters, chatd_endpoint_counter_info[i]), user_data);
   func ("connections", ep->n_alive, user_data);
+  func ("buffered_bytes", ep->buffered, user_data);
   for (guint c = 0; c < ep->conns->len; c++)
     {
       ChatdConnection *conn = ep->conns->pdata[c];
@@ -746,6 +806,7 @@ chatd_endpoint_free (ChatdEndpoint *ep)
 {
   if (ep == NULL)
     return;
+  ep->freeing = TRUE;
   for (guint i = 0; i < ep->conns->len; i++)
     {
       ChatdConnection *conn = ep->conns->pdata[i];
@@ -775,6 +836,7 @@ chatd_endpoint_free (ChatdEndpoint *ep)
   g_hash_table_unref (ep->by_peer);
   g_hash_table_unref (ep->by_initial);
   g_hash_table_unref (ep->per_address);
+  g_hash_table_unref (ep->per_host);
   chatd_crc_clear (&ep->crc);
   g_free (ep);
 }

@@ -49,7 +49,7 @@ typedef struct
   gint64 keepalive_interval_us;     /* 15 s: PING after this long without traffic */
   gint64 dead_peer_timeout_us;      /* 10 s: outstanding data unacknowledged -> failed */
   gint64 handshake_timeout_us;      /* 10 s: no handshake answer -> unreachable */
-  gint64 max_ack_delay_us;          /* 5 ms: delay of an ACK for a lone packet */
+  gint64 max_ack_delay_us;          /* 1 ms: delay of an ACK for a lone packet */
   gint64 initial_rtt_us;            /* 100 ms: before the first sample */
   guint64 max_message_bytes;        /* 64 MiB: largest message sent or accepted */
   guint64 conn_receive_window;      /* 72 MiB: reassembly bytes per connection */
@@ -57,7 +57,10 @@ typedef struct
   guint64 max_incoming_streams;     /* 1024: concurrent incoming messages per connection */
   guint64 max_send_queue_bytes;     /* 256 MiB: unacknowledged payload per connection */
   guint max_connections;            /* 4096: per endpoint */
-  guint max_connections_per_address;/* 4: per peer IP address and port */
+  guint max_connections_per_address;/* 4: accepted, per peer IP address and port */
+  guint max_connections_per_host;   /* 256: accepted, per peer IP address (any port) */
+  guint64 receive_budget_bytes;     /* 1 GiB: unfinished incoming messages, all connections;
+                                       packets beyond it are dropped unacknowledged */
   guint ack_every;                  /* 2: ACK at once after this many packets */
 } ChatdEndpointConfig;
 
@@ -118,9 +121,11 @@ void   chatd_endpoint_handle_timeout  (ChatdEndpoint *endpoint, gint64 now_us);
 gint64 chatd_endpoint_next_deadline   (ChatdEndpoint *endpoint);
 
 /* --- message layer --- */
-/* Sends each payload to its peer, connecting first if needed.  Completion
- * (or an immediate failure such as TOO_LARGE) is reported through each
- * request's callback, never from inside this call. */
+/* Sends each payload to its peer, connecting first if needed (one
+ * connection per peer address, reused).  Each request's callback runs
+ * exactly once: when the peer has acknowledged every byte, or on failure.
+ * Immediate failures (TOO_LARGE, LIMIT, INVALID) are reported before this
+ * call returns, after all requests have been queued. */
 void chatd_endpoint_send_many (ChatdEndpoint *endpoint, gint64 now_us,
                                const ChatdSendRequest *requests, gsize n_requests);
 void chatd_endpoint_send      (ChatdEndpoint *endpoint, gint64 now_us, const ChatdAddress *peer,

@@ -27,11 +27,14 @@ G_BEGIN_DECLS
 
 typedef struct _ChatdTransport ChatdTransport;
 
-/* Binds @ip:@port (port 0: any free port).  @config NULL: defaults.
+/* Binds @ip:@port (port 0: any free port).  "::" is dual-stack: IPv4 peers
+ * may then be given as plain IPv4 addresses.  @config NULL: defaults.
  * @context NULL: the thread-default main context. */
 ChatdTransport *chatd_transport_new  (const char *ip, guint16 port, const ChatdEndpointConfig *config,
                                       GMainContext *context, GError **error);
-/* Fails pending messages with CLOSED_LOCALLY (callbacks run) and closes. */
+/* Fails pending messages with CLOSED_LOCALLY (callbacks run) and closes.
+ * Not from inside one of the transport's own callbacks.  A transport, like
+ * the endpoint, belongs to one thread and main context: no locking. */
 void            chatd_transport_free (ChatdTransport *transport);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChatdTransport, chatd_transport_free)
 

@@ -256,6 +256,102 @@ test_answer_refusals (void)
   world_clear (&w);
 }
 
+static gint64 clock_offset_us;
+
+static gint64
+shifted_clock (void)
+{
+  return g_get_real_time () + clock_offset_us;
+}
+
+static void
+test_expired_challenge (void)
+{
+  World w = { 0 };
+  world_init (&w, 2);
+  /* the same server, but its wall clock is ours to move */
+  ChatdLoginServerConfig config = {
+    .channel_suite = &chatd_suite_25519, .server_key = w.server_key, .server_secret = w.secret,
+    .pow_bits = 2, .pow_bits_max = 20, .hellos_per_second_before_raise = 1000,
+    .attempts_per_minute_per_name = 100, .attempts_per_minute_per_address = 100,
+    .lookup = lookup_record, .suite_lookup = lookup_suite, .user_data = &w, .wall_clock = shifted_clock,
+  };
+  chatd_login_server_free (w.server);
+  w.server = chatd_login_server_new (&config, NULL);
+  g_autoptr(ChatdLoginClient) c = new_client ("Alice", "Alice", NULL);
+  g_autoptr(GBytes) hello = chatd_login_client_hello (c);
+  g_autoptr(GBytes) challenge = NULL, answer = NULL, refusal = NULL;
+  clock_offset_us = 0;
+  g_assert_cmpint (server_step (&w, 1, "h:1", hello, &challenge, NULL, NULL), ==, CHATD_LOGIN_SERVER_REPLY);
+  g_assert_cmpint (client_step (c, challenge, &answer, NULL), ==, CHATD_LOGIN_CLIENT_SEND);
+  /* 31 s later the challenge is no longer accepted, and the client hears why */
+  clock_offset_us = 31 * G_USEC_PER_SEC;
+  g_autoptr(GError) error = NULL;
+  g_assert_cmpint (server_step (&w, 1, "h:1", answer, &refusal, NULL, &error), ==, CHATD_LOGIN_SERVER_REFUSED);
+  g_assert_nonnull (strstr (error->message, "expired"));
+  GBytes *none = NULL;
+  g_autoptr(GError) client_error = NULL;
+  g_assert_cmpint (client_step (c, refusal, &none, &client_error), ==, CHATD_LOGIN_CLIENT_FAILED);
+  g_assert_nonnull (strstr (client_error->message, "challenge expired"));
+  /* and nothing was kept for it: the same answer at the right time is not a replay */
+  clock_offset_us = 0;
+  g_autoptr(GBytes) reply = NULL;
+  g_clear_error (&error);
+  g_assert_cmpint (server_step (&w, 1, "h:1", answer, &reply, NULL, &error), ==, CHATD_LOGIN_SERVER_REPLY);
+  world_clear (&w);
+}
+
+static void
+test_replayed_proof (void)
+{
+  World w = { 0 };
+  world_init (&w, 2);
+  g_autoptr(ChatdLoginClient) c = new_client ("Alice", "Alice", NULL);
+  g_autoptr(GBytes) hello = chatd_login_client_hello (c);
+  g_autoptr(GBytes) challenge = NULL, answer = NULL, reply = NULL, proof = NULL, out = NULL, again = NULL;
+  g_autoptr(ChatdLoginResult) result = NULL;
+  server_step (&w, 1, "h:1", hello, &challenge, NULL, NULL);
+  client_step (c, challenge, &answer, NULL);
+  server_step (&w, 1, "h:1", answer, &reply, NULL, NULL);
+  client_step (c, reply, &proof, NULL);
+  g_assert_cmpint (server_step (&w, 1, "h:1", proof, &out, &result, NULL), ==, CHATD_LOGIN_SERVER_DONE);
+  /* the proof again, on this or another connection: no login in progress */
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChatdLoginResult) second = NULL;
+  g_assert_cmpint (server_step (&w, 1, "h:1", proof, &again, &second, &error), ==, CHATD_LOGIN_SERVER_REFUSED);
+  g_assert_null (second);
+  g_clear_error (&error);
+  g_clear_pointer (&again, g_bytes_unref);
+  g_assert_cmpint (server_step (&w, 2, "h:2", proof, &again, &second, &error), ==, CHATD_LOGIN_SERVER_REFUSED);
+  g_assert_nonnull (strstr (error->message, "no login in progress"));
+  world_clear (&w);
+}
+
+static void
+test_difficulty_rises_under_load (void)
+{
+  World w = { 0 };
+  world_init (&w, 4);
+  gint64 t = g_get_monotonic_time ();
+  guint base = chatd_login_server_pow_bits (w.server, t);
+  g_assert_cmpuint (base, ==, 4);
+  /* 8000 hellos in one second against a threshold of 1000: three doublings */
+  g_autoptr(ChatdLoginClient) c = new_client ("x", "x", NULL);
+  g_autoptr(GBytes) hello = chatd_login_client_hello (c);
+  g_autoptr(ChatdAuthMessage) m = parse (hello);
+  for (int i = 0; i < 8000; i++)
+    {
+      g_autoptr(GBytes) challenge = NULL;
+      chatd_login_server_handle (w.server, i, "h:1", t + 10, m, &challenge, NULL, NULL);
+    }
+  guint loaded = chatd_login_server_pow_bits (w.server, t + G_USEC_PER_SEC + 1);
+  g_assert_cmpuint (loaded, ==, base + 3);
+  /* and back when the flood stops */
+  guint calm = chatd_login_server_pow_bits (w.server, t + 3 * G_USEC_PER_SEC);
+  g_assert_cmpuint (calm, ==, base);
+  world_clear (&w);
+}
+
 static void
 test_fake_server_and_changed_key (void)
 {
@@ -354,6 +450,9 @@ main (int argc, char **argv)
   g_test_add_func ("/auth/login/answer-refusals", test_answer_refusals);
   g_test_add_func ("/auth/login/fake-server-and-changed-key", test_fake_server_and_changed_key);
   g_test_add_func ("/auth/login/tampered-manifest", test_tampered_manifest);
+  g_test_add_func ("/auth/login/expired-challenge", test_expired_challenge);
+  g_test_add_func ("/auth/login/replayed-proof", test_replayed_proof);
+  g_test_add_func ("/auth/login/difficulty-rises-under-load", test_difficulty_rises_under_load);
   g_test_add_func ("/auth/message/malformed", test_malformed_messages);
   return g_test_run ();
 }

@@ -114,8 +114,11 @@ bench_server_counter (BenchServer *server, const char *name, guint64 *ret_value,
 {
   g_autoptr(JsonNode) stats = NULL;
   JsonNode *node = NULL;
-  if (!bench_server_ctl (server, (const char *const []) { "stats", NULL }, NULL, &stats, error) ||
-      !status_member (stats, name, &node, error))
+  if (!bench_server_ctl (server, (const char *const []) { "stats", NULL }, NULL, &stats, error))
+    return FALSE;
+  /* the server role's own counters carry "server." in front (login.*, online...) */
+  g_autofree char *server_name = g_strconcat ("server.", name, NULL);
+  if (!status_member (stats, server_name, &node, NULL) && !status_member (stats, name, &node, error))
     return FALSE;
   *ret_value = (guint64) json_node_get_int (node);
   return TRUE;

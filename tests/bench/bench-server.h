@@ -49,7 +49,8 @@ gboolean bench_server_ctl (BenchServer *server, const char *const *argv, const c
  * `parallel` chatctl processes at a time. */
 gboolean bench_server_add_users (BenchServer *server, const char *prefix, guint n, guint parallel,
                                  GError **error);
-/* One counter of `chatctl --json stats` (e.g. "login.hellos"). */
+/* One counter of `chatctl --json stats` (e.g. "login.hellos", found as
+ * "server.login.hellos" or "login.hellos"). */
 gboolean bench_server_counter (BenchServer *server, const char *name, guint64 *ret_value,
                                GError **error);
 /* An integer member of `chatctl --json status` (e.g. "online"). */

@@ -1,75 +1,20 @@
 /* test-protector.c: the packet-protection hook with a test protector
  * (HMAC-SHA256 tags, a toy XOR "cipher" to show in-place transformation). */
 #include "chatd-connection-private.h"
+#include "hmac-protector.h"
 #include "sim-harness.h"
 
 #include <gcrypt.h>
 #include <string.h>
 
-typedef struct
-{
-  guint8 send_key[32];
-  guint8 recv_key[32];
-} TestKeys;
-
-static void
-tag_of (const guint8 key[32], guint64 pn, const guint8 *header, gsize header_len,
-        const guint8 *payload, gsize payload_len, guint8 out[16])
-{
-  gcry_mac_hd_t h;
-  guint8 mac[32];
-  gsize mac_len = sizeof mac;
-  g_assert_cmpint (gcry_mac_open (&h, GCRY_MAC_HMAC_SHA256, 0, NULL), ==, 0);
-  gcry_mac_setkey (h, key, 32);
-  gcry_mac_write (h, &pn, sizeof pn);
-  gcry_mac_write (h, header, header_len);
-  gcry_mac_write (h, payload, payload_len);
-  gcry_mac_read (h, mac, &mac_len);
-  gcry_mac_close (h);
-  memcpy (out, mac, 16);
-}
-
-static void
-toy_xor (const guint8 key[32], guint64 pn, guint8 *payload, gsize len)
-{
-  for (gsize i = 0; i < len; i++)
-    payload[i] ^= key[(i + pn) % 32];
-}
-
-static gboolean
-test_seal (gpointer user_data, guint64 pn, const guint8 *header, gsize header_len,
-           guint8 *payload, gsize payload_len, guint8 *ret_tag)
-{
-  TestKeys *k = user_data;
-  toy_xor (k->send_key, pn, payload, payload_len);
-  tag_of (k->send_key, pn, header, header_len, payload, payload_len, ret_tag);
-  return TRUE;
-}
-
-static gboolean
-test_open (gpointer user_data, guint64 pn, const guint8 *header, gsize header_len,
-           guint8 *payload, gsize payload_len, const guint8 *tag)
-{
-  TestKeys *k = user_data;
-  guint8 expect[16];
-  tag_of (k->recv_key, pn, header, header_len, payload, payload_len, expect);
-  if (memcmp (expect, tag, 16) != 0)
-    return FALSE;
-  toy_xor (k->recv_key, pn, payload, payload_len);
-  return TRUE;
-}
-
 static void
 install (ChatdConnection *conn, gboolean client_side)
 {
-  TestKeys *k = g_new0 (TestKeys, 1);
-  memset (client_side ? k->send_key : k->recv_key, 0x11, 32);
-  memset (client_side ? k->recv_key : k->send_key, 0x22, 32);
-  ChatdPacketProtector p = { .tag_len = 16, .seal = test_seal, .open = test_open,
-                             .free_func = g_free, .user_data = k };
+  hmac_protector_install (conn, client_side);
+  g_assert_true (conn->have_protector);
+  /* a second installation is refused */
+  ChatdPacketProtector p = conn->protector;
   g_autoptr(GError) error = NULL;
-  g_assert_true (chatd_connection_install_protector (conn, &p, &error));
-  g_assert_no_error (error);
   g_assert_false (chatd_connection_install_protector (conn, &p, &error));
   g_assert_error (error, CHATD_TRANSPORT_ERROR, CHATD_TRANSPORT_ERROR_INVALID);
 }
