@@ -32,6 +32,7 @@ struct _ChatdServerRole {
   GHashTable       *online;       /* folded name -> Presence* */
   guint             sweep_source;
   guint64           n_sessions_replaced, n_presence_expired, n_session_requests, n_dropped;
+  GPtrArray        *counter_reads;  /* CounterRead*, the registered counters' data */
 };
 
 static void
@@ -469,13 +470,15 @@ static void
 register_counter (const char *name, guint64 value, gpointer user_data)
 {
   ChatdServerRole *role = user_data;
-  CounterRead *read = g_new0 (CounterRead, 1);   /* lives as long as the node's counters */
+  CounterRead *read = g_new0 (CounterRead, 1);   /* freed with the role */
   read->role = role;
   read->name = g_intern_string (name);
   g_autofree char *full = g_strconcat ("transport.", name, NULL);
   if (!chatd_counters_add (role->node->counters, g_str_has_prefix (name, "login.") ? name : full,
                            read_transport_counter, read, NULL))
     g_free (read);
+  else
+    g_ptr_array_add (role->counter_reads, read);
 }
 
 ChatdServerRole *
@@ -488,6 +491,7 @@ chatd_server_role_new (ChatdNode *node, GError **error)
   g_autoptr(ChatdServerRole) role = g_new0 (ChatdServerRole, 1);
   role->node = node;
   role->online = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) presence_free);
+  role->counter_reads = g_ptr_array_new_with_free_func (g_free);
   role->transport = chatd_transport_new (host, port, NULL, NULL, error);
   if (role->transport == NULL)
     {
@@ -522,6 +526,7 @@ chatd_server_role_free (ChatdServerRole *role)
   g_clear_pointer (&role->transport, chatd_transport_free);
   g_clear_pointer (&role->online, g_hash_table_unref);
   g_clear_pointer (&role->login, chatd_login_server_free);
+  g_clear_pointer (&role->counter_reads, g_ptr_array_unref);
   g_free (role);
 }
 
