@@ -108,6 +108,10 @@ chatd_node_start (ChatdNode *node, GError **error)
     return FALSE;
   if (node->role == CHATD_ROLE_SERVER && !start_directory (node, error))
     return FALSE;
+  /* SIGTERM and SIGINT stop the node cleanly from the moment its control
+   * socket accepts a connection (a supervisor may signal at once) */
+  node->signal_sources[0] = g_unix_signal_add (SIGTERM, on_signal, node);
+  node->signal_sources[1] = g_unix_signal_add (SIGINT, on_signal, node);
   node->control = chatd_control_server_new (node, node->socket_path, error);
   if (node->control == NULL)
     return FALSE;
@@ -125,8 +129,6 @@ chatd_node_start (ChatdNode *node, GError **error)
         return FALSE;
       chatd_node_add_service (node, CHATD_SERVICE_SESSION, chatd_session_service_for_user ());
     }
-  node->signal_sources[0] = g_unix_signal_add (SIGTERM, on_signal, node);
-  node->signal_sources[1] = g_unix_signal_add (SIGINT, on_signal, node);
   g_message ("%s node '%s' ready on %s", node->role == CHATD_ROLE_SERVER ? "server" : "user",
              node->name, node->socket_path);
   return TRUE;
