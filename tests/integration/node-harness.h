@@ -11,7 +11,6 @@ typedef struct {
   char        *state_dir;
   GSubprocess *process;       /* NULL once stopped, or for --daemon nodes */
   gboolean     killed;        /* set by a test that killed its --daemon node on purpose */
-  gboolean     daemon_stopped;  /* test_node_free stopped a --daemon node */
 } TestNode;
 
 /* A fresh set of directories; nothing started. */
