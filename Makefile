@@ -1,7 +1,13 @@
 # A thin convenience over meson.  The README's two commands are `make demo` and `make check`.
 BUILD ?= build
 MESON_SETUP_FLAGS ?=
-.PHONY: all deps build demo check bench fuzz install clean
+# the sanitizer build that `make check` runs second: clang with AddressSanitizer,
+# UndefinedBehaviorSanitizer and LeakSanitizer (settings and suppressions:
+# tests/meson.build, tests/lsan.supp); b_lundef=false because plugins take the
+# sanitizer runtime from the executable that loads them
+ASAN_BUILD ?= build-asan
+ASAN_SETUP_FLAGS ?= -Db_sanitize=address,undefined -Db_lundef=false
+.PHONY: all deps build build-asan demo check check-gcc check-asan bench fuzz install clean
 
 all: build
 
@@ -17,8 +23,22 @@ build: deps $(BUILD)/build.ninja
 demo: build
 	./tools/demo $(BUILD)
 
-check: build
+$(ASAN_BUILD)/build.ninja:
+	CC=clang meson setup $(ASAN_BUILD) $(ASAN_SETUP_FLAGS)
+
+build-asan: deps $(ASAN_BUILD)/build.ninja
+	meson compile -C $(ASAN_BUILD)
+
+# the gcc build first, then the same suite under the sanitizers
+check:
+	$(MAKE) check-gcc
+	$(MAKE) check-asan
+
+check-gcc: build
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2 --suite chatd
+
+check-asan: build-asan
+	meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 --suite chatd
 
 bench: build
 	meson test -C $(BUILD) --benchmark --print-errorlogs --suite bench -v
@@ -30,4 +50,4 @@ install: build
 	meson install -C $(BUILD)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -234,12 +234,13 @@ chatd_command_check_args (const ChatdCommand *command, GVariant *args, GError **
       return FALSE;
     }
   GVariantIter iter;
-  const char *key;
-  GVariant *value;
   g_variant_iter_init (&iter, args);
-  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+  for (;;)
     {
-      g_autoptr(GVariant) owned = value;
+      const char *key;
+      g_autoptr(GVariant) value = NULL;
+      if (!g_variant_iter_next (&iter, "{&sv}", &key, &value))
+        break;
       const ChatdOption *o = find_option (command, key);
       const ChatdArgument *a = o == NULL ? find_argument (command, key) : NULL;
       const char *type = o != NULL ? o->type : a != NULL ? a->type : NULL;

@@ -1565,7 +1565,8 @@ write_stream_frame (ChatdConnection *conn, ChatdWriter *w, ChatdSendStream *s,
   gsize n = (gsize) MIN (max_len, (guint64) (room - hdr));
   gboolean fin = can_fin && offset + n == s->len;
   chatd_frame_write_stream_header (w, s->id, offset, n, fin, TRUE);
-  chatd_writer_bytes (w, s->data + offset, n);
+  /* an empty stream (a bare FIN) has no data buffer: no arithmetic on NULL */
+  chatd_writer_bytes (w, n > 0 ? s->data + offset : NULL, n);
   g_assert (w->ok);
   record_frame (conn, CHATD_FRAME_STREAM, s->id, offset, (guint32) n, fin);
   *ret_len = n;

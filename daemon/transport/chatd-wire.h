@@ -33,6 +33,11 @@ typedef struct
 static inline void
 chatd_reader_init (ChatdReader *r, const guint8 *data, gsize len)
 {
+  /* empty input may come as NULL (an empty GBytes): arithmetic on a null
+   * pointer, even + 0, is undefined, so point at a real (empty) place */
+  static const guint8 nothing[1];
+  if (data == NULL)
+    data = nothing;
   r->pos = data;
   r->end = data + len;
   r->ok = TRUE;

@@ -510,10 +510,22 @@ parse_u64_list (const char *text, guint64 scale, GArray *ret, GError **error)
   return TRUE;
 }
 
+static void
+options_clear (Options *o)
+{
+  g_free (o->rows);
+  g_free (o->losses);
+  g_free (o->contenders);
+  g_free (o->sizes);
+  g_free (o->relay);
+  g_free (o->kcp_losses);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Options, options_clear)
+
 int
 main (int argc, char **argv)
 {
-  Options o = { .seed = 1, .reps = 0, .time_limit = 0 };
+  g_auto (Options) o = { .seed = 1, .reps = 0, .time_limit = 0 };
   gint64 seed = 1;
   int reps = 0, echo_samples = 0, kcp_seeds = 0, kcp_samples = 0;
   double time_limit = 0;

@@ -4,6 +4,7 @@
 # to start.  usage: bad-suite-refused.sh CHATD CHATCTL PLUGIN_DIR BAD_MODULE
 set -eu
 CHATD=$1 CHATCTL=$2 PLUGINS=$3 BAD=$4
+. "$(dirname "$0")/node-check.sh"
 WORK=$(mktemp -d /tmp/chatd-badkat.XXXXXX)
 SOCK="$WORK/run/s.sock"
 trap '"$CHATCTL" --socket "$SOCK" shutdown >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
@@ -17,7 +18,7 @@ if "$CHATCTL" --socket "$SOCK" plugins | grep -q '^bad-kat-suite'; then
   echo "the bad suite was loaded"; exit 1
 fi
 "$CHATCTL" --socket "$SOCK" plugins | grep -q "suite 25519" || { echo "suite 25519 missing"; exit 1; }
-"$CHATCTL" --socket "$SOCK" shutdown >/dev/null
+stop_node_checked "$CHATCTL" "$SOCK" "$WORK/state/chatd.log"
 
 printf '[chatd]\nserver=true\n[plugins]\ncritical=cmd-core;bad-kat-suite\n' > "$WORK/critical.conf"
 if "$CHATD" --config "$WORK/critical.conf" --socket "$SOCK" --state-dir "$WORK/state" \
@@ -25,4 +26,5 @@ if "$CHATD" --config "$WORK/critical.conf" --socket "$SOCK" --state-dir "$WORK/s
   echo "chatd started with a critical suite that fails its known answers"; exit 1
 fi
 grep -q "critical plugin.*bad-kat-suite" "$WORK/err" || { echo "unexpected error:"; cat "$WORK/err"; exit 1; }
+no_sanitizer_report "$WORK/err"
 echo "bad suite refused at load time: ok"

@@ -85,6 +85,8 @@ start_user (Net *net, TestNode *node, const char *user, const char *password,
   g_subprocess_communicate_utf8 (p, NULL, NULL, NULL, &err, &error);
   g_assert_no_error (error);
   g_test_message ("chatd --user %s -> %d: %s", user, g_subprocess_get_exit_status (p), err);
+  if (err != NULL && (strstr (err, "Sanitizer") != NULL || strstr (err, "runtime error") != NULL))
+    g_error ("chatd --user %s wrote a sanitizer report:\n%s", user, err);
   if (ret_err != NULL)
     *ret_err = g_steal_pointer (&err);
   return g_subprocess_get_exit_status (p);

@@ -5,6 +5,7 @@
 # usage: data-files.sh SOURCE_DIR CHATD CHATCTL PLUGIN_DIR
 set -eu
 SRC=$1 CHATD=$2 CHATCTL=$3 PLUGINS=$4
+. "$(dirname "$0")/node-check.sh"
 WORK=$(mktemp -d /tmp/chatd-data.XXXXXX)
 SOCK="$WORK/run/server.sock"
 trap '"$CHATCTL" --socket "$SOCK" shutdown >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
@@ -23,6 +24,8 @@ words=$(CHATCTL_BIN="$CHATCTL" bash -c '
 for w in hello help; do
   case " $words " in *" $w "*) ;; *) echo "completion of 'hel' gave '$words', without $w"; exit 1 ;; esac
 done
+
+stop_node_checked "$CHATCTL" "$SOCK" "$WORK/state/chatd.log"
 
 grep -q '^LoadCredential=' "$SRC/data/chatd@.service.in"
 if grep -qi 'CHATD_PASSWORD=\|password=' "$SRC/data/chatd@.service.in"; then

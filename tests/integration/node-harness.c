@@ -3,6 +3,8 @@
 #include "node-harness.h"
 
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -56,6 +58,17 @@ argv_new (const char *program, const char *const *first, const char *const *seco
     g_ptr_array_add (argv, (gpointer) second[i]);
   g_ptr_array_add (argv, NULL);
   return argv;
+}
+
+static gboolean
+wait_for_socket_once (const char *path)
+{
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  g_strlcpy (addr.sun_path, path, sizeof addr.sun_path);
+  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  gboolean ok = connect (fd, (struct sockaddr *) &addr, sizeof addr) == 0;
+  close (fd);
+  return ok;
 }
 
 static gboolean
@@ -129,6 +142,10 @@ run_input (TestNode *node, const char *program, const char *const *first, const 
     g_test_message ("%s ... -> %d; stdout: %s; stderr: %s", program,
                     g_subprocess_get_exit_status (process), o, e);
   }
+  /* chatctl and short-lived chatd runs: a sanitizer report fails the test
+   * whatever exit status the test expects */
+  if (err != NULL && (strstr (err, "Sanitizer") != NULL || strstr (err, "runtime error") != NULL))
+    g_error ("%s wrote a sanitizer report:\n%s", program, err);
   if (ret_stdout != NULL)
     *ret_stdout = g_steal_pointer (&out);
   if (ret_stderr != NULL)
@@ -199,6 +216,14 @@ test_node_wait (TestNode *node)
   int status = g_subprocess_get_if_exited (node->process) ? g_subprocess_get_exit_status (node->process)
                                                           : 128 + g_subprocess_get_term_sig (node->process);
   g_clear_object (&node->process);
+  if (status != 0)
+    {
+      /* whatever made it fail (a crash, a sanitizer report) is in its log */
+      g_autofree char *log_path = g_build_filename (node->root, "chatd.log", NULL);
+      g_autofree char *log = NULL;
+      g_file_get_contents (log_path, &log, NULL, NULL);
+      g_test_message ("chatd exited with status %d; its log:\n%s", status, log ? log : "(none)");
+    }
   return status;
 }
 
@@ -222,23 +247,80 @@ remove_tree (const char *path)
   g_remove (path);
 }
 
+static gboolean
+log_has_report (const char *log)
+{
+  return strstr (log, "CRITICAL") != NULL || strstr (log, "Sanitizer") != NULL ||
+         strstr (log, "runtime error") != NULL;
+}
+
+/* the pid of a --daemon node still answering on its socket, or 0 */
+static pid_t
+daemon_pid (TestNode *node)
+{
+  if (!wait_for_socket_once (node->socket_path))
+    return 0;
+  g_autofree char *out = NULL;
+  if (test_run_chatctl (node, (const char *const []) { "--json", "status", NULL }, &out, NULL) != 0)
+    return 0;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, out, -1, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return 0;
+  return (pid_t) json_object_get_int_member_with_default (json_node_get_object (json_parser_get_root (parser)),
+                                                           "pid", 0);
+}
+
+/* a --daemon node (not our child) is asked to shut down and waited for; its
+ * log must end with its clean stop */
+static void
+stop_daemon (TestNode *node)
+{
+  pid_t pid = daemon_pid (node);
+  if (pid <= 1)
+    return;
+  g_assert_cmpint (test_run_chatctl (node, (const char *const []) { "shutdown", NULL }, NULL, NULL), ==, 0);
+  /* the exit (with LeakSanitizer's scan in sanitizer builds) takes a moment */
+  for (int i = 0; i < 2000 && kill (pid, 0) == 0; i++)
+    g_usleep (10000);
+  if (kill (pid, 0) == 0)
+    {
+      kill (pid, SIGKILL);
+      g_error ("the --daemon node (pid %d) did not stop within 20 s of a shutdown", (int) pid);
+    }
+}
+
 void
 test_node_free (TestNode *node)
 {
   if (node == NULL)
     return;
+  int status = 0;
   if (node->process != NULL)
     {
       /* a node that crashes or fails to stop cleanly fails the test */
       g_subprocess_send_signal (node->process, SIGTERM);
-      g_assert_cmpint (test_node_wait (node), ==, 0);
+      status = test_node_wait (node);
     }
+  else if (!node->killed)
+    stop_daemon (node);
+  /* foreground nodes log to ROOT/chatd.log, --daemon nodes to STATE/chatd.log */
   g_autofree char *log_path = g_build_filename (node->root, "chatd.log", NULL);
   g_autofree char *log = NULL;
-  if (g_file_get_contents (log_path, &log, NULL, NULL) &&
-      (strstr (log, "CRITICAL") != NULL || strstr (log, "Sanitizer") != NULL ||
-       strstr (log, "runtime error") != NULL))
-    g_error ("the node logged a critical error or a sanitizer report:\n%s", log);
+  g_file_get_contents (log_path, &log, NULL, NULL);
+  g_autofree char *daemon_log_path = g_build_filename (node->state_dir, "chatd.log", NULL);
+  g_autofree char *daemon_log = NULL;
+  g_file_get_contents (daemon_log_path, &daemon_log, NULL, NULL);
+  if (status != 0 || (log != NULL && log_has_report (log)))
+    g_error ("the node exited with status %d, or logged a critical error or a sanitizer report:\n%s",
+             status, log ? log : "(no log)");
+  if (daemon_log != NULL && log_has_report (daemon_log))
+    g_error ("the --daemon node logged a critical error or a sanitizer report:\n%s", daemon_log);
+  /* a --daemon node that got going must have ended cleanly, whoever stopped it
+   * (not killed on purpose; no crash) */
+  if (daemon_log != NULL && !node->killed && strstr (daemon_log, " ready on ") != NULL &&
+      strstr (daemon_log, "' stopped") == NULL)
+    g_error ("the --daemon node did not stop cleanly (crashed?):\n%s", daemon_log);
   remove_tree (node->root);
   g_free (node->root);
   g_free (node->runtime_dir);

@@ -10,6 +10,7 @@ typedef struct {
   char        *socket_path;
   char        *state_dir;
   GSubprocess *process;       /* NULL once stopped, or for --daemon nodes */
+  gboolean     killed;        /* set by a test that killed its --daemon node on purpose */
 } TestNode;
 
 /* A fresh set of directories; nothing started. */

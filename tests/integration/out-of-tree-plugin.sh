@@ -5,6 +5,7 @@
 set -eu
 BUILD=$1
 SRC=$2
+. "$(dirname "$0")/node-check.sh"
 WORK=$(mktemp -d /tmp/chatd-oot.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -39,9 +40,10 @@ CONF
 SOCK="$WORK/run/s.sock"
 "$BUILD/daemon/chatd" --server --listen 127.0.0.1:0 --daemon --config "$WORK/chatd.conf" --socket "$SOCK" \
   --state-dir "$WORK/state" --plugin-dir "$WORK/plugins"
-trap '"$BUILD/ctl/chatctl" --socket "$SOCK" shutdown >/dev/null 2>&1; rm -rf "$WORK"' EXIT
+trap '"$BUILD/ctl/chatctl" --socket "$SOCK" shutdown >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
 out=$("$BUILD/ctl/chatctl" --socket "$SOCK" hello --greeting Howdy Carol)
 [ "$out" = "Howdy, Carol!" ] || { echo "unexpected output: $out"; exit 1; }
 "$BUILD/ctl/chatctl" --socket "$SOCK" plugins | grep -q "^greeter .*$WORK/plugins/greeter.so" \
   || { echo "greeter not listed by chatctl plugins"; "$BUILD/ctl/chatctl" --socket "$SOCK" plugins; exit 1; }
+stop_node_checked "$BUILD/ctl/chatctl" "$SOCK" "$WORK/state/chatd.log"
 echo "out-of-tree plugin built with pkg-config and loaded: ok"

@@ -139,6 +139,7 @@ test_offline_recipient_never_wedges (void)
   g_assert_cmpint (status, ==, 0);
   /* Charlie's node dies without a word: the send fails in bounded time ... */
   g_assert_no_errno (kill (node_pid (charlie), SIGKILL));
+  charlie->killed = TRUE;
   g_ptr_array_remove (net.users, charlie);
   gint64 t0 = g_get_monotonic_time ();
   g_autofree char *lost = send_text (alice, "Charlie", "hello?", &status);

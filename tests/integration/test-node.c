@@ -210,6 +210,7 @@ test_daemon (void)
   g_assert_cmpint (test_run_chatd (node, args, &out, &err), ==, 0);
   g_assert_cmpstr (err, ==, "");
   /* usable the moment --daemon returned: no retry */
+  g_clear_pointer (&out, g_free);
   g_assert_cmpint (test_run_chatctl (node, CHATD_ARGS ("--json", "status"), &out, NULL), ==, 0);
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_assert_true (json_parser_load_from_data (parser, out, -1, NULL));
