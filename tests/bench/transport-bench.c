@@ -533,7 +533,8 @@ main (int argc, char **argv)
     { "kcp-seeds", 0, 0, G_OPTION_ARG_INT, &kcp_seeds, "Seeds for the KCP scenario (default 5; quick 1)", "N" },
     { "kcp-samples", 0, 0, G_OPTION_ARG_INT, &kcp_samples, "Samples per KCP seed (default 1000; quick 150)", "N" },
     { "kcp-loss", 0, 0, G_OPTION_ARG_STRING, &o.kcp_losses, "KCP scenario: loss per direction in %, "
-      "a list (default 5,10: KCP's test.cpp halves its 10 % per direction, and 10 as stated per direction)", "LIST" },
+      "a list (default 5,10: KCP's test.cpp says 10 % but its simulator drops half of that per direction; "
+      "10 is the harsher reading)", "LIST" },
     { "time-limit", 0, 0, G_OPTION_ARG_DOUBLE, &time_limit, "Seconds a run under loss may take (goodput at 20 % loss: 2.5 times that); goodput is then what arrived in that time (default 6; quick 3)", "S" },
     { "relay", 0, 0, G_OPTION_ARG_FILENAME, &o.relay, "Path of netsim-relay", "PATH" },
     { "no-netns", 0, 0, G_OPTION_ARG_NONE, &o.no_netns, "Do not create network namespaces (TCP under loss: n/a)", NULL },
