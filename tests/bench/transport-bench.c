@@ -52,6 +52,7 @@ typedef struct {
 } Row;
 
 static GPtrArray *rows;
+static guint failures;      /* measurements that ended in an error */
 
 static const BenchContender *const all_contenders[] = {
   &bench_contender_udp,
@@ -226,6 +227,7 @@ measure_goodput (const Options *o, const BenchContender *c, guint loss, guint64 
         {
           row->na = TRUE;
           row->result = g_strdup_printf ("error: %s", error->message);
+          failures++;
           progress ("%s %u%% %s: %s", test, loss, c->name, error->message);
           return;
         }
@@ -304,6 +306,7 @@ measure_echo (const Options *o, const BenchContender *c, guint loss, gsize size,
         {
           row->na = TRUE;
           row->result = g_strdup_printf ("error: %s", error->message);
+          failures++;
           progress ("%s %u%% %s: %s", test, loss, c->name, error->message);
           return;
         }
@@ -376,6 +379,7 @@ measure_kcp (const Options *o, const BenchContender *c, guint loss)
     {
       row->na = TRUE;
       row->result = g_strdup_printf ("error: %s", error->message);
+      failures++;
       progress ("KCP scenario %s: %s", c->name, error->message);
       return;
     }
@@ -635,5 +639,10 @@ main (int argc, char **argv)
       }
   compute_ratios ();
   print_table (&o);
+  if (failures > 0)
+    {
+      fprintf (stderr, "transport-bench: %u measurements failed (see the table)\n", failures);
+      return 1;
+    }
   return 0;
 }
