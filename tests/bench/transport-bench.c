@@ -584,6 +584,8 @@ main (int argc, char **argv)
 
   rows = g_ptr_array_new ();
   load_at_start = load_average ();
+  if (!o.no_netns)
+    bench_netns_remove_stale ();
   progress ("seed %" G_GUINT64_FORMAT ", %u runs per measurement%s", o.seed, o.reps, o.quick ? ", quick" : "");
   for (guint li = 0; li < losses->len; li++)
     {
