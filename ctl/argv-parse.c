@@ -72,6 +72,18 @@ read_stdin (GInputStream *stream, const char *label, GError **error)
   return (char *) g_byte_array_free (g_steal_pointer (&data), FALSE);
 }
 
+/* Overwrites a string read from stdin that held a secret. */
+static void
+chatd_ctl_wipe_string (char *text)
+{
+  if (text != NULL)
+    {
+      volatile char *p = text;
+      while (*p != '\0')
+        *p++ = '\0';
+    }
+}
+
 static gboolean
 usage_error (GError **error, const char *command, GVariant *description, const char *format, ...)
   G_GNUC_PRINTF (4, 5);
@@ -187,6 +199,22 @@ chatctl_parse_args (const char *command, GVariant *description, int argc, char *
       gboolean from_stdin = entry_flag (argument, "stdin");
       g_autofree char *text = NULL;
 
+      if (entry_flag (argument, "stdin-only"))
+        {
+          /* a secret: only from stdin, never a word of argv */
+          g_autofree char *gate = g_strdup_printf ("%s-stdin", name);
+          if (optional && !g_hash_table_contains (seen, gate))
+            continue;
+          text = read_stdin (stdin_stream, label, error);
+          if (text == NULL)
+            return NULL;
+          GVariant *secret = convert_value (command, description, label, "s", text, error);
+          chatd_ctl_wipe_string (text);
+          if (secret == NULL)
+            return NULL;
+          g_variant_builder_add (&builder, "{sv}", name, secret);
+          continue;
+        }
       if (next >= positional->len)
         {
           if (from_stdin && optional)

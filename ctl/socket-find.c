@@ -6,19 +6,35 @@
 
 G_DEFINE_QUARK (chatctl-find-error-quark, chatctl_find_error)
 
+/* NODE is a user name or "server": never a path */
+static char *
+node_socket_path (const char *node, const char *origin, GError **error)
+{
+  gboolean ok = node[0] != '\0' && strlen (node) <= 32 && g_ascii_isalnum (node[0]);
+  for (const char *p = node; ok && *p != '\0'; p++)
+    ok = g_ascii_isalnum (*p) || *p == '_' || *p == '.' || *p == '-';
+  if (!ok || strstr (node, "..") != NULL)
+    {
+      g_set_error (error, CHATCTL_FIND_ERROR, CHATCTL_FIND_AMBIGUOUS,
+                   "%s: '%s' is not a node name (a user name or 'server')", origin, node);
+      return NULL;
+    }
+  return chatd_default_socket_path (node);
+}
+
 char *
 chatctl_find_socket (const char *socket_option, const char *node_option, GError **error)
 {
   if (socket_option != NULL)
     return g_strdup (socket_option);
   if (node_option != NULL)
-    return chatd_default_socket_path (node_option);
+    return node_socket_path (node_option, "--node", error);
   const char *env = g_getenv ("CHATD_SOCKET");
   if (env != NULL && env[0] != '\0')
     return g_strdup (env);
   env = g_getenv ("CHATD_NODE");
   if (env != NULL && env[0] != '\0')
-    return chatd_default_socket_path (env);
+    return node_socket_path (env, "CHATD_NODE", error);
 
   g_autofree char *dir_path = chatd_default_socket_dir ();
   g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);

@@ -47,7 +47,7 @@ render (const ChatdCommand *command, GVariant *value)
 void
 chatd_call_return (ChatdCall *call, GVariant *result)
 {
-  g_autoptr(GVariant) owned = g_variant_ref_sink (result);
+  g_autoptr(GVariant) owned = g_variant_take_ref (result);
   if (!g_variant_is_of_type (owned, G_VARIANT_TYPE_VARDICT) &&
       !g_variant_is_of_type (owned, G_VARIANT_TYPE ("aa{sv}")))
     {
@@ -76,7 +76,7 @@ chatd_call_fail (ChatdCall *call, const GError *error)
 void
 chatd_call_emit (ChatdCall *call, GVariant *item)
 {
-  g_autoptr(GVariant) owned = g_variant_ref_sink (item);
+  g_autoptr(GVariant) owned = g_variant_take_ref (item);
   g_return_if_fail (g_variant_is_of_type (owned, G_VARIANT_TYPE_VARDICT));
   if (g_dbus_connection_is_closed (call->connection))
     return;
@@ -102,6 +102,13 @@ GDBusConnection *
 chatd_call_get_connection (ChatdCall *call)
 {
   return call->connection;
+}
+
+void
+chatd_call_detach (ChatdCall *call)
+{
+  call->ended = NULL;
+  call->ended_data = NULL;
 }
 
 void

@@ -20,6 +20,8 @@ const ChatdHost *chatd_call_get_host  (ChatdCall *call);
 
 GDBusConnection *chatd_call_get_connection (ChatdCall *call);
 void          chatd_call_cancel       (ChatdCall *call);
+/* The owner of the call goes away: the ended callback will not run. */
+void          chatd_call_detach       (ChatdCall *call);
 
 #define CHATD_CONTROL_PATH      "/org/chatd/Control"
 #define CHATD_CONTROL_INTERFACE "org.chatd.Control1"

@@ -44,6 +44,27 @@ find_argument (const ChatdCommand *command, const char *name)
   return NULL;
 }
 
+/* A stdin-only argument: a string, no other way in; when optional, its
+ * NAME-stdin flag option exists. */
+static gboolean
+stdin_only_is_valid (const ChatdCommand *command, const ChatdArgument *a, GError **error)
+{
+  if (!(a->flags & CHATD_ARG_STDIN_ONLY))
+    return TRUE;
+  g_autofree char *gate = g_strdup_printf ("%s-stdin", a->name);
+  const ChatdOption *o = find_option (command, gate);
+  if ((a->flags & (CHATD_ARG_REST | CHATD_ARG_STDIN)) ||
+      g_strcmp0 (a->type, CHATD_TYPE_STRING) != 0 ||
+      ((a->flags & CHATD_ARG_OPTIONAL) && (o == NULL || g_strcmp0 (o->type, CHATD_TYPE_BOOL) != 0)))
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT,
+                   "command '%s': stdin-only argument '%s' must be a string without REST or "
+                   "STDIN, and when optional needs the flag option '%s'", command->name, a->name, gate);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 chatd_command_description_validate (const ChatdCommand *command, GError **error)
 {
@@ -99,6 +120,8 @@ chatd_command_description_validate (const ChatdCommand *command, GError **error)
                        "the rest of the line or stdin", name, a->name);
           return FALSE;
         }
+      if (!stdin_only_is_valid (command, a, error))
+        return FALSE;
       if (!(a->flags & CHATD_ARG_OPTIONAL) && a != command->arguments && ((a - 1)->flags & CHATD_ARG_OPTIONAL))
         {
           g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT,
@@ -134,6 +157,8 @@ chatd_command_usage (const ChatdCommand *command)
     }
   for (const ChatdArgument *a = command->arguments; a != NULL && a->name != NULL; a++)
     {
+      if (a->flags & CHATD_ARG_STDIN_ONLY)
+        continue;   /* never on the command line */
       g_autofree char *upper = g_ascii_strup (a->name, -1);
       g_string_append_printf (usage, " %s%s%s%s",
                               (a->flags & CHATD_ARG_OPTIONAL) ? "[" : "",
@@ -174,6 +199,7 @@ chatd_command_description_new (const ChatdCommand *command, const char *plugin)
       g_variant_builder_add (&arguments, "{sv}", "optional", g_variant_new_boolean (a->flags & CHATD_ARG_OPTIONAL));
       g_variant_builder_add (&arguments, "{sv}", "rest", g_variant_new_boolean (a->flags & CHATD_ARG_REST));
       g_variant_builder_add (&arguments, "{sv}", "stdin", g_variant_new_boolean (a->flags & CHATD_ARG_STDIN));
+      g_variant_builder_add (&arguments, "{sv}", "stdin-only", g_variant_new_boolean (a->flags & CHATD_ARG_STDIN_ONLY));
       g_variant_builder_close (&arguments);
     }
 
@@ -231,6 +257,20 @@ chatd_command_check_args (const ChatdCommand *command, GVariant *args, GError **
           return FALSE;
         }
     }
+  for (const ChatdArgument *a = command->arguments; a != NULL && a->name != NULL; a++)
+    if ((a->flags & CHATD_ARG_STDIN_ONLY) && (a->flags & CHATD_ARG_OPTIONAL) &&
+        args_contain (args, a->name))
+      {
+        /* a secret comes with its NAME-stdin flag set, as chatctl sends it */
+        g_autofree char *gate = g_strdup_printf ("%s-stdin", a->name);
+        gboolean gated = FALSE;
+        if (!g_variant_lookup (args, gate, "b", &gated) || !gated)
+          {
+            g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT,
+                         "%s: '%s' is only accepted with --%s", command->name, a->name, gate);
+            return FALSE;
+          }
+      }
   for (const ChatdArgument *a = command->arguments; a != NULL && a->name != NULL; a++)
     if (!(a->flags & CHATD_ARG_OPTIONAL) && !args_contain (args, a->name))
       {

@@ -79,10 +79,13 @@ client_free (Client *client)
 {
   if (client->subscription != 0)
     chatd_event_hub_unsubscribe (client->server->node->events, client->subscription);
-  /* calls end later, through their commands; they no longer report to us */
-  for (guint i = 0; i < client->calls->len; i++)
-    chatd_call_cancel (g_ptr_array_index (client->calls, i));
-  g_ptr_array_unref (client->calls);
+  /* calls end later, through their commands, and no longer report to us;
+   * detach them all first: cancelling one may end it right away */
+  g_autoptr(GPtrArray) calls = g_steal_pointer (&client->calls);
+  for (guint i = 0; i < calls->len; i++)
+    chatd_call_detach (g_ptr_array_index (calls, i));
+  for (guint i = 0; i < calls->len; i++)
+    chatd_call_cancel (g_ptr_array_index (calls, i));
   g_signal_handler_disconnect (client->connection, client->closed_handler);
   g_dbus_connection_unregister_object (client->connection, client->registration);
   g_object_unref (client->connection);
@@ -98,7 +101,7 @@ on_call_ended (ChatdCall *call, gboolean failed, gpointer user_data)
   for (guint i = 0; i < server->clients->len; i++)
     {
       Client *client = g_ptr_array_index (server->clients, i);
-      if (g_ptr_array_remove_fast (client->calls, call))
+      if (client->calls != NULL && g_ptr_array_remove_fast (client->calls, call))
         return;
     }
 }
@@ -125,8 +128,7 @@ handle_list_commands (ChatdControlServer *server, GDBusMethodInvocation *invocat
       const ChatdCommand *command = g_ptr_array_index (commands, i);
       if (!(command->roles & server->node->role))
         continue;
-      const char *plugin = NULL;
-      chatd_registry_lookup_command (server->node->registry, command->name, &plugin);
+      const char *plugin = chatd_registry_command_plugin (server->node->registry, command);
       g_variant_builder_add (&builder, "(ss@a{sv})", command->name, command->summary,
                              chatd_command_description_new (command, plugin));
     }
@@ -143,7 +145,10 @@ handle_run (ChatdControlServer *server, Client *client, GVariant *parameters,
   g_variant_get (parameters, "(&s@a{sv})", &name, &args);
   server->n_requests++;
 
-  const ChatdCommand *command = chatd_registry_lookup_command (server->node->registry, name, NULL);
+  const ChatdCommand *command = chatd_registry_lookup_command (server->node->registry, name,
+                                                               server->node->role, NULL);
+  if (command == NULL)
+    command = chatd_registry_lookup_command (server->node->registry, name, CHATD_ROLE_ANY, NULL);
   g_autoptr(GError) error = NULL;
   if (command == NULL)
     g_set_error (&error, CHATD_ERROR, CHATD_ERROR_UNKNOWN_COMMAND,
@@ -154,6 +159,10 @@ handle_run (ChatdControlServer *server, Client *client, GVariant *parameters,
                  server->node->role == CHATD_ROLE_SERVER ? "server" : "user");
   else if (server->node->shutting_down)
     g_set_error (&error, CHATD_ERROR, CHATD_ERROR_FAILED, "the node is shutting down");
+  else if (client->calls->len >= CHATD_CONTROL_MAX_CALLS_PER_CLIENT)
+    g_set_error (&error, CHATD_ERROR, CHATD_ERROR_FAILED,
+                 "too many requests in flight on this connection (at most %d)",
+                 CHATD_CONTROL_MAX_CALLS_PER_CLIENT);
   else
     chatd_command_check_args (command, args, &error);
   if (error != NULL)
@@ -164,8 +173,8 @@ handle_run (ChatdControlServer *server, Client *client, GVariant *parameters,
     }
 
   g_debug ("run %s", name);
-  ChatdCall *call = chatd_call_new (server->node->host, command, g_object_ref (invocation),
-                                    on_call_ended, server);
+  /* GDBus hands us the invocation; returning a value or an error consumes it */
+  ChatdCall *call = chatd_call_new (server->node->host, command, invocation, on_call_ended, server);
   g_ptr_array_add (client->calls, call);
   command->run (server->node->host, call, args);
 }
@@ -288,6 +297,13 @@ on_new_connection (GDBusServer *dbus_server, GDBusConnection *connection, gpoint
   return TRUE;
 }
 
+static void
+on_flushed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_dbus_connection_flush_finish (G_DBUS_CONNECTION (source), result, NULL);
+  (*(guint *) user_data)--;
+}
+
 static guint64 read_u64 (gpointer p) { return *(guint64 *) p; }
 
 static guint64
@@ -347,12 +363,26 @@ chatd_control_server_free (ChatdControlServer *server)
   if (server == NULL)
     return;
   g_dbus_server_stop (server->dbus_server);
+  /* the last replies (to `shutdown`, say) go out, but a stalled client
+   * cannot hold the node up for more than CHATD_CONTROL_FLUSH_TIMEOUT_MS */
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  guint pending = 0;
   for (guint i = 0; i < server->clients->len; i++)
     {
       Client *client = g_ptr_array_index (server->clients, i);
-      g_dbus_connection_flush_sync (client->connection, NULL, NULL);
-      g_dbus_connection_close_sync (client->connection, NULL, NULL);
+      g_dbus_connection_flush (client->connection, cancellable, on_flushed, &pending);
+      pending++;
     }
+  gint64 deadline = g_get_monotonic_time () + CHATD_CONTROL_FLUSH_TIMEOUT_MS * 1000;
+  while (pending > 0 && g_get_monotonic_time () < deadline)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
+  g_cancellable_cancel (cancellable);
+  while (pending > 0)
+    g_main_context_iteration (NULL, TRUE);
+  for (guint i = 0; i < server->clients->len; i++)
+    g_dbus_connection_close (((Client *) g_ptr_array_index (server->clients, i))->connection,
+                             NULL, NULL, NULL);
   g_ptr_array_unref (server->clients);
   g_object_unref (server->dbus_server);
   g_dbus_node_info_unref (server->introspection);

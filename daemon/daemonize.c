@@ -17,6 +17,7 @@ struct _ChatdDaemon {
 
 #define REPORT_READY 'R'
 #define REPORT_FAILED 'F'
+#define REPORT_UNUSABLE 'U'
 
 static G_NORETURN void
 parent_wait (int fd, pid_t child, int wait_seconds)
@@ -51,10 +52,10 @@ parent_wait (int fd, pid_t child, int wait_seconds)
   buf[len] = '\0';
   if (len > 0 && buf[0] == REPORT_READY)
     _exit (0);
-  if (len > 1 && buf[0] == REPORT_FAILED)
+  if (len > 1 && (buf[0] == REPORT_FAILED || buf[0] == REPORT_UNUSABLE))
     {
       fprintf (stderr, "chatd: %s\n", buf + 1);
-      _exit (1);
+      _exit (buf[0] == REPORT_UNUSABLE ? 3 : 1);
     }
   /* the child died without a report */
   int status = 0;
@@ -140,9 +141,9 @@ chatd_daemon_report_ready (ChatdDaemon *daemon)
 }
 
 void
-chatd_daemon_report_failed (ChatdDaemon *daemon, const char *message)
+chatd_daemon_report_failed (ChatdDaemon *daemon, int status, const char *message)
 {
-  char failed = REPORT_FAILED;
+  char failed = status == 3 ? REPORT_UNUSABLE : REPORT_FAILED;
   write_all (daemon->report_fd, &failed, 1);
   write_all (daemon->report_fd, message, strlen (message));
   close (daemon->report_fd);

@@ -13,5 +13,6 @@ ChatdDaemon *chatd_daemonize (int wait_seconds);
 void         chatd_daemon_redirect_output (ChatdDaemon *daemon, const char *log_path);
 /* Child: the node is usable. */
 void         chatd_daemon_report_ready  (ChatdDaemon *daemon);
-/* Child: start-up failed; the parent prints message and exits 1. */
-void         chatd_daemon_report_failed (ChatdDaemon *daemon, const char *message);
+/* Child: start-up failed; the parent prints message and exits with status
+ * (1: bad set-up, 3: the node could not become usable, e.g. login refused). */
+void         chatd_daemon_report_failed (ChatdDaemon *daemon, int status, const char *message);

@@ -15,6 +15,7 @@ struct _ChatdPlugin {
 typedef struct {
   ChatdHost  table;    /* first: a ChatdHost* is a HostImpl* */
   ChatdNode *node;
+  gboolean   registering;   /* inside a plugin's register function */
 } HostImpl;
 
 ChatdPlugin *
@@ -80,6 +81,12 @@ host_add_suite (ChatdPlugin *plugin, const ChatdSuite *suite, GError **error)
   return TRUE;
 }
 
+void
+chatd_host_set_registering (const ChatdHost *host, gboolean registering)
+{
+  ((HostImpl *) host)->registering = registering;
+}
+
 ChatdNode *
 chatd_host_get_node (const ChatdHost *host)
 {
@@ -116,16 +123,37 @@ host_request_shutdown (const ChatdHost *host)
   chatd_node_request_shutdown (chatd_host_get_node (host));
 }
 
+/* A plugin whose registration fails is unloaded: nothing it set up may
+ * outlive that, so counters and subscriptions wait until it is loaded. */
+static gboolean
+refuse_while_registering (const ChatdHost *host, const char *what, GError **error)
+{
+  const HostImpl *impl = (const HostImpl *) host;
+  if (!impl->registering && impl->node != NULL)
+    return FALSE;
+  g_set_error (error, CHATD_ERROR, CHATD_ERROR_FAILED,
+               "%s is not possible inside chatd_plugin_register (only once loaded)", what);
+  return TRUE;
+}
+
 static gboolean
 host_add_counter (const ChatdHost *host, const char *name, ChatdCounterRead read,
                   gpointer user_data, GError **error)
 {
+  if (refuse_while_registering (host, "add_counter", error))
+    return FALSE;
   return chatd_counters_add (chatd_host_get_node (host)->counters, name, read, user_data, error);
 }
 
 static void
 host_emit_event (const ChatdHost *host, const char *kind, GVariant *data, const char *text)
 {
+  if (refuse_while_registering (host, "emit_event", NULL))
+    {
+      if (data != NULL)
+        g_variant_unref (g_variant_take_ref (data));
+      return;
+    }
   chatd_event_hub_emit (chatd_host_get_node (host)->events, kind, data, text);
 }
 
@@ -134,6 +162,11 @@ host_subscribe (const ChatdHost *host, const char *since, ChatdEventFunc func,
                 gpointer user_data, GDestroyNotify destroy)
 {
   g_autoptr(GError) error = NULL;
+  if (refuse_while_registering (host, "subscribe", &error))
+    {
+      g_warning ("a plugin's subscription was refused: %s", error->message);
+      return 0;
+    }
   guint id = chatd_event_hub_subscribe (chatd_host_get_node (host)->events, since,
                                         func, user_data, destroy, &error);
   if (id == 0)

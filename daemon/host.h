@@ -9,6 +9,8 @@ typedef struct _ChatdNode ChatdNode;
 const ChatdHost *chatd_host_new  (ChatdNode *node);
 void             chatd_host_free (const ChatdHost *host);
 ChatdNode       *chatd_host_get_node (const ChatdHost *host);
+/* Set by the loader around a plugin's register function. */
+void             chatd_host_set_registering (const ChatdHost *host, gboolean registering);
 
 ChatdPlugin     *chatd_plugin_new  (const char *name, ChatdRegistry *registry);
 void             chatd_plugin_free (ChatdPlugin *plugin);

@@ -13,10 +13,33 @@ static int
 fail (ChatdDaemon *daemon, const GError *error)
 {
   if (daemon != NULL)
-    chatd_daemon_report_failed (daemon, error->message);
+    chatd_daemon_report_failed (daemon, 1, error->message);
   else
     fprintf (stderr, "chatd: %s\n", error->message);
   return 1;
+}
+
+/* --daemon: the parent returns 0 once the node is usable, 3 if it never
+ * will be (login refused: wrong password, changed server key, ...) */
+typedef struct {
+  ChatdDaemon *daemon;
+  ChatdNode   *node;
+} Readiness;
+
+static void
+on_node_ready (gboolean ok, const char *message, gpointer user_data)
+{
+  Readiness *readiness = user_data;
+  if (readiness->daemon == NULL)
+    return;
+  if (ok)
+    chatd_daemon_report_ready (g_steal_pointer (&readiness->daemon));
+  else
+    {
+      /* nobody is watching a background node that cannot log in: it stops */
+      chatd_daemon_report_failed (g_steal_pointer (&readiness->daemon), 3, message);
+      chatd_node_request_shutdown (readiness->node);
+    }
 }
 
 int
@@ -24,7 +47,7 @@ main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
   g_autoptr(GError) error = NULL;
-  ChatdNodeOptions options = { .wait_seconds = -1 };
+  ChatdNodeOptions options = { 0 };
   ChatdOptionsOutcome outcome;
 
   if (!chatd_node_options_parse (&options, &argc, &argv, &outcome, &error))
@@ -52,12 +75,15 @@ main (int argc, char **argv)
         g_autofree char *log_path = g_build_filename (node->state_dir, "chatd.log", NULL);
         chatd_daemon_redirect_output (daemon, log_path);
       }
+    Readiness readiness = { daemon, node };
+    if (node != NULL)
+      chatd_node_set_ready_func (node, on_node_ready, &readiness);
     if (node == NULL || !chatd_node_start (node, &error))
-      status = fail (daemon, error);
+      status = fail (g_steal_pointer (&readiness.daemon), error);
     else
       {
-        if (daemon != NULL)
-          chatd_daemon_report_ready (daemon);
+        if (node->role == CHATD_ROLE_SERVER)
+          chatd_node_report_ready (node, TRUE, "listening");
         chatd_node_run (node);
         g_message ("node '%s' stopped", node->name);
       }

@@ -8,7 +8,9 @@
 
 #define CONFIG_GROUP "chatd"
 #define PLUGINS_GROUP "plugins"
+#define SERVER_GROUP "server"
 #define WAIT_SECONDS_MAX 3600
+#define WAIT_UNSET G_MININT
 
 gboolean
 chatd_user_name_is_valid (const char *name, GError **error)
@@ -97,12 +99,14 @@ load_config (ChatdNodeOptions *options, gboolean *server_flag, GError **error)
     "server", "user", "connect", "listen", "advertise", "password-file", "server-key",
     "server-fingerprint", "state-dir", "socket", "plugin-dir", "wait", NULL };
   static const char *const plugin_keys[] = { "critical", "disabled", NULL };
+  static const char *const server_keys[] = { "kdf-memory-kib", "kdf-passes", "pow-bits", NULL };
 
   g_auto(GStrv) groups = g_key_file_get_groups (file, NULL);
   for (guint g = 0; groups[g] != NULL; g++)
     {
       const char *const *known = g_str_equal (groups[g], CONFIG_GROUP) ? chatd_keys
-                               : g_str_equal (groups[g], PLUGINS_GROUP) ? plugin_keys : NULL;
+                               : g_str_equal (groups[g], PLUGINS_GROUP) ? plugin_keys
+                               : g_str_equal (groups[g], SERVER_GROUP) ? server_keys : NULL;
       if (known == NULL)
         {
           g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT,
@@ -120,19 +124,21 @@ load_config (ChatdNodeOptions *options, gboolean *server_flag, GError **error)
           }
     }
 
+  /* the role on the command line wins over the config's, as a whole */
+  gboolean role_given = *server_flag || options->user != NULL;
   struct { const char *key; char **field; } strings[] = {
-    { "user", &options->user }, { "connect", &options->connect },
+    { "user", role_given ? NULL : &options->user }, { "connect", &options->connect },
     { "listen", &options->listen }, { "advertise", &options->advertise },
     { "password-file", &options->password_file }, { "server-key", &options->server_key },
     { "server-fingerprint", &options->server_fingerprint }, { "state-dir", &options->state_dir },
     { "socket", &options->socket_path }, { "plugin-dir", &options->plugin_dir },
   };
   for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
-    if (*strings[i].field == NULL)
+    if (strings[i].field != NULL && *strings[i].field == NULL)
       *strings[i].field = g_key_file_get_string (file, CONFIG_GROUP, strings[i].key, NULL);
 
   g_autoptr(GError) local = NULL;
-  if (g_key_file_has_key (file, CONFIG_GROUP, "server", NULL))
+  if (!role_given && g_key_file_has_key (file, CONFIG_GROUP, "server", NULL))
     {
       gboolean value = g_key_file_get_boolean (file, CONFIG_GROUP, "server", &local);
       if (local != NULL)
@@ -143,7 +149,7 @@ load_config (ChatdNodeOptions *options, gboolean *server_flag, GError **error)
         }
       *server_flag = *server_flag || value;
     }
-  if (options->wait_seconds < 0 && g_key_file_has_key (file, CONFIG_GROUP, "wait", NULL))
+  if (options->wait_seconds == WAIT_UNSET && g_key_file_has_key (file, CONFIG_GROUP, "wait", NULL))
     {
       options->wait_seconds = g_key_file_get_integer (file, CONFIG_GROUP, "wait", &local);
       if (local != NULL)
@@ -153,6 +159,23 @@ load_config (ChatdNodeOptions *options, gboolean *server_flag, GError **error)
           return FALSE;
         }
     }
+  struct { const char *key; guint *field; } server_numbers[] = {
+    { "kdf-memory-kib", &options->kdf_memory_kib }, { "kdf-passes", &options->kdf_passes },
+    { "pow-bits", &options->pow_bits },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (server_numbers); i++)
+    if (g_key_file_has_key (file, SERVER_GROUP, server_numbers[i].key, NULL))
+      {
+        guint64 value = g_key_file_get_uint64 (file, SERVER_GROUP, server_numbers[i].key, &local);
+        if (local != NULL || value == 0 || value > G_MAXUINT32)
+          {
+            g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT,
+                         "config file %s: %s in [server] must be a positive number",
+                         options->config_file, server_numbers[i].key);
+            return FALSE;
+          }
+        *server_numbers[i].field = (guint) value;
+      }
   options->critical_plugins = g_key_file_get_string_list (file, PLUGINS_GROUP, "critical", NULL, NULL);
   options->disabled_plugins = g_key_file_get_string_list (file, PLUGINS_GROUP, "disabled", NULL, NULL);
   return TRUE;
@@ -166,7 +189,7 @@ chatd_node_options_parse (ChatdNodeOptions *options, int *argc, char ***argv,
   g_autofree char *user = NULL, *connect = NULL, *listen = NULL, *advertise = NULL;
   g_autofree char *password_file = NULL, *server_key = NULL, *enroll = NULL;
   g_autofree char *state_dir = NULL, *socket_path = NULL, *plugin_dir = NULL, *config = NULL;
-  gint wait_seconds = -1;
+  gint wait_seconds = WAIT_UNSET;
   gboolean daemonize = FALSE;
 
   const GOptionEntry entries[] = {
@@ -273,9 +296,9 @@ chatd_node_options_parse (ChatdNodeOptions *options, int *argc, char ***argv,
       g_prefix_error (error, "--listen: ");
       return FALSE;
     }
-  if (options->wait_seconds < 0)
+  if (options->wait_seconds == WAIT_UNSET)
     options->wait_seconds = CHATD_DEFAULT_WAIT_SECONDS;
-  if (options->wait_seconds == 0 || options->wait_seconds > WAIT_SECONDS_MAX)
+  if (options->wait_seconds < 1 || options->wait_seconds > WAIT_SECONDS_MAX)
     {
       g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT,
                    "--wait must be 1..%d seconds", WAIT_SECONDS_MAX);

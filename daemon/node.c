@@ -6,10 +6,14 @@
 #include "chatd-crypto.h"
 #include "command-description.h"
 #include "control-server.h"
+#include "directory-service.h"
 #include "host.h"
 #include "node-lock.h"
 #include "paths.h"
 #include "plugin-loader.h"
+#include "server-role.h"
+#include "session-service.h"
+#include "user-role.h"
 
 #include <glib-unix.h>
 #include <unistd.h>
@@ -19,18 +23,6 @@ static char *
 role_name (ChatdRoles role)
 {
   return g_strdup (role == CHATD_ROLE_SERVER ? "server" : "user");
-}
-
-static void
-warn_about_features_not_available (const ChatdNodeOptions *options)
-{
-  if (options->role == CHATD_ROLE_SERVER)
-    g_message ("the server's transport on %s is not available in this version yet: "
-               "the node serves its control socket only", options->listen);
-  else
-    g_message ("login to %s, the peer transport (--listen, --advertise), --password-file, "
-               "--server-key and --enroll are not available in this version yet: "
-               "the node serves its control socket only", options->connect);
 }
 
 ChatdNode *
@@ -72,6 +64,23 @@ on_signal (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* The server's directory in its state dir, offered to plugins as "directory". */
+static gboolean
+start_directory (ChatdNode *node, GError **error)
+{
+  ChatdDirectoryConfig config;
+  chatd_directory_config_init (&config);
+  if (node->options->kdf_memory_kib != 0)
+    config.kdf.memory_kib = node->options->kdf_memory_kib;
+  if (node->options->kdf_passes != 0)
+    config.kdf.time_cost = node->options->kdf_passes;
+  node->directory = chatd_directory_open (node->state_dir, &config, node->registry, error);
+  if (node->directory == NULL)
+    return FALSE;
+  chatd_node_add_service (node, CHATD_SERVICE_DIRECTORY, chatd_directory_service ());
+  return TRUE;
+}
+
 gboolean
 chatd_node_start (ChatdNode *node, GError **error)
 {
@@ -97,12 +106,27 @@ chatd_node_start (ChatdNode *node, GError **error)
   node->lock = chatd_node_lock_acquire (node->socket_path, error);
   if (node->lock == NULL)
     return FALSE;
+  if (node->role == CHATD_ROLE_SERVER && !start_directory (node, error))
+    return FALSE;
   node->control = chatd_control_server_new (node, node->socket_path, error);
   if (node->control == NULL)
     return FALSE;
+  if (node->role == CHATD_ROLE_SERVER)
+    {
+      node->server_role = chatd_server_role_new (node, error);
+      if (node->server_role == NULL)
+        return FALSE;
+      chatd_node_add_service (node, CHATD_SERVICE_SESSION, chatd_session_service_for_server ());
+    }
+  else
+    {
+      node->user_role = chatd_user_role_new (node, !node->options->daemonize, error);
+      if (node->user_role == NULL)
+        return FALSE;
+      chatd_node_add_service (node, CHATD_SERVICE_SESSION, chatd_session_service_for_user ());
+    }
   node->signal_sources[0] = g_unix_signal_add (SIGTERM, on_signal, node);
   node->signal_sources[1] = g_unix_signal_add (SIGINT, on_signal, node);
-  warn_about_features_not_available (node->options);
   g_message ("%s node '%s' ready on %s", node->role == CHATD_ROLE_SERVER ? "server" : "user",
              node->name, node->socket_path);
   return TRUE;
@@ -140,8 +164,11 @@ chatd_node_free (ChatdNode *node)
   for (guint i = 0; i < G_N_ELEMENTS (node->signal_sources); i++)
     if (node->signal_sources[i] != 0)
       g_source_remove (node->signal_sources[i]);
+  g_clear_pointer (&node->user_role, chatd_user_role_free);
+  g_clear_pointer (&node->server_role, chatd_server_role_free);
   g_clear_pointer (&node->control, chatd_control_server_free);
   g_clear_pointer (&node->lock, chatd_node_lock_release);
+  g_clear_pointer (&node->directory, chatd_directory_free);
   g_clear_pointer (&node->loader, chatd_plugin_loader_free);
   g_clear_pointer (&node->events, chatd_event_hub_free);
   g_clear_pointer (&node->registry, chatd_registry_free);
@@ -154,6 +181,21 @@ chatd_node_free (ChatdNode *node)
   g_free (node->state_dir);
   g_free (node->socket_path);
   g_free (node);
+}
+
+void
+chatd_node_set_ready_func (ChatdNode *node, ChatdNodeReadyFunc func, gpointer user_data)
+{
+  node->ready_func = func;
+  node->ready_data = user_data;
+}
+
+void
+chatd_node_report_ready (ChatdNode *node, gboolean ok, const char *message)
+{
+  ChatdNodeReadyFunc func = g_steal_pointer (&node->ready_func);
+  if (func != NULL)
+    func (ok, message, node->ready_data);
 }
 
 void
@@ -185,12 +227,10 @@ chatd_node_status (ChatdNode *node)
                          g_variant_new_int64 (chatd_plugin_loader_get_plugins (node->loader)->len));
   g_variant_builder_add (&b, "{sv}", "socket", g_variant_new_string (node->socket_path));
   g_variant_builder_add (&b, "{sv}", "state-dir", g_variant_new_string (node->state_dir));
-  if (node->role == CHATD_ROLE_SERVER)
-    g_variant_builder_add (&b, "{sv}", "listen",
-                           g_variant_new_string ("not available in this version yet"));
-  else
-    g_variant_builder_add (&b, "{sv}", "login",
-                           g_variant_new_string ("not available in this version yet"));
+  if (node->server_role != NULL)
+    chatd_server_role_status (node->server_role, &b);
+  if (node->user_role != NULL)
+    chatd_user_role_status (node->user_role, &b);
   return g_variant_builder_end (&b);
 }
 
@@ -231,8 +271,7 @@ chatd_node_list_commands (ChatdNode *node)
       const ChatdCommand *command = g_ptr_array_index (commands, i);
       if (!(command->roles & node->role))
         continue;
-      const char *plugin = NULL;
-      chatd_registry_lookup_command (node->registry, command->name, &plugin);
+      const char *plugin = chatd_registry_command_plugin (node->registry, command);
       g_autoptr(GVariant) description = g_variant_ref_sink (chatd_command_description_new (command, plugin));
       g_variant_builder_open (&b, G_VARIANT_TYPE_VARDICT);
       g_variant_builder_add (&b, "{sv}", "name", g_variant_new_string (command->name));

@@ -10,6 +10,13 @@
 typedef struct _ChatdControlServer ChatdControlServer;
 typedef struct _ChatdPluginLoader ChatdPluginLoader;
 typedef struct _ChatdNodeLock ChatdNodeLock;
+typedef struct _ChatdServerRole ChatdServerRole;
+typedef struct _ChatdUserRole ChatdUserRole;
+
+/* Tells main when the node is usable (a server: listening; a user node:
+ * logged in) or can never be (login refused). */
+typedef void (*ChatdNodeReadyFunc) (gboolean ok, const char *message, gpointer user_data);
+typedef struct _ChatdDirectory ChatdDirectory;
 
 struct _ChatdNode {
   const ChatdNodeOptions *options;      /* borrowed, outlives the node */
@@ -28,6 +35,11 @@ struct _ChatdNode {
   ChatdNodeLock      *lock;
   ChatdControlServer *control;
   GHashTable         *services;         /* name -> const service table */
+  ChatdDirectory     *directory;        /* server role: users and the server identity */
+  ChatdServerRole    *server_role;
+  ChatdUserRole      *user_role;
+  ChatdNodeReadyFunc  ready_func;
+  gpointer            ready_data;
   guint               signal_sources[2];
   gboolean            shutting_down;
 };
@@ -42,6 +54,10 @@ gboolean   chatd_node_start    (ChatdNode *node, GError **error);
 void       chatd_node_run      (ChatdNode *node);
 void       chatd_node_request_shutdown (ChatdNode *node);
 void       chatd_node_free     (ChatdNode *node);
+
+void       chatd_node_set_ready_func (ChatdNode *node, ChatdNodeReadyFunc func, gpointer user_data);
+/* Called by the role once; later calls are ignored. */
+void       chatd_node_report_ready   (ChatdNode *node, gboolean ok, const char *message);
 
 /* Role modules offer their service tables to plugins (host->get_service). */
 void          chatd_node_add_service (ChatdNode *node, const char *name, gconstpointer service);

@@ -42,8 +42,10 @@ gboolean
 chatd_ensure_private_dir (const char *dir, GError **error)
 {
   g_autofree char *parent = g_path_get_dirname (dir);
-  if (g_mkdir_with_parents (parent, 0700) != 0 ||
-      (g_mkdir (dir, 0700) != 0 && errno != EEXIST))
+  gboolean created = FALSE;
+  if (g_mkdir_with_parents (parent, 0700) == 0 && g_mkdir (dir, 0700) == 0)
+    created = TRUE;
+  else if (errno != EEXIST)
     {
       int saved = errno;
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
@@ -63,11 +65,13 @@ chatd_ensure_private_dir (const char *dir, GError **error)
                    "directory %s belongs to another user (uid %u)", dir, (unsigned) st.st_uid);
       return FALSE;
     }
-  if ((st.st_mode & 0077) != 0 && chmod (dir, 0700) != 0)
+  /* a directory we did not create is never changed; one that others may
+   * write to is refused (they could replace what we put there) */
+  if (!created && (st.st_mode & 0022) != 0)
     {
-      int saved = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "cannot make %s private: %s", dir, g_strerror (saved));
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   "directory %s is writable by other users (mode %03o): choose a private one",
+                   dir, (unsigned) (st.st_mode & 0777));
       return FALSE;
     }
   return TRUE;

@@ -9,9 +9,9 @@ char    *chatd_default_state_dir     (const char *node);
 char    *chatd_default_socket_dir    (void);
 /* chatd_default_socket_dir()/NODE.sock */
 char    *chatd_default_socket_path   (const char *node);
-/* Creates DIR (and parents) if needed; DIR itself must end up owned by us
- * with mode 0700 (an existing group- or world-accessible one is tightened if
- * ours, refused if not). */
+/* Creates DIR (and missing parents) with mode 0700 if needed.  An existing
+ * DIR must be ours and not writable by group or others; its mode is left
+ * as it is. */
 gboolean chatd_ensure_private_dir    (const char *dir, GError **error);
 /* TRUE if something accepts connections on the Unix socket at PATH. */
 gboolean chatd_unix_socket_answers   (const char *path);

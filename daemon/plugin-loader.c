@@ -139,7 +139,10 @@ chatd_plugin_loader_load_file (ChatdPluginLoader *loader, const char *path, GErr
     }
 
   g_autoptr(ChatdPlugin) plugin = chatd_plugin_new (name, loader->registry);
-  if (!register_func (loader->host, plugin, error) || !chatd_plugin_finish_registration (plugin, error))
+  chatd_host_set_registering (loader->host, TRUE);
+  gboolean registered = register_func (loader->host, plugin, error);
+  chatd_host_set_registering (loader->host, FALSE);
+  if (!registered || !chatd_plugin_finish_registration (plugin, error))
     {
       chatd_registry_remove_plugin (loader->registry, name);
       if (error != NULL && *error == NULL)

@@ -15,7 +15,7 @@ typedef struct {
 
 struct _ChatdRegistry {
   ChatdSuiteCheck suite_check;
-  GHashTable     *commands;   /* name -> Entry* */
+  GHashTable     *commands;   /* name -> GPtrArray of Entry* (one per disjoint set of roles) */
   GHashTable     *suites;     /* name -> Entry* */
 };
 
@@ -31,7 +31,7 @@ chatd_registry_new (ChatdSuiteCheck suite_check)
 {
   ChatdRegistry *registry = g_new0 (ChatdRegistry, 1);
   registry->suite_check = suite_check;
-  registry->commands = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) entry_free);
+  registry->commands = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_ptr_array_unref);
   registry->suites = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) entry_free);
   return registry;
 }
@@ -52,18 +52,25 @@ chatd_registry_add_command (ChatdRegistry *registry, const ChatdCommand *command
 {
   if (!chatd_command_description_validate (command, error))
     return FALSE;
-  Entry *existing = g_hash_table_lookup (registry->commands, command->name);
-  if (existing != NULL)
+  /* one name may have one command per role: `list` on a server and on a
+   * user node are different commands, but two for the same role clash */
+  const char *owner = NULL;
+  if (chatd_registry_lookup_command (registry, command->name, command->roles, &owner) != NULL)
     {
       g_set_error (error, CHATD_ERROR, CHATD_ERROR_DUPLICATE,
-                   "command '%s' is already provided by plugin '%s'",
-                   command->name, existing->plugin);
+                   "command '%s' is already provided by plugin '%s'", command->name, owner);
       return FALSE;
+    }
+  GPtrArray *entries = g_hash_table_lookup (registry->commands, command->name);
+  if (entries == NULL)
+    {
+      entries = g_ptr_array_new_with_free_func ((GDestroyNotify) entry_free);
+      g_hash_table_insert (registry->commands, g_strdup (command->name), entries);
     }
   Entry *entry = g_new0 (Entry, 1);
   entry->command = command;
   entry->plugin = g_strdup (plugin);
-  g_hash_table_insert (registry->commands, (gpointer) command->name, entry);
+  g_ptr_array_add (entries, entry);
   return TRUE;
 }
 
@@ -120,22 +127,38 @@ entry_is_from_plugin (gpointer key, gpointer value, gpointer plugin)
   return g_strcmp0 (((Entry *) value)->plugin, plugin) == 0;
 }
 
+static gboolean
+command_entries_emptied (gpointer key, gpointer value, gpointer plugin)
+{
+  GPtrArray *entries = value;
+  for (guint i = entries->len; i > 0; i--)
+    if (g_strcmp0 (((Entry *) entries->pdata[i - 1])->plugin, plugin) == 0)
+      g_ptr_array_remove_index (entries, i - 1);
+  return entries->len == 0;
+}
+
 void
 chatd_registry_remove_plugin (ChatdRegistry *registry, const char *plugin)
 {
-  g_hash_table_foreach_remove (registry->commands, entry_is_from_plugin, (gpointer) plugin);
+  g_hash_table_foreach_remove (registry->commands, command_entries_emptied, (gpointer) plugin);
   g_hash_table_foreach_remove (registry->suites, entry_is_from_plugin, (gpointer) plugin);
 }
 
 const ChatdCommand *
-chatd_registry_lookup_command (ChatdRegistry *registry, const char *name, const char **ret_plugin)
+chatd_registry_lookup_command (ChatdRegistry *registry, const char *name, ChatdRoles roles,
+                               const char **ret_plugin)
 {
-  Entry *entry = g_hash_table_lookup (registry->commands, name);
-  if (entry == NULL)
-    return NULL;
-  if (ret_plugin != NULL)
-    *ret_plugin = entry->plugin;
-  return entry->command;
+  GPtrArray *entries = g_hash_table_lookup (registry->commands, name);
+  for (guint i = 0; entries != NULL && i < entries->len; i++)
+    {
+      Entry *entry = entries->pdata[i];
+      if ((entry->command->roles & roles) == 0)
+        continue;
+      if (ret_plugin != NULL)
+        *ret_plugin = entry->plugin;
+      return entry->command;
+    }
+  return NULL;
 }
 
 const ChatdSuite *
@@ -145,30 +168,38 @@ chatd_registry_lookup_suite (ChatdRegistry *registry, const char *name)
   return entry != NULL ? entry->suite : NULL;
 }
 
-static GPtrArray *
-sorted_values (GHashTable *table, gboolean commands)
+GPtrArray *
+chatd_registry_list_commands (ChatdRegistry *registry)
 {
   guint n = 0;
-  g_autofree const char **keys = chatd_sorted_keys (table, &n);
+  g_autofree const char **keys = chatd_sorted_keys (registry->commands, &n);
   GPtrArray *values = g_ptr_array_sized_new (n);
   for (guint i = 0; i < n; i++)
     {
-      Entry *entry = g_hash_table_lookup (table, keys[i]);
-      g_ptr_array_add (values, commands ? (gpointer) entry->command : (gpointer) entry->suite);
+      GPtrArray *entries = g_hash_table_lookup (registry->commands, keys[i]);
+      for (guint j = 0; j < entries->len; j++)
+        g_ptr_array_add (values, (gpointer) ((Entry *) entries->pdata[j])->command);
     }
   return values;
 }
 
 GPtrArray *
-chatd_registry_list_commands (ChatdRegistry *registry)
-{
-  return sorted_values (registry->commands, TRUE);
-}
-
-GPtrArray *
 chatd_registry_list_suites (ChatdRegistry *registry)
 {
-  return sorted_values (registry->suites, FALSE);
+  guint n = 0;
+  g_autofree const char **keys = chatd_sorted_keys (registry->suites, &n);
+  GPtrArray *values = g_ptr_array_sized_new (n);
+  for (guint i = 0; i < n; i++)
+    g_ptr_array_add (values, (gpointer) ((Entry *) g_hash_table_lookup (registry->suites, keys[i]))->suite);
+  return values;
+}
+
+const char *
+chatd_registry_command_plugin (ChatdRegistry *registry, const ChatdCommand *command)
+{
+  const char *plugin = NULL;
+  chatd_registry_lookup_command (registry, command->name, command->roles, &plugin);
+  return plugin;
 }
 
 GStrv
@@ -179,9 +210,7 @@ chatd_registry_plugin_provides (ChatdRegistry *registry, const char *plugin)
   for (guint i = 0; i < commands->len; i++)
     {
       const ChatdCommand *command = g_ptr_array_index (commands, i);
-      const char *owner = NULL;
-      chatd_registry_lookup_command (registry, command->name, &owner);
-      if (g_strcmp0 (owner, plugin) == 0)
+      if (g_strcmp0 (chatd_registry_command_plugin (registry, command), plugin) == 0)
         {
           g_autofree char *item = g_strdup_printf ("command %s", command->name);
           g_strv_builder_add (builder, item);

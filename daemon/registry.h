@@ -19,10 +19,14 @@ gboolean            chatd_registry_add_suite      (ChatdRegistry *registry,
 /* Removes everything a plugin added (a plugin whose registration failed). */
 void                chatd_registry_remove_plugin  (ChatdRegistry *registry, const char *plugin);
 
+/* The command of that name for any of roles (a name has at most one command
+ * per role). */
 const ChatdCommand *chatd_registry_lookup_command (ChatdRegistry *registry, const char *name,
-                                                   const char **ret_plugin);
+                                                   ChatdRoles roles, const char **ret_plugin);
+const char         *chatd_registry_command_plugin (ChatdRegistry *registry,
+                                                   const ChatdCommand *command);
 const ChatdSuite   *chatd_registry_lookup_suite   (ChatdRegistry *registry, const char *name);
-/* Sorted by name.  Elements are borrowed. */
+/* Sorted by name (a name may appear once per role).  Elements are borrowed. */
 GPtrArray          *chatd_registry_list_commands  (ChatdRegistry *registry);
 GPtrArray          *chatd_registry_list_suites    (ChatdRegistry *registry);
 /* The names a plugin provides, sorted, as "command NAME" / "suite NAME". */

@@ -17,4 +17,11 @@ gboolean chatd_key_fingerprint (const ChatdKey *key,
  * "3f2a 9b1c ... 77e0" (79 characters). */
 char    *chatd_fingerprint_to_string (const guint8 fingerprint[CHATD_FINGERPRINT_LEN]);
 
+/* Parses 64 hex digits, ignoring spaces, colons and dashes between them
+ * (what chatd_fingerprint_to_string writes, or a plain hex string), case
+ * insensitive.  Anything else is CHATD_ERROR_INVALID_ARGUMENT. */
+gboolean chatd_fingerprint_parse     (const char *text,
+                                      guint8 ret_fingerprint[CHATD_FINGERPRINT_LEN],
+                                      GError **error);
+
 G_END_DECLS

@@ -4,6 +4,7 @@
  */
 #include "password-wrap.h"
 #include "aead.h"
+#include "hkdf.h"
 
 #include <gcrypt.h>
 #include <string.h>
@@ -118,6 +119,37 @@ chatd_password_wrap (const char *user, const char *suite_name,
   if (!chatd_aead_encrypt (CHATD_AEAD_AES256_GCM, key->data, out + OFF_NONCE,
                            aad->data, aad->len, payload->data, payload->len,
                            out + CHATD_WRAP_HEADER_LEN, error))
+    return FALSE;
+  *ret_wrapped = g_bytes_new_take (g_steal_pointer (&out), CHATD_WRAP_BLOB_LEN);
+  return TRUE;
+}
+
+gboolean
+chatd_password_wrap_decoy (const guint8 *server_secret, gsize server_secret_len,
+                           const char *user, const ChatdKdfParams *params,
+                           GBytes **ret_wrapped, GError **error)
+{
+  static const char info[] = "chatd/1/wrap-decoy";
+  g_autofree guint8 *out = NULL;
+
+  if (!check_names (user, "decoy", error) || !chatd_kdf_params_check (params, error))
+    return FALSE;
+  if (server_secret_len < 16)
+    {
+      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT,
+                           "server secret too short for decoys");
+      return FALSE;
+    }
+  out = g_malloc0 (CHATD_WRAP_BLOB_LEN);
+  memcpy (out, CHATD_WRAP_MAGIC, 4);
+  out[OFF_VERSION] = CHATD_WRAP_VERSION;
+  put_u32 (out + OFF_PARAMS, params->time_cost);
+  put_u32 (out + OFF_PARAMS + 4, params->memory_kib);
+  put_u32 (out + OFF_PARAMS + 8, params->parallelism);
+  if (!chatd_hkdf_sha256 (server_secret, server_secret_len,
+                          (const guint8 *) user, strlen (user),
+                          (const guint8 *) info, sizeof info - 1,
+                          out + OFF_SALT, CHATD_WRAP_BLOB_LEN - OFF_SALT, error))
     return FALSE;
   *ret_wrapped = g_bytes_new_take (g_steal_pointer (&out), CHATD_WRAP_BLOB_LEN);
   return TRUE;

@@ -39,6 +39,15 @@ gboolean chatd_password_unwrap (const char *user, const char *suite_name,
                                 const guint8 *wrapped, gsize wrapped_len,
                                 ChatdSecret **ret_private_blob, GError **error);
 
+/* A decoy for a user name that does not exist: a blob of the same length
+ * and header, with the given parameters, whose salt, nonce, ciphertext and
+ * tag are HKDF-SHA256(salt = server_secret, IKM = user,
+ * info = "chatd/1/wrap-decoy"): stable per name, indistinguishable from a
+ * real blob without the server secret, and never unwrappable. */
+gboolean chatd_password_wrap_decoy (const guint8 *server_secret, gsize server_secret_len,
+                                    const char *user, const ChatdKdfParams *params,
+                                    GBytes **ret_wrapped, GError **error);
+
 /* The parameters stored in a wrapped blob (not checked against the cap). */
 gboolean chatd_password_wrapped_params (const guint8 *wrapped, gsize wrapped_len,
                                         ChatdKdfParams *ret_params, GError **error);

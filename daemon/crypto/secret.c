@@ -27,6 +27,23 @@ chatd_secret_new_from (const void *data, gsize len)
   return secret;
 }
 
+ChatdSecret *
+chatd_secret_new_random (gsize len)
+{
+  ChatdSecret *secret = chatd_secret_new (len);
+
+  if (len > 0)
+    gcry_randomize (secret->data, len, GCRY_STRONG_RANDOM);
+  return secret;
+}
+
+void
+chatd_random_nonce (void *out, gsize len)
+{
+  if (len > 0)
+    gcry_create_nonce (out, len);
+}
+
 void
 chatd_secret_truncate (ChatdSecret *secret, gsize len)
 {

@@ -18,6 +18,12 @@ typedef struct {
 /* Aborts like g_malloc when memory runs out. Zero-filled. */
 ChatdSecret *chatd_secret_new       (gsize len);
 ChatdSecret *chatd_secret_new_from  (const void *data, gsize len);
+/* len bytes from libgcrypt's strong random generator, in secure memory
+ * (for key exchange secrets and other fresh keys). */
+ChatdSecret *chatd_secret_new_random (gsize len);
+/* Public random bytes (nonces, salts, message ids): libgcrypt's nonce
+ * generator. */
+void         chatd_random_nonce     (void *out, gsize len);
 /* Shortens the visible length (wiping the cut bytes); never grows. */
 void         chatd_secret_truncate  (ChatdSecret *secret, gsize len);
 void         chatd_secret_free      (ChatdSecret *secret);

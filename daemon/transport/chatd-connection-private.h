@@ -235,6 +235,9 @@ void    chatd_endpoint_emit_event     (ChatdEndpoint *endpoint, ChatdConnection 
                                        ChatdConnectionEvent event, GError *error);
 void    chatd_endpoint_detach         (ChatdEndpoint *endpoint, ChatdConnection *conn);
 ChatdCrc *chatd_endpoint_get_crc (ChatdEndpoint *endpoint);
+/* The endpoint-wide budget of bytes buffered for unfinished messages. */
+void     chatd_endpoint_buffered_change (ChatdEndpoint *endpoint, gint64 delta);
+gboolean chatd_endpoint_buffered_allows (ChatdEndpoint *endpoint, guint64 growth);
 /* Runs queued callbacks (for entry points outside chatd-endpoint.c). */
 void    chatd_endpoint_dispatch       (ChatdEndpoint *endpoint);
 

@@ -16,8 +16,8 @@
 #define MAX_PACKET_THRESHOLD 256
 #define TIME_THRESHOLD_8 9
 #define MAX_TIME_THRESHOLD_8 16
-#define MAX_PTO_US (1 * G_USEC_PER_SEC)
-#define MAX_HANDSHAKE_INTERVAL_US (1 * G_USEC_PER_SEC)
+#define MAX_PTO_US (G_USEC_PER_SEC / 2)
+#define MAX_HANDSHAKE_INTERVAL_US (G_USEC_PER_SEC / 2)
 #define SMALL_MESSAGE_BYTES (64 * 1024)
 #define RECV_PN_MAX_RANGES 64
 #define MAX_RETRIES_ACCEPTED 4
@@ -310,6 +310,8 @@ chatd_connection_get_counter (ChatdConnection *conn, const char *name)
   return l.value;
 }
 
+static void recv_consumed_add (ChatdConnection *conn, guint64 n);
+
 /* ---- failure and close ---- */
 
 static void
@@ -347,6 +349,8 @@ fail_all_streams (ChatdConnection *conn, const GError *error)
   g_hash_table_remove_all (conn->send_streams);
   g_hash_table_remove_all (conn->recv_streams);
   conn->send_queue_bytes = 0;
+  if (conn->endpoint)
+    recv_consumed_add (conn, conn->recv_data_total - conn->recv_consumed);
 }
 
 void
@@ -812,6 +816,45 @@ process_ack (ChatdConnection *conn, gint64 now_us, const ChatdFrame *f)
 
 /* ---- receiving stream data ---- */
 
+/* Bytes of unfinished incoming messages, per connection and (for the
+ * endpoint-wide budget) per endpoint. */
+static void
+recv_total_add (ChatdConnection *conn, guint64 n)
+{
+  conn->recv_data_total += n;
+  chatd_endpoint_buffered_change (conn->endpoint, (gint64) n);
+}
+
+static void
+recv_consumed_add (ChatdConnection *conn, guint64 n)
+{
+  conn->recv_consumed += n;
+  chatd_endpoint_buffered_change (conn->endpoint, -(gint64) n);
+}
+
+/* How much a packet would add to the bytes buffered for incoming messages
+ * (a frame far beyond a stream's data reserves the gap). */
+static guint64
+packet_buffer_growth (ChatdConnection *conn, const guint8 *payload, gsize len)
+{
+  ChatdReader r;
+  ChatdFrame f;
+  guint64 growth = 0;
+  chatd_reader_init (&r, payload, len);
+  while (chatd_reader_remaining (&r) > 0 && chatd_frame_parse (&r, &f))
+    {
+      if (f.type != CHATD_FRAME_STREAM || stream_is_local (conn, f.u.stream.id) ||
+          chatd_range_set_contains (&conn->incoming_done, stream_seq (f.u.stream.id)))
+        continue;
+      ChatdRecvStream *s = g_hash_table_lookup (conn->recv_streams, &f.u.stream.id);
+      guint64 end = f.u.stream.offset + f.u.stream.len;
+      guint64 highest = s ? s->highest : 0;
+      if (end > highest)
+        growth += end - highest;
+    }
+  return growth;
+}
+
 static void
 maybe_update_conn_credit (ChatdConnection *conn)
 {
@@ -833,7 +876,7 @@ incoming_stream_done (ChatdConnection *conn, guint64 id, guint64 final_size)
   chatd_range_set_add (&conn->incoming_done, seq, seq + 1);
   /* keep the set small: everything below the first gap is done */
   conn->incoming_done_count++;
-  conn->recv_consumed += final_size;
+  recv_consumed_add (conn, final_size);
   maybe_update_conn_credit (conn);
   if (conn->incoming_done_count + window >= conn->recv_max_streams + MAX (window / 4, 1))
     {
@@ -923,7 +966,7 @@ recv_stream_frame (ChatdConnection *conn, const ChatdFrame *f)
       if (offset == 0 && f->u.stream.fin)
         {
           /* the whole message in one frame: deliver at once */
-          conn->recv_data_total += end;
+          recv_total_add (conn, end);
           g_autoptr(GBytes) message = g_bytes_new (f->u.stream.data, f->u.stream.len);
           incoming_stream_done (conn, id, end);
           deliver (conn, message);
@@ -947,7 +990,7 @@ recv_stream_frame (ChatdConnection *conn, const ChatdFrame *f)
           conn->counters.protocol_violations++;
           return;
         }
-      conn->recv_data_total += end - s->highest;
+      recv_total_add (conn, end - s->highest);
       s->highest = end;
     }
   if (f->u.stream.fin)
@@ -1040,7 +1083,7 @@ recv_reset_frame (ChatdConnection *conn, const ChatdFrame *f)
       conn->counters.protocol_violations++;
       return;
     }
-  conn->recv_data_total += extra;
+  recv_total_add (conn, extra);
   if (s)
     g_hash_table_remove (conn->recv_streams, &id);
   incoming_stream_done (conn, id, f->u.reset.final_size);
@@ -1176,6 +1219,12 @@ chatd_conn_handle_packet (ChatdConnection *conn, gint64 now_us, const ChatdPacke
       conn->counters.dropped_malformed++;
       return;
     }
+  if (!chatd_endpoint_buffered_allows (conn->endpoint, packet_buffer_growth (conn, payload, payload_len)))
+    {
+      /* not acknowledged: the peer sends it again once memory is free */
+      conn->counters.dropped_memory_budget++;
+      return;
+    }
   if (h->protected_ && !conn->recv_protected)
     {
       conn->recv_protected = TRUE;
@@ -1282,6 +1331,10 @@ chatd_conn_handle_retry (ChatdConnection *conn, gint64 now_us, const ChatdPacket
   conn->token_len = h->token_len;
   conn->handshake_send_due = TRUE;
   conn->maybe_ready = TRUE;
+  /* the second half of the handshake starts now: retransmit it on the
+   * short schedule again rather than where the first half's backoff left */
+  conn->handshake_attempts = 1;
+  conn->handshake_next_us = now_us + 2 * config (conn)->initial_rtt_us;
 }
 
 /* ---- queueing messages ---- */

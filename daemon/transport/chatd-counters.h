@@ -29,6 +29,7 @@ G_BEGIN_DECLS
   X (dropped_auth_failed)      \
   X (dropped_no_key)           \
   X (dropped_unprotected)      \
+  X (dropped_memory_budget)    \
   X (protocol_violations)
 
 #define CHATD_ENDPOINT_COUNTERS(X)   \

@@ -47,6 +47,7 @@ struct _ChatdEndpoint
   ChatdAddress local;
   guint8 cookie_secret[32];
   ChatdCrc crc;
+  guint64 buffered; /* bytes of unfinished incoming messages, all connections */
   GHashTable *by_cid;      /* &conn->local_cid -> conn */
   GHashTable *by_peer;     /* &conn->peer -> conn used for sends */
   GHashTable *by_initial;  /* &conn->initial_key -> server conn */
@@ -87,7 +88,8 @@ chatd_endpoint_config_init (ChatdEndpointConfig *c)
   c->max_send_queue_bytes = 256 * 1024 * 1024;
   c->max_connections = 4096;
   c->max_connections_per_address = 4;
-  c->max_connections_per_host = 64;
+  c->max_connections_per_host = 256;
+  c->receive_budget_bytes = 1024 * 1024 * 1024;
   c->ack_every = 2;
 }
 
@@ -123,6 +125,8 @@ chatd_endpoint_new (const ChatdEndpointConfig *config, const ChatdAddress *local
                                         ep->config.max_message_bytes + 65536);
   ep->config.stream_receive_window = MAX (ep->config.stream_receive_window, 4096);
   ep->config.max_incoming_streams = MAX (ep->config.max_incoming_streams, 1);
+  ep->config.receive_budget_bytes = MAX (ep->config.receive_budget_bytes,
+                                         ep->config.conn_receive_window);
   if (local)
     ep->local = *local;
   gcry_randomize (ep->cookie_secret, sizeof ep->cookie_secret, GCRY_STRONG_RANDOM);
@@ -142,6 +146,21 @@ ChatdCrc *
 chatd_endpoint_get_crc (ChatdEndpoint *ep)
 {
   return &ep->crc;
+}
+
+void
+chatd_endpoint_buffered_change (ChatdEndpoint *ep, gint64 delta)
+{
+  if (delta < 0 && (guint64) -delta > ep->buffered)
+    ep->buffered = 0;
+  else
+    ep->buffered += delta;
+}
+
+gboolean
+chatd_endpoint_buffered_allows (ChatdEndpoint *ep, guint64 growth)
+{
+  return growth == 0 || ep->buffered + growth <= ep->config.receive_budget_bytes;
 }
 
 const ChatdEndpointConfig *
@@ -744,6 +763,7 @@ chatd_endpoint_foreach_counter (ChatdEndpoint *ep, ChatdCounterFunc func, gpoint
     func (chatd_endpoint_counter_info[i].name,
           CHATD_COUNTER_AT (&ep->counters, chatd_endpoint_counter_info[i]), user_data);
   func ("connections", ep->n_alive, user_data);
+  func ("buffered_bytes", ep->buffered, user_data);
   for (guint c = 0; c < ep->conns->len; c++)
     {
       ChatdConnection *conn = ep->conns->pdata[c];

@@ -58,7 +58,9 @@ typedef struct
   guint64 max_send_queue_bytes;     /* 256 MiB: unacknowledged payload per connection */
   guint max_connections;            /* 4096: per endpoint */
   guint max_connections_per_address;/* 4: accepted, per peer IP address and port */
-  guint max_connections_per_host;   /* 64: accepted, per peer IP address (any port) */
+  guint max_connections_per_host;   /* 256: accepted, per peer IP address (any port) */
+  guint64 receive_budget_bytes;     /* 1 GiB: unfinished incoming messages, all connections;
+                                       packets beyond it are dropped unacknowledged */
   guint ack_every;                  /* 2: ACK at once after this many packets */
 } ChatdEndpointConfig;
 

@@ -54,6 +54,12 @@ typedef enum {
   CHATD_ARG_OPTIONAL = 1 << 0,  /* may be left out */
   CHATD_ARG_REST     = 1 << 1,  /* last argument: takes the rest of argv, joined by spaces */
   CHATD_ARG_STDIN    = 1 << 2,  /* "-" (or, with OPTIONAL, nothing) reads the value from stdin */
+  /* a secret such as a password: chatctl never takes it from argv, only
+   * from stdin (the whole input, one trailing newline removed).  Required:
+   * always read.  With OPTIONAL: read only when the request has the flag
+   * option NAME-stdin (which the command must declare), e.g. `password`
+   * with `--password-stdin`.  The argument takes no word of argv. */
+  CHATD_ARG_STDIN_ONLY = 1 << 3,
 } ChatdArgFlags;
 
 typedef struct {
@@ -123,7 +129,9 @@ struct _ChatdHost {
   GVariant *(*read_counters) (const ChatdHost *host);   /* a{sv} of name -> t */
   void      (*request_shutdown) (const ChatdHost *host);
 
-  /* counters for `stats`; names are dotted ("control.requests") */
+  /* counters for `stats`; names are dotted ("control.requests").  Counters,
+   * events and subscriptions are refused inside chatd_plugin_register: set
+   * them up once loaded (for example when a command first runs). */
   gboolean (*add_counter) (const ChatdHost *host, const char *name,
                            ChatdCounterRead read, gpointer user_data, GError **error);
 

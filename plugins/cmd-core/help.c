@@ -48,13 +48,14 @@ append_entries (GString *out, GVariant *entries, const char *title, gboolean opt
     {
       g_autoptr(GVariant) entry = g_variant_get_child_value (entries, i);
       const char *name = "", *help = "", *metavar = "", *type = "";
-      gboolean rest = FALSE, stdin_ok = FALSE;
+      gboolean rest = FALSE, stdin_ok = FALSE, stdin_only = FALSE;
       g_variant_lookup (entry, "name", "&s", &name);
       g_variant_lookup (entry, "help", "&s", &help);
       g_variant_lookup (entry, "metavar", "&s", &metavar);
       g_variant_lookup (entry, "type", "&s", &type);
       g_variant_lookup (entry, "rest", "b", &rest);
       g_variant_lookup (entry, "stdin", "b", &stdin_ok);
+      g_variant_lookup (entry, "stdin-only", "b", &stdin_only);
       g_autofree char *label = NULL;
       if (options)
         label = g_str_equal (type, "b") ? g_strdup_printf ("--%s", name)
@@ -65,7 +66,8 @@ append_entries (GString *out, GVariant *entries, const char *title, gboolean opt
           label = g_strdup_printf ("%s%s", upper, rest ? "..." : "");
         }
       g_string_append_printf (out, "\n  %-22s %s%s", label, help,
-                              stdin_ok ? " ('-' reads standard input)" : "");
+                              stdin_only ? " (read from standard input only, never the command line)"
+                              : stdin_ok ? " ('-' reads standard input)" : "");
     }
 }
 

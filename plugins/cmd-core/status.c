@@ -12,7 +12,7 @@ status_render (GVariant *value)
 {
   static const char *const keys[] = {
     "node", "role", "version", "pid", "started", "uptime", "plugins", "socket",
-    "state-dir", "listen", "login", NULL };
+    "state-dir", "listen", "online", "server-key", "login", "server", "advertise", NULL };
   return cmd_core_render_fields (value, keys);
 }
 

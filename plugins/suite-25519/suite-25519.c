@@ -164,8 +164,49 @@ ed25519_sign (const guint8 *seed, const guint8 *public_key, const guint8 *msg, g
   return TRUE;
 }
 
+/* libgcrypt 1.10.1 aborts the process ("mulm_25519: different sizes") when
+ * gcry_pk_verify gets an Ed25519 public key whose decoded x or y is shorter
+ * than the field's limb count (for example y < 2^192): such a key, which a
+ * peer can send, is refused before it reaches gcry_pk_verify.  An honest
+ * key is one of these with probability about 2^-63. */
+#define SHORT_COORDINATE_BITS (GLIB_SIZEOF_LONG == 8 ? 192 : 224)
+
 static gboolean
-ed25519_verify (const guint8 *public_key, const guint8 *msg, gsize msg_len,
+ed25519_public_is_usable (const guint8 *public_key)
+{
+  gcry_sexp_t sexp = NULL;
+  gcry_ctx_t ctx = NULL;
+  gcry_mpi_point_t q = NULL;
+  gcry_mpi_t x, y, z;
+  gboolean usable = FALSE;
+
+  if (gcry_sexp_build (&sexp, NULL, "(public-key (ecc (curve Ed25519) (flags eddsa) (q %b)))",
+                       ED_LEN, public_key) != 0)
+    return FALSE;
+  if (gcry_mpi_ec_new (&ctx, sexp, NULL) == 0)
+    q = gcry_mpi_ec_get_point ("q", ctx, 1);   /* decodes; NULL if not on the curve */
+  gcry_sexp_release (sexp);
+  gcry_ctx_release (ctx);
+  if (q == NULL)
+    return FALSE;
+  x = gcry_mpi_new (0);
+  y = gcry_mpi_new (0);
+  z = gcry_mpi_new (0);
+  gcry_mpi_point_snatch_get (x, y, z, q);   /* as decoded: z = 1 */
+  usable = gcry_mpi_get_nbits (x) > SHORT_COORDINATE_BITS &&
+           gcry_mpi_get_nbits (y) > SHORT_COORDINATE_BITS &&
+           gcry_mpi_cmp_ui (z, 1) == 0;
+  gcry_mpi_release (x);
+  gcry_mpi_release (y);
+  gcry_mpi_release (z);
+  return usable;
+}
+
+/* public_key_checked: the key went through ed25519_public_is_usable (keys
+ * are checked once, when imported or derived) */
+static gboolean
+ed25519_verify (const guint8 *public_key, gboolean public_key_checked,
+                const guint8 *msg, gsize msg_len,
                 const guint8 *sig, gsize sig_len, GError **error)
 {
   gcry_sexp_t key = NULL, data = NULL, sexp_sig = NULL;
@@ -181,6 +222,8 @@ ed25519_verify (const guint8 *public_key, const guint8 *msg, gsize msg_len,
                    sig_len, SIG_LEN);
       return FALSE;
     }
+  if (!public_key_checked && !ed25519_public_is_usable (public_key))
+    return INVALID ("Ed25519 public key is not a usable curve point");
   err = gcry_sexp_build (&key, NULL, "(public-key (ecc (curve Ed25519) (flags eddsa) (q %b)))",
                          ED_LEN, public_key);
   if (!err)
@@ -231,6 +274,11 @@ key_from_private_body (const guint8 *body, GError **error)
   if (!ed25519_public_of_seed (k->secret->data, k->ed_public, error) ||
       !chatd_x25519 (k->secret->data + ED_LEN, NULL, k->x_public, error))
     return NULL;
+  if (!ed25519_public_is_usable (k->ed_public))
+    {
+      INVALID ("Ed25519 key whose public point libgcrypt cannot verify with");
+      return NULL;
+    }
   message_len = binding_message (k->ed_public, k->x_public, message);
   if (!ed25519_sign (k->secret->data, k->ed_public, message, message_len, k->binding, error))
     return NULL;
@@ -248,7 +296,17 @@ generate (const ChatdSuite *suite, guint bits, GError **error)
                    "suite '25519' has one key size (256 bits), not %u", bits);
       return NULL;
     }
-  gcry_randomize (body->data, body->len, GCRY_VERY_STRONG_RANDOM);
+  /* a fresh seed whose public point is unusable (probability 2^-63) is
+   * simply replaced */
+  for (guint attempt = 0; attempt < 3; attempt++)
+    {
+      ChatdKey *key;
+
+      gcry_randomize (body->data, body->len, GCRY_VERY_STRONG_RANDOM);
+      key = key_from_private_body (body->data, NULL);
+      if (key != NULL)
+        return key;
+    }
   return key_from_private_body (body->data, error);
 }
 
@@ -298,7 +356,7 @@ import_public (const ChatdSuite *suite, const guint8 *blob, gsize len, GError **
   memcpy (k->x_public, body + ED_LEN, CHATD_X25519_LEN);
   memcpy (k->binding, body + ED_LEN + CHATD_X25519_LEN, SIG_LEN);
   message_len = binding_message (k->ed_public, k->x_public, message);
-  if (!ed25519_verify (k->ed_public, message, message_len, k->binding, SIG_LEN, NULL))
+  if (!ed25519_verify (k->ed_public, FALSE, message, message_len, k->binding, SIG_LEN, NULL))
     {
       INVALID ("suite '25519' public key: the binding signature over its X25519 key "
                "does not verify");
@@ -356,7 +414,8 @@ verify (const ChatdKey *key, const guint8 *msg, gsize msg_len,
 {
   if (!own_key (key, CHATD_KEY_PUBLIC, error))
     return FALSE;
-  return ed25519_verify (((const Key25519 *) key)->ed_public, msg, msg_len, sig, sig_len, error);
+  return ed25519_verify (((const Key25519 *) key)->ed_public, TRUE, msg, msg_len, sig, sig_len,
+                         error);
 }
 
 /* ---- seal / open: HPKE base mode ---- */

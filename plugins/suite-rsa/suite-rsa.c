@@ -109,13 +109,14 @@ parse_numbers (const guint8 *body, gsize len, gcry_mpi_t *ret_mpis, gsize n, gbo
           release_mpis (ret_mpis, i);
           return INVALID ("RSA key body has a malformed number");
         }
-      ret_mpis[i] = secret && i >= 2 ? gcry_mpi_snew (field_len * 8) : NULL;
       err = gcry_mpi_scan (&ret_mpis[i], GCRYMPI_FMT_USG, body + pos, field_len, NULL);
       if (err)
         {
-          release_mpis (ret_mpis, i + 1);
+          release_mpis (ret_mpis, i);
           return gcry_failed (err, "RSA key number", error);
         }
+      if (secret && i >= 2)   /* d p q u: move to secure memory */
+        gcry_mpi_set_flag (ret_mpis[i], GCRYMPI_FLAG_SECURE);
       pos += field_len;
     }
   if (pos != len)
@@ -282,6 +283,8 @@ generate (const ChatdSuite *suite, guint bits, GError **error)
   gcry_sexp_release (pair);
   if (err)
     return gcry_failed (err, "RSA key generation failed", error), NULL;
+  for (int i = 2; i < N_PRIVATE_FIELDS; i++)   /* d p q u into secure memory */
+    gcry_mpi_set_flag (m[i], GCRYMPI_FLAG_SECURE);
   if (check_public_numbers (m[0], m[1], &checked_bits, error) &&
       check_private_numbers (m, error))
     key = key_from_numbers (m, TRUE, checked_bits, error);

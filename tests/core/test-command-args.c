@@ -66,11 +66,76 @@ test_usage_and_description (void)
   g_assert_cmpuint (g_variant_n_children (args), ==, 2);
 }
 
+/* CHATD_ARG_STDIN_ONLY: a string; when optional, gated by NAME-stdin */
+static void
+test_stdin_only (void)
+{
+  static const ChatdOption gate[] = {
+    { "password-stdin", CHATD_TYPE_BOOL, NULL, "read the password" }, { NULL } };
+  static const ChatdOption wrong_gate[] = {
+    { "password-stdin", CHATD_TYPE_STRING, "X", "not a flag" }, { NULL } };
+  static const ChatdArgument secret[] = {
+    { "name", CHATD_TYPE_STRING, "who", 0 },
+    { "password", CHATD_TYPE_STRING, "pw", CHATD_ARG_OPTIONAL | CHATD_ARG_STDIN_ONLY }, { NULL } };
+  static const ChatdArgument secret_int[] = {
+    { "password", CHATD_TYPE_INT, "pw", CHATD_ARG_STDIN_ONLY }, { NULL } };
+  static const ChatdArgument secret_rest[] = {
+    { "password", CHATD_TYPE_STRING, "pw", CHATD_ARG_STDIN_ONLY | CHATD_ARG_REST }, { NULL } };
+  static const ChatdArgument secret_required[] = {
+    { "password", CHATD_TYPE_STRING, "pw", CHATD_ARG_STDIN_ONLY }, { NULL } };
+  const struct { const ChatdOption *options; const ChatdArgument *arguments; gboolean ok; } cases[] = {
+    { gate, secret, TRUE },
+    { NULL, secret, FALSE },          /* optional without its gate */
+    { wrong_gate, secret, FALSE },    /* the gate must be a flag */
+    { NULL, secret_int, FALSE },
+    { NULL, secret_rest, FALSE },
+    { NULL, secret_required, TRUE },  /* required: always read, no gate needed */
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      ChatdCommand c = { .name = "useradd", .summary = "s", .roles = CHATD_ROLE_SERVER,
+                         .options = cases[i].options, .arguments = cases[i].arguments, .run = noop_run };
+      g_autoptr(GError) error = NULL;
+      g_assert_cmpint (chatd_command_description_validate (&c, &error), ==, cases[i].ok);
+      if (!cases[i].ok)
+        g_assert_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT);
+    }
+  ChatdCommand c = { .name = "useradd", .summary = "s", .roles = CHATD_ROLE_SERVER,
+                     .options = gate, .arguments = secret, .run = noop_run };
+  /* never shown as a word of the command line */
+  g_autofree char *usage = chatd_command_usage (&c);
+  g_assert_cmpstr (usage, ==, "useradd [--password-stdin] NAME");
+  g_autoptr(GVariant) description = g_variant_ref_sink (chatd_command_description_new (&c, "p"));
+  g_autoptr(GVariant) described = g_variant_lookup_value (description, "arguments", G_VARIANT_TYPE ("aa{sv}"));
+  g_autoptr(GVariant) password = g_variant_get_child_value (described, 1);
+  gboolean stdin_only = FALSE;
+  g_assert_true (g_variant_lookup (password, "stdin-only", "b", &stdin_only));
+  g_assert_true (stdin_only);
+
+  /* the daemon accepts the secret only together with its flag */
+  const struct { const char *args; gboolean ok; } requests[] = {
+    { "{'name': <'Frank'>}", TRUE },
+    { "{'name': <'Frank'>, 'password-stdin': <true>, 'password': <'pw'>}", TRUE },
+    { "{'name': <'Frank'>, 'password': <'pw'>}", FALSE },
+    { "{'name': <'Frank'>, 'password-stdin': <false>, 'password': <'pw'>}", FALSE },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (requests); i++)
+    {
+      g_autoptr(GVariant) args = g_variant_ref_sink (g_variant_parse (G_VARIANT_TYPE_VARDICT,
+                                                                      requests[i].args, NULL, NULL, NULL));
+      g_autoptr(GError) error = NULL;
+      g_assert_cmpint (chatd_command_check_args (&c, args, &error), ==, requests[i].ok);
+      if (!requests[i].ok)
+        g_assert_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/core/command/check-args", test_check_args);
+  g_test_add_func ("/core/command/stdin-only", test_stdin_only);
   g_test_add_func ("/core/command/usage-and-description", test_usage_and_description);
   return g_test_run ();
 }

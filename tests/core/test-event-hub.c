@@ -2,6 +2,8 @@
  * bounded ring; unsubscribing inside a callback. */
 #include "event-hub.h"
 
+#include <string.h>
+
 typedef struct {
   GPtrArray     *seen;    /* "id:kind" */
   ChatdEventHub *hub;
@@ -52,8 +54,11 @@ test_live_only_and_ring_bound (void)
   chatd_event_hub_subscribe (hub, "", record, &live, NULL, NULL);
   chatd_event_hub_subscribe (hub, "0", record, &all, NULL, NULL);
   g_assert_cmpuint (live.seen->len, ==, 0);
-  g_assert_cmpuint (all.seen->len, ==, 4);            /* only the ring's 4 are held */
-  g_assert_cmpstr (all.seen->pdata[0], ==, "7:old");
+  /* only the ring's 4 are held: a gap event says 1..6 were missed */
+  g_assert_cmpuint (all.seen->len, ==, 5);
+  g_assert_cmpstr (all.seen->pdata[0], ==, "6:gap");
+  g_assert_cmpstr (all.seen->pdata[1], ==, "7:old");
+  g_assert_cmpstr (all.seen->pdata[4], ==, "10:old");
   g_assert_cmpuint (chatd_event_hub_n_subscribers (hub), ==, 2);
   g_ptr_array_unref (live.seen);
   g_ptr_array_unref (all.seen);
@@ -84,6 +89,45 @@ test_unsubscribe_inside_callback (void)
   g_ptr_array_unref (r.seen);
 }
 
+/* a subscriber that emits from its callback, with a full ring: the event
+ * being delivered is trimmed from the ring meanwhile (run under valgrind or
+ * ASan to see a use-after-free if events were not reference-counted) */
+typedef struct {
+  ChatdEventHub *hub;
+  guint          depth;
+  guint          calls;
+} Echo;
+
+static void
+echo (const char *id, const char *kind, GVariant *data, const char *text, gpointer user_data)
+{
+  Echo *e = user_data;
+  e->calls++;
+  if (e->depth < 5)
+    {
+      e->depth++;
+      for (int i = 0; i < 3; i++)
+        chatd_event_hub_emit (e->hub, "echo", NULL, "again");
+      e->depth--;
+    }
+  /* still valid after the emits above trimmed the ring */
+  g_assert_nonnull (kind);
+  g_assert_cmpuint (strlen (text), >, 0);
+  g_assert_true (g_variant_is_of_type (data, G_VARIANT_TYPE_VARDICT));
+}
+
+static void
+test_reentrant_emit (void)
+{
+  g_autoptr(ChatdEventHub) hub = chatd_event_hub_new (2);
+  Echo e = { .hub = hub };
+  chatd_event_hub_emit (hub, "a", NULL, "first");
+  chatd_event_hub_emit (hub, "b", NULL, "second");
+  chatd_event_hub_subscribe (hub, "0", echo, &e, NULL, NULL);
+  g_assert_cmpuint (e.calls, >, 3);
+  g_assert_cmpuint (chatd_event_hub_last_id (hub), >, 10);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -92,5 +136,6 @@ main (int argc, char **argv)
   g_test_add_func ("/core/events/live-only-and-ring-bound", test_live_only_and_ring_bound);
   g_test_add_func ("/core/events/bad-since", test_bad_since);
   g_test_add_func ("/core/events/unsubscribe-inside-callback", test_unsubscribe_inside_callback);
+  g_test_add_func ("/core/events/reentrant-emit", test_reentrant_emit);
   return g_test_run ();
 }

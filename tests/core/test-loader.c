@@ -43,7 +43,7 @@ test_good (Fixture *f, gconstpointer data)
   g_assert_true (chatd_plugin_loader_load_file (f->loader, path, &error));
   g_assert_no_error (error);
   const char *owner = NULL;
-  g_assert_nonnull (chatd_registry_lookup_command (f->registry, "test-good", &owner));
+  g_assert_nonnull (chatd_registry_lookup_command (f->registry, "test-good", CHATD_ROLE_ANY, &owner));
   g_assert_cmpstr (owner, ==, "test-good");
   GPtrArray *plugins = chatd_plugin_loader_get_plugins (f->loader);
   g_assert_cmpuint (plugins->len, ==, 1);
@@ -60,6 +60,7 @@ test_refused (Fixture *f, gconstpointer data)
     { "no-register", CHATD_ERROR_ABI, "no chatd_plugin_register" },
     { "not-a-plugin", CHATD_ERROR_ABI, "not a chatd plugin" },
     { "registers-nothing", CHATD_ERROR_INVALID_ARGUMENT, "registered no command" },
+    { "counter-at-register", CHATD_ERROR_FAILED, "add_counter is not possible inside" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
@@ -71,6 +72,8 @@ test_refused (Fixture *f, gconstpointer data)
       g_assert_nonnull (strstr (error->message, cases[i].words));
     }
   g_assert_cmpuint (chatd_plugin_loader_get_plugins (f->loader)->len, ==, 0);
+  /* what the refused plugins added first is withdrawn */
+  g_assert_null (chatd_registry_lookup_command (f->registry, "test-counted", CHATD_ROLE_ANY, NULL));
 }
 
 static void
@@ -83,9 +86,9 @@ test_duplicate_command_withdraws_plugin (Fixture *f, gconstpointer data)
   g_assert_false (chatd_plugin_loader_load_file (f->loader, dup, &error));
   g_assert_error (error, CHATD_ERROR, CHATD_ERROR_DUPLICATE);
   g_assert_nonnull (strstr (error->message, "cmd-core"));
-  g_assert_null (chatd_registry_lookup_command (f->registry, "test-extra", NULL));
+  g_assert_null (chatd_registry_lookup_command (f->registry, "test-extra", CHATD_ROLE_ANY, NULL));
   const char *owner = NULL;
-  g_assert_nonnull (chatd_registry_lookup_command (f->registry, "help", &owner));
+  g_assert_nonnull (chatd_registry_lookup_command (f->registry, "help", CHATD_ROLE_ANY, &owner));
   g_assert_cmpstr (owner, ==, "cmd-core");
 }
 

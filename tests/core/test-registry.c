@@ -22,8 +22,30 @@ test_duplicates_refused (void)
   g_assert_error (error, CHATD_ERROR, CHATD_ERROR_DUPLICATE);
   g_assert_nonnull (strstr (error->message, "p1"));
   const char *owner = NULL;
-  g_assert_true (chatd_registry_lookup_command (registry, "alpha", &owner) == &cmd_a);
+  g_assert_true (chatd_registry_lookup_command (registry, "alpha", CHATD_ROLE_ANY, &owner) == &cmd_a);
   g_assert_cmpstr (owner, ==, "p1");
+}
+
+static void
+test_one_command_per_role (void)
+{
+  static const ChatdCommand list_server = { .name = "list", .summary = "s", .roles = CHATD_ROLE_SERVER, .run = noop_run };
+  static const ChatdCommand list_user = { .name = "list", .summary = "u", .roles = CHATD_ROLE_USER, .run = noop_run };
+  static const ChatdCommand list_any = { .name = "list", .summary = "a", .roles = CHATD_ROLE_ANY, .run = noop_run };
+  g_autoptr(ChatdRegistry) registry = chatd_registry_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_assert_true (chatd_registry_add_command (registry, &list_server, "srv", &error));
+  g_assert_true (chatd_registry_add_command (registry, &list_user, "usr", &error));
+  g_assert_false (chatd_registry_add_command (registry, &list_any, "any", &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_DUPLICATE);
+  const char *plugin = NULL;
+  g_assert_true (chatd_registry_lookup_command (registry, "list", CHATD_ROLE_USER, &plugin) == &list_user);
+  g_assert_cmpstr (plugin, ==, "usr");
+  g_assert_true (chatd_registry_lookup_command (registry, "list", CHATD_ROLE_SERVER, NULL) == &list_server);
+  /* the first plugin goes; the other's command stays */
+  chatd_registry_remove_plugin (registry, "srv");
+  g_assert_null (chatd_registry_lookup_command (registry, "list", CHATD_ROLE_SERVER, NULL));
+  g_assert_true (chatd_registry_lookup_command (registry, "list", CHATD_ROLE_ANY, NULL) == &list_user);
 }
 
 static void
@@ -40,8 +62,8 @@ test_sorted_and_removed_by_plugin (void)
   g_assert_cmpstrv (provides, ((const char *[]) { "command beta", NULL }));
 
   chatd_registry_remove_plugin (registry, "p2");
-  g_assert_null (chatd_registry_lookup_command (registry, "beta", NULL));
-  g_assert_nonnull (chatd_registry_lookup_command (registry, "alpha", NULL));
+  g_assert_null (chatd_registry_lookup_command (registry, "beta", CHATD_ROLE_ANY, NULL));
+  g_assert_nonnull (chatd_registry_lookup_command (registry, "alpha", CHATD_ROLE_ANY, NULL));
 }
 
 static void
@@ -129,6 +151,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/core/registry/duplicates-refused", test_duplicates_refused);
   g_test_add_func ("/core/registry/sorted-and-removed-by-plugin", test_sorted_and_removed_by_plugin);
+  g_test_add_func ("/core/registry/one-command-per-role", test_one_command_per_role);
   g_test_add_func ("/core/registry/bad-descriptors-refused", test_bad_descriptors_refused);
   g_test_add_func ("/core/registry/suites", test_suites);
   return g_test_run ();

@@ -194,6 +194,82 @@ test_wrap_refusals (void)
   g_assert_nonnull (strstr (error->message, "cap"));
 }
 
+static void
+test_fingerprint_text (void)
+{
+  g_autoptr(ChatdKey) key = kat_key (&chatd_suite_25519);
+  g_autoptr(GError) error = NULL;
+  guint8 fp[CHATD_FINGERPRINT_LEN], back[CHATD_FINGERPRINT_LEN];
+  g_autofree char *text = NULL;
+  g_autofree char *plain = NULL;
+  g_autofree char *upper = NULL;
+
+  g_assert_true (chatd_key_fingerprint (key, fp, &error));
+  text = chatd_fingerprint_to_string (fp);
+  g_assert_cmpuint (strlen (text), ==, 79);
+  g_assert_true (chatd_fingerprint_parse (text, back, &error));
+  g_assert_cmpmem (fp, sizeof fp, back, sizeof back);
+  plain = g_strdelimit (g_strdup (text), " ", ':');
+  upper = g_ascii_strup (plain, -1);
+  g_assert_true (chatd_fingerprint_parse (upper, back, &error));
+  g_assert_cmpmem (fp, sizeof fp, back, sizeof back);
+  g_assert_no_error (error);
+  text[78] = '\0';   /* one digit short */
+  g_assert_false (chatd_fingerprint_parse (text, back, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (chatd_fingerprint_parse ("zz", back, &error));
+  g_clear_error (&error);
+  {
+    g_autofree char *longer = g_strconcat (upper, "0", NULL);
+    g_assert_false (chatd_fingerprint_parse (longer, back, &error));
+    g_clear_error (&error);
+  }
+}
+
+static void
+test_random (void)
+{
+  g_autoptr(ChatdSecret) a = chatd_secret_new_random (32);
+  g_autoptr(ChatdSecret) b = chatd_secret_new_random (32);
+  guint8 n1[12] = { 0 }, n2[12] = { 0 };
+
+  g_assert_true (gcry_is_secure (a->data));
+  g_assert_false (chatd_memequal_ct (a->data, b->data, 32));
+  chatd_random_nonce (n1, sizeof n1);
+  chatd_random_nonce (n2, sizeof n2);
+  g_assert_false (chatd_memequal_ct (n1, n2, sizeof n1));
+}
+
+/* decoys for unknown names: same shape, stable per name, never open */
+static void
+test_wrap_decoy (void)
+{
+  static const guint8 server_secret[32] = { 9, 8, 7 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) a1 = NULL, a2 = NULL, b = NULL, real = NULL;
+  g_autoptr(ChatdKey) key = kat_key (&chatd_suite_25519);
+  ChatdSecret *out = NULL;
+
+  g_assert_true (chatd_password_wrap_decoy (server_secret, sizeof server_secret, "Mallory",
+                                            &test_params, &a1, &error));
+  g_assert_true (chatd_password_wrap_decoy (server_secret, sizeof server_secret, "Mallory",
+                                            &test_params, &a2, &error));
+  g_assert_true (chatd_password_wrap_decoy (server_secret, sizeof server_secret, "Trent",
+                                            &test_params, &b, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_bytes_equal (a1, a2));
+  g_assert_false (g_bytes_equal (a1, b));
+  g_assert_true (chatd_password_wrap_key ("Alice", key, (const guint8 *) "Alice", 5,
+                                          &test_params, &real, &error));
+  g_assert_cmpuint (TEST_LEN (a1), ==, TEST_LEN (real));
+  g_assert_cmpmem (TEST_DATA (a1), 17, TEST_DATA (real), 17);   /* same header */
+  g_assert_false (chatd_password_unwrap ("Mallory", "25519", (const guint8 *) "Mallory", 7,
+                                         TEST_DATA (a1), TEST_LEN (a1), &out, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  g_assert_null (out);
+}
+
 /* the default parameters (64 MiB, 3 passes), once */
 static void
 test_wrap_default_params (void)
@@ -229,5 +305,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/crypto/wrap/round-trip/25519", &chatd_suite_25519, test_wrap_round_trip);
   g_test_add_func ("/crypto/wrap/refusals", test_wrap_refusals);
   g_test_add_func ("/crypto/wrap/default-params", test_wrap_default_params);
+  g_test_add_func ("/crypto/wrap/decoy", test_wrap_decoy);
+  g_test_add_func ("/crypto/fingerprint/text", test_fingerprint_text);
+  g_test_add_func ("/crypto/random/secret-and-nonce", test_random);
   return g_test_run ();
 }

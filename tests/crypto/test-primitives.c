@@ -195,6 +195,22 @@ test_secret_and_compare (void)
     }
 }
 
+/* the secure pool grows beyond its initial size instead of failing */
+static void
+test_secret_pool_grows (void)
+{
+  ChatdSecret *secrets[64];
+
+  for (gsize i = 0; i < G_N_ELEMENTS (secrets); i++)
+    {
+      secrets[i] = chatd_secret_new (16 * 1024);   /* 1 MiB in all */
+      g_assert_true (gcry_is_secure (secrets[i]->data));
+      secrets[i]->data[16 * 1024 - 1] = 1;
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (secrets); i++)
+    chatd_secret_free (secrets[i]);
+}
+
 /* RFC 9180 A.2.1: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305,
  * base mode, first message (sequence number 0) */
 static void
@@ -314,6 +330,7 @@ main (int argc, char **argv)
   g_test_add_func ("/crypto/argon2id/rfc9106", test_argon2id_rfc9106);
   g_test_add_func ("/crypto/argon2id/params-cap", test_kdf_params_cap);
   g_test_add_func ("/crypto/secret/secure-and-constant-time", test_secret_and_compare);
+  g_test_add_func ("/crypto/secret/pool-grows", test_secret_pool_grows);
   g_test_add_func ("/crypto/hpke/rfc9180-a2", test_hpke_rfc9180);
   g_test_add_func ("/crypto/x25519/low-order-refused", test_x25519_low_order);
   g_test_add_func ("/crypto/keyblob/envelope", test_keyblob_envelope);

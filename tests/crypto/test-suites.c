@@ -409,6 +409,27 @@ test_bad_blobs (gconstpointer data)
     }
 }
 
+/* libgcrypt 1.10.1 aborts in gcry_pk_verify on an Ed25519 point with a short
+ * coordinate (found by fuzz-keyblob): such a public key is refused cleanly */
+static void
+test_short_point_refused (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) ed_pub = test_hex ("d75a980182b10ab7d54bfed3c9640000000000000000000000000000000000");
+  guint8 body[CHATD_SUITE_25519_PUBLIC_BODY] = { 0 };
+  guint8 blob[256];
+  gsize len = 0;
+  g_autoptr(ChatdKey) key = NULL;
+
+  memcpy (body, TEST_DATA (ed_pub), 32);
+  body[64] = 1;   /* some "signature" */
+  g_assert_true (chatd_keyblob_write ("25519", CHATD_KEY_PUBLIC, body, sizeof body,
+                                      blob, sizeof blob, &len, &error));
+  key = chatd_suite_25519.import_public (&chatd_suite_25519, blob, len, &error);
+  g_assert_null (key);
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT);
+}
+
 /* the checked-in vectors are what the deterministic code makes */
 static void
 test_kat_recompute_rsa (void)
@@ -521,6 +542,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/crypto/suite/rsa/bad-blobs", &rsa_case, test_bad_blobs);
   g_test_add_data_func ("/crypto/suite/25519/bad-blobs", &ed_case, test_bad_blobs);
   g_test_add_func ("/crypto/suite/foreign-key-refused", test_foreign_key);
+  g_test_add_func ("/crypto/suite/25519/short-point-refused", test_short_point_refused);
   g_test_add_func ("/crypto/suite/25519/key-exchange-and-aead", test_key_exchange_and_aead);
   return g_test_run ();
 }

@@ -10,7 +10,7 @@ trap '"$CHATCTL" --socket "$SOCK" shutdown >/dev/null 2>&1 || true; rm -rf "$WOR
 mkdir -p "$WORK/plugins"
 for p in "$PLUGINS"/*.so "$BAD"; do ln -s "$(readlink -f "$p")" "$WORK/plugins/"; done
 
-"$CHATD" --server --daemon --socket "$SOCK" --state-dir "$WORK/state" --plugin-dir "$WORK/plugins"
+"$CHATD" --server --listen 127.0.0.1:0 --daemon --socket "$SOCK" --state-dir "$WORK/state" --plugin-dir "$WORK/plugins"
 grep -q "bad-kat-suite.*refused.*skipped" "$WORK/state/chatd.log" \
   || { echo "no refusal in the log:"; cat "$WORK/state/chatd.log"; exit 1; }
 if "$CHATCTL" --socket "$SOCK" plugins | grep -q '^bad-kat-suite'; then

@@ -9,7 +9,7 @@ WORK=$(mktemp -d /tmp/chatd-data.XXXXXX)
 SOCK="$WORK/run/server.sock"
 trap '"$CHATCTL" --socket "$SOCK" shutdown >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
 
-"$CHATD" --server --daemon --config "$SRC/data/chatd.conf" --socket "$SOCK" \
+"$CHATD" --server --listen 127.0.0.1:0 --daemon --config "$SRC/data/chatd.conf" --socket "$SOCK" \
   --state-dir "$WORK/state" --plugin-dir "$PLUGINS"
 "$CHATCTL" --socket "$SOCK" status >/dev/null
 

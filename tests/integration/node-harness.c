@@ -81,7 +81,7 @@ void
 test_node_start_server (TestNode *node, const char *const *extra)
 {
   const char *const base[] = {
-    "--server", "--socket", node->socket_path, "--state-dir", node->state_dir,
+    "--server", "--listen", "127.0.0.1:0", "--socket", node->socket_path, "--state-dir", node->state_dir,
     "--plugin-dir", required_env ("CHATD_PLUGIN_DIR"), NULL };
   g_autoptr(GSubprocessLauncher) launcher =
     g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_MERGE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
@@ -104,18 +104,22 @@ test_node_start_server (TestNode *node, const char *const *extra)
     }
 }
 
+/* input: what the process reads on stdin (NULL: it inherits ours) */
 static int
-run (TestNode *node, const char *program, const char *const *first, const char *const *second,
-     char **ret_stdout, char **ret_stderr)
+run_input (TestNode *node, const char *program, const char *const *first, const char *const *second,
+           const char *input, char **ret_stdout, char **ret_stderr)
 {
   g_autoptr(GSubprocessLauncher) launcher = test_node_launcher (node);
+  if (input != NULL)
+    g_subprocess_launcher_set_flags (launcher, G_SUBPROCESS_FLAGS_STDIN_PIPE |
+                                     G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_autoptr(GPtrArray) argv = argv_new (program, first, second);
   g_autoptr(GError) error = NULL;
   g_autoptr(GSubprocess) process = g_subprocess_launcher_spawnv (launcher,
                                                                  (const char * const *) argv->pdata, &error);
   g_assert_no_error (error);
   g_autofree char *out = NULL, *err = NULL;
-  g_subprocess_communicate_utf8 (process, NULL, NULL, &out, &err, &error);
+  g_subprocess_communicate_utf8 (process, input, NULL, &out, &err, &error);
   g_assert_no_error (error);
   g_test_message ("%s ... -> %d\nstdout: %s\nstderr: %s", program,
                   g_subprocess_get_exit_status (process), out, err);
@@ -125,6 +129,21 @@ run (TestNode *node, const char *program, const char *const *first, const char *
     *ret_stderr = g_steal_pointer (&err);
   g_assert_true (g_subprocess_get_if_exited (process));
   return g_subprocess_get_exit_status (process);
+}
+
+static int
+run (TestNode *node, const char *program, const char *const *first, const char *const *second,
+     char **ret_stdout, char **ret_stderr)
+{
+  return run_input (node, program, first, second, NULL, ret_stdout, ret_stderr);
+}
+
+int
+test_run_chatctl_input (TestNode *node, const char *const *args, const char *input,
+                        char **ret_stdout, char **ret_stderr)
+{
+  const char *const socket_args[] = { "--socket", node->socket_path, NULL };
+  return run_input (node, required_env ("CHATCTL"), socket_args, args, input, ret_stdout, ret_stderr);
 }
 
 int
@@ -204,9 +223,16 @@ test_node_free (TestNode *node)
     return;
   if (node->process != NULL)
     {
+      /* a node that crashes or fails to stop cleanly fails the test */
       g_subprocess_send_signal (node->process, SIGTERM);
-      test_node_wait (node);
+      g_assert_cmpint (test_node_wait (node), ==, 0);
     }
+  g_autofree char *log_path = g_build_filename (node->root, "chatd.log", NULL);
+  g_autofree char *log = NULL;
+  if (g_file_get_contents (log_path, &log, NULL, NULL) &&
+      (strstr (log, "CRITICAL") != NULL || strstr (log, "Sanitizer") != NULL ||
+       strstr (log, "runtime error") != NULL))
+    g_error ("the node logged a critical error or a sanitizer report:\n%s", log);
   remove_tree (node->root);
   g_free (node->root);
   g_free (node->runtime_dir);

@@ -26,6 +26,9 @@ int       test_run_chatd     (TestNode *node, const char *const *args,
 /* Runs `chatctl --socket S args...` and returns its exit status. */
 int       test_run_chatctl   (TestNode *node, const char *const *args,
                               char **ret_stdout, char **ret_stderr);
+/* The same with input on chatctl's standard input. */
+int       test_run_chatctl_input (TestNode *node, const char *const *args, const char *input,
+                                  char **ret_stdout, char **ret_stderr);
 /* Runs chatctl with exactly these arguments (no --socket). */
 int       test_run_chatctl_raw (TestNode *node, const char *const *args,
                                 char **ret_stdout, char **ret_stderr);

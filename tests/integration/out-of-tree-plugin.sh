@@ -37,7 +37,7 @@ cat > "$WORK/chatd.conf" <<CONF
 critical=greeter;cmd-core
 CONF
 SOCK="$WORK/run/s.sock"
-"$BUILD/daemon/chatd" --server --daemon --config "$WORK/chatd.conf" --socket "$SOCK" \
+"$BUILD/daemon/chatd" --server --listen 127.0.0.1:0 --daemon --config "$WORK/chatd.conf" --socket "$SOCK" \
   --state-dir "$WORK/state" --plugin-dir "$WORK/plugins"
 trap '"$BUILD/ctl/chatctl" --socket "$SOCK" shutdown >/dev/null 2>&1; rm -rf "$WORK"' EXIT
 out=$("$BUILD/ctl/chatctl" --socket "$SOCK" hello --greeting Howdy Carol)

@@ -254,10 +254,11 @@ main (int argc, char **argv)
       else if (!strcmp (argv[i], "--chunk") && i + 1 < argc)
         chunk = atoi (argv[++i]);
       else if (!strcmp (argv[i], "--repeat") && i + 1 < argc)
-        repeat = MAX (atoi (argv[++i]), 1);
+        repeat = atoi (argv[++i]);
       else if (!strcmp (argv[i], "-v"))
         verbose = TRUE;
     }
+  repeat = MAX (repeat, 1u);
   gcry_check_version (NULL);
   gcry_control (GCRYCTL_INITIALIZATION_FINISHED, 0);
   g_autoptr(GError) error = NULL;

@@ -1,5 +1,6 @@
 /* sim-harness.c: bookkeeping of messages sent and received in simnet tests. */
 #include "sim-harness.h"
+#include "debug-dump.h"
 
 #include <string.h>
 
@@ -42,6 +43,12 @@ on_sent (ChatdEndpoint *ep, ChatdConnection *conn, const GError *error, gpointer
   if (error)
     {
       h->sends_failed++;
+      if (g_getenv ("SIM_DEBUG"))
+        {
+          g_printerr ("%.4f send failed: %s\n", (simnet_now (h->net) - 1000000) / 1e6, error->message);
+          if (conn && h->sends_failed == 1)
+            debug_dump_conn (conn, NULL);
+        }
       g_clear_error (&h->last_send_error);
       h->last_send_error = g_error_copy (error);
       h->last_send_failure_at = simnet_now (h->net);

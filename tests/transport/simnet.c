@@ -199,7 +199,11 @@ transmit (SimNet *net, SimNode *node, const ChatdAddress *to, guint8 *data, gsiz
       at = node->uplink_free_at;
     }
   if (g_rand_double (r) < link->loss)
-    return;
+    {
+      if (g_getenv ("SIMNET_DEBUG"))
+        g_printerr ("%.4f   lost (%" G_GSIZE_FORMAT " bytes)\n", (net->now - 1000000) / 1e6, len);
+      return;
+    }
   at += link->delay_us;
   if (link->jitter_us > 0)
     at += g_rand_int_range (r, 0, (gint32) link->jitter_us);

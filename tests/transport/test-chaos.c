@@ -21,6 +21,23 @@ static guint protected_runs;
 static guint first_seed = 1;
 
 static void
+print_nonzero (const char *name, guint64 value, gpointer user_data)
+{
+  if (value && !g_str_has_prefix (name, "conn."))
+    g_printerr ("  %s %s = %" G_GUINT64_FORMAT "\n", (const char *) user_data, name, value);
+}
+
+static void
+debug_tap (SimNode *from, const ChatdAddress *to, const guint8 *data, gsize len, gpointer user_data)
+{
+  ChatdPacketHeader h;
+  if (chatd_packet_parse_header (data, len, &h) == CHATD_PACKET_OK && simnet_now (from->net) < 13000000)
+    g_printerr ("%.3f %s type %u len %" G_GSIZE_FORMAT " token %" G_GSIZE_FORMAT " pn %" G_GUINT64_FORMAT " dcid %016" G_GINT64_MODIFIER "x scid %016" G_GINT64_MODIFIER "x\n",
+                (simnet_now (from->net) - 1000000) / 1e6, from == user_data ? "a->b" : "b->a", h.type, len,
+                h.token_len, h.pn, h.dcid, h.scid);
+}
+
+static void
 random_link (GRand *r, SimLink *link)
 {
   simnet_link_init (link);
@@ -53,6 +70,15 @@ run_seed (guint32 seed)
     h.b->uplink = h.a->uplink;
   else
     random_link (r, &h.b->uplink);
+  if (g_getenv ("CHAOS_DEBUG"))
+    simnet_set_tap (h.net, debug_tap, h.a);
+  if (g_getenv ("CHAOS_DEBUG"))
+    g_printerr ("seed %u: a loss %.2f dup %.2f corrupt %.2f reorder %.2f/%" G_GINT64_FORMAT " delay %" G_GINT64_FORMAT
+                " jitter %" G_GINT64_FORMAT " rate %" G_GUINT64_FORMAT " queue %" G_GINT64_FORMAT "; b loss %.2f delay %" G_GINT64_FORMAT
+                " rate %" G_GUINT64_FORMAT " queue %" G_GINT64_FORMAT "\n",
+                seed, h.a->uplink.loss, h.a->uplink.duplicate, h.a->uplink.corrupt, h.a->uplink.reorder,
+                h.a->uplink.reorder_extra_us, h.a->uplink.delay_us, h.a->uplink.jitter_us, h.a->uplink.rate_bytes_per_s,
+                h.a->uplink.queue_us, h.b->uplink.loss, h.b->uplink.delay_us, h.b->uplink.rate_bytes_per_s, h.b->uplink.queue_us);
   guint n = g_rand_int_range (r, 1, 60);
   guint64 budget = 3 * 1024 * 1024;
   for (guint i = 0; i < n && budget > 0; i++)
@@ -112,6 +138,11 @@ run_seed (guint32 seed)
         chatd_connection_close (conn, simnet_now (h.net), 1, "chaos");
     }
   gboolean done = simnet_run (h.net, simnet_now (h.net) + 600 * G_USEC_PER_SEC, harness_all_done, &h);
+  if (g_getenv ("CHAOS_DEBUG"))
+    {
+      chatd_endpoint_foreach_counter (h.a->endpoint, print_nonzero, (gpointer) "a");
+      chatd_endpoint_foreach_counter (h.b->endpoint, print_nonzero, (gpointer) "b");
+    }
   /* invariants that hold whatever the link did (a restarted b may get a
    * message whose sender then reports a failure: at most once, never twice) */
   g_assert_cmpuint (h.unexpected, ==, 0);
@@ -123,6 +154,9 @@ run_seed (guint32 seed)
         g_test_message ("seed %u: %u/%u received, %u acknowledged", seed, h.received, h.target, h.sends_ok);
       g_assert_true (done);
       g_assert_cmpuint (h.received, ==, h.target);
+      /* nothing left buffered for unfinished messages */
+      g_assert_cmpuint (chatd_endpoint_get_counter (h.a->endpoint, "buffered_bytes"), ==, 0);
+      g_assert_cmpuint (chatd_endpoint_get_counter (h.b->endpoint, "buffered_bytes"), ==, 0);
     }
   else
     {

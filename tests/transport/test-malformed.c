@@ -153,6 +153,66 @@ test_malformed (void)
   harness_clear (&h);
 }
 
+/* The endpoint-wide budget for unfinished incoming messages: a packet
+ * that would grow the buffered bytes beyond it is dropped unacknowledged,
+ * whichever connection it belongs to. */
+static void
+inject_far_frame (Harness *h, SimNode *from, ChatdConnection *server_conn, guint64 stream_id,
+                  guint64 offset)
+{
+  guint8 buf[256];
+  ChatdPacketHeader hdr = { .type = CHATD_PACKET_DATA, .dcid = server_conn->local_cid, .pn = 3000000 };
+  gsize hl = chatd_packet_write_header (buf, sizeof buf, &hdr);
+  ChatdWriter w;
+  chatd_writer_init (&w, buf + hl, 200);
+  chatd_frame_write_stream_header (&w, stream_id, offset, 10, FALSE, TRUE);
+  chatd_writer_bytes (&w, "0123456789", 10);
+  gsize plen = hl + (w.pos - (buf + hl));
+  chatd_packet_append_crc (buf, plen);
+  simnet_inject (h->net, &from->addr, h->b, buf, plen + CHATD_CRC_LEN, 10);
+  simnet_run (h->net, simnet_now (h->net) + 100000, NULL, NULL);
+}
+
+static void
+test_memory_budget (void)
+{
+  Harness h;
+  ChatdEndpointConfig config;
+  chatd_endpoint_config_init (&config);
+  config.max_message_bytes = 1000000;
+  config.stream_receive_window = 1000000;
+  config.conn_receive_window = 1100000;
+  config.receive_budget_bytes = 1500000;
+  harness_init (&h, 7, &config);
+  SimNode *c = simnet_add_node (h.net, 3, 3000, &config);
+  harness_watch (&h, c);
+  g_autoptr(GBytes) m1 = harness_message (1, 10);
+  g_autoptr(GBytes) m2 = harness_message (2, 10);
+  harness_send (&h, h.a, h.b, m1);
+  harness_send (&h, c, h.b, m2);
+  g_assert_true (simnet_run (h.net, simnet_now (h.net) + 5 * G_USEC_PER_SEC, harness_all_done, &h));
+  ChatdConnection *ca = chatd_endpoint_lookup (h.b->endpoint, &h.a->addr);
+  ChatdConnection *cc = chatd_endpoint_lookup (h.b->endpoint, &c->addr);
+  g_assert_nonnull (ca);
+  g_assert_nonnull (cc);
+  /* 1 MB reserved by a's connection: within its credit and the budget */
+  inject_far_frame (&h, h.a, ca, 100 << 1, 999990);
+  g_assert_cmpuint (chatd_endpoint_get_counter (h.b->endpoint, "buffered_bytes"), ==, 1000000);
+  /* the same from c's connection would pass its own credit, not the budget */
+  inject_far_frame (&h, c, cc, 100 << 1, 999990);
+  g_assert_cmpuint (chatd_connection_get_counter (cc, "dropped_memory_budget"), ==, 1);
+  g_assert_cmpuint (chatd_endpoint_get_counter (h.b->endpoint, "buffered_bytes"), ==, 1000000);
+  /* small messages still pass */
+  g_autoptr(GBytes) m3 = harness_message (3, 1000);
+  harness_send (&h, c, h.b, m3);
+  g_assert_true (simnet_run (h.net, simnet_now (h.net) + 5 * G_USEC_PER_SEC, harness_all_done, &h));
+  /* when a's connection goes, its reservation is released */
+  chatd_connection_close (ca, simnet_now (h.net), 0, "done");
+  simnet_run (h.net, simnet_now (h.net) + G_USEC_PER_SEC, NULL, NULL);
+  g_assert_cmpuint (chatd_endpoint_get_counter (h.b->endpoint, "buffered_bytes"), ==, 0);
+  harness_clear (&h);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -160,5 +220,6 @@ main (int argc, char **argv)
   gcry_control (GCRYCTL_INITIALIZATION_FINISHED, 0);
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/transport/malformed/datagrams", test_malformed);
+  g_test_add_func ("/transport/malformed/memory-budget", test_memory_budget);
   return g_test_run ();
 }

@@ -7,7 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-#define S(x) ((gint64) ((x) * G_USEC_PER_SEC))
+#define S(x) ((gint64) ((x) * (double) G_USEC_PER_SEC))
 
 static void
 assert_delivered_exactly_once (Harness *h)
@@ -38,6 +38,16 @@ test_basic (void)
   harness_clear (&h);
 }
 
+static void
+sim_debug_tap (SimNode *from, const ChatdAddress *to, const guint8 *data, gsize len, gpointer user_data)
+{
+  ChatdPacketHeader h;
+  if (chatd_packet_parse_header (data, len, &h) == CHATD_PACKET_OK)
+    g_printerr ("%.4f %s type %u len %" G_GSIZE_FORMAT " pn %" G_GUINT64_FORMAT " dcid %016" G_GINT64_MODIFIER "x\n",
+                (simnet_now (from->net) - 1000000) / 1e6, from == user_data ? "a->b" : "b->a", h.type, len,
+                h.pn, h.dcid);
+}
+
 /* Sizes from 0 B to 1 MiB, log-distributed, total bounded by @budget. */
 static void
 run_sizes (double loss, guint32 seed, guint64 budget, guint max_messages, gint64 limit)
@@ -56,6 +66,8 @@ run_sizes (double loss, guint32 seed, guint64 budget, guint max_messages, gint64
   link.rate_bytes_per_s = 50 * 1000 * 1000;
   h.a->uplink = link;
   h.b->uplink = link;
+  if (g_getenv ("SIM_DEBUG"))
+    simnet_set_tap (h.net, sim_debug_tap, h.a);
   GRand *r = g_rand_new_with_seed (seed * 7 + 1);
   guint64 total = 0;
   for (guint i = 0; i < max_messages && total < budget; i++)
@@ -77,7 +89,8 @@ run_sizes (double loss, guint32 seed, guint64 budget, guint max_messages, gint64
   gboolean done = simnet_run (h.net, simnet_now (h.net) + limit, harness_all_done, &h);
   if (!done)
     {
-      g_test_message ("received %u/%u, ok %u failed %u", h.received, h.target, h.sends_ok, h.sends_failed);
+      g_test_message ("received %u/%u, ok %u failed %u (%s)", h.received, h.target, h.sends_ok, h.sends_failed,
+                      h.last_send_error ? h.last_send_error->message : "-");
       chatd_endpoint_foreach_connection (h.a->endpoint, debug_dump_conn, NULL);
       g_printerr ("--- b\n");
       chatd_endpoint_foreach_connection (h.b->endpoint, debug_dump_conn, NULL);
@@ -121,7 +134,9 @@ test_sizes_loss20 (void)
 static void
 test_sizes_loss50 (void)
 {
-  run_sizes (0.50, 14, 2 * 1024 * 1024, 60, S (1800));
+  /* 50% each way: three seeds, since one run says little at this loss */
+  for (guint32 seed = 14; seed < 17; seed++)
+    run_sizes (0.50, seed, 3 * 1024 * 1024, 80, S (3600));
 }
 
 

@@ -1,0 +1,56 @@
+/* login.c: the transcript both sides of the login compute. */
+#define G_LOG_DOMAIN "chatd-auth"
+#include "login.h"
+
+#include <gcrypt.h>
+#include <string.h>
+
+/* c1's fields sit at the same positions in CHALLENGE and ANSWER */
+G_STATIC_ASSERT ((int) CH_N1 == (int) AN_N1 && (int) CH_BITS == (int) AN_BITS &&
+                 (int) CH_TS == (int) AN_TS && (int) CH_ADDRESS == (int) AN_ADDRESS);
+
+void
+chatd_login_transcript_init (ChatdLoginTranscript *t, const guint8 *server_fingerprint,
+                             const ChatdAuthMessage *c1, const ChatdSlice *client_nonce,
+                             const ChatdSlice *client_share, const ChatdSlice *server_share,
+                             const ChatdAuthMessage *reply)
+{
+  gsize wrapped_len = reply->fields[RE_WRAPPED].len;
+  gcry_md_hash_buffer (GCRY_MD_SHA256, t->wrapped_digest, reply->fields[RE_WRAPPED].data, wrapped_len);
+  guint i = 0;
+  t->fields[i++] = CHATD_SLICE (server_fingerprint, CHATD_FINGERPRINT_LEN);
+  t->fields[i++] = c1->fields[CH_N1];
+  t->fields[i++] = c1->fields[CH_BITS];
+  t->fields[i++] = c1->fields[CH_TS];
+  t->fields[i++] = c1->fields[CH_ADDRESS];
+  t->fields[i++] = *client_nonce;
+  t->fields[i++] = *client_share;
+  t->fields[i++] = *server_share;
+  t->fields[i++] = reply->fields[RE_NAME];
+  t->fields[i++] = reply->fields[RE_SUITE];
+  t->fields[i++] = CHATD_SLICE (t->wrapped_digest, sizeof t->wrapped_digest);
+  t->fields[i++] = reply->fields[RE_N2];
+  t->fields[i++] = reply->fields[RE_TS2];
+  g_assert (i == CHATD_LOGIN_TRANSCRIPT_N);
+}
+
+gboolean
+chatd_login_transcript_hash (const ChatdLoginTranscript *t, guint8 ret_hash[32], GError **error)
+{
+  guint8 message[CHATD_DOMAIN_MESSAGE_MAX];
+  gsize len = chatd_domain_message (CHATD_PURPOSE_TRANSCRIPT, t->fields, CHATD_LOGIN_TRANSCRIPT_N,
+                                    message, error);
+  if (len == 0)
+    return FALSE;
+  gcry_md_hash_buffer (GCRY_MD_SHA256, ret_hash, message, len);
+  return TRUE;
+}
+
+void
+chatd_login_name_aad (const ChatdSlice *n1, const ChatdSlice *client_share, GByteArray *ret_aad)
+{
+  static const char prefix[] = "chatd/1/" CHATD_PURPOSE_NAME;
+  g_byte_array_append (ret_aad, (const guint8 *) prefix, sizeof prefix);   /* with its NUL */
+  g_byte_array_append (ret_aad, n1->data, n1->len);
+  g_byte_array_append (ret_aad, client_share->data, client_share->len);
+}

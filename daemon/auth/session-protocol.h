@@ -1,0 +1,46 @@
+/* session-protocol.h: what a user node and the server say inside their
+ * protected session (doc/protocol.md, "Session"). */
+#pragma once
+#include <glib.h>
+#include "chatd-wire.h"
+
+/* The suite whose key exchange and AEAD protect channels (DESIGN section 4). */
+#define CHATD_CHANNEL_SUITE "25519"
+
+/* REQUEST: request id, kind, argument; RESPONSE: request id, status (0 ok,
+ * 1 error), body, signature (for signed bodies) */
+enum { SR_ID, SR_KIND, SR_ARGUMENT };
+enum { SP_ID, SP_STATUS, SP_BODY, SP_SIGNATURE };
+
+#define CHATD_REQUEST_PRESENCE   "presence"    /* argument: HOST:PORT where peers reach the node */
+#define CHATD_REQUEST_LIST       "list"        /* argument: 32-byte nonce; body: signed manifest */
+#define CHATD_REQUEST_USERS      "users"       /* body: the key records of every registered user */
+#define CHATD_REQUEST_KEY_RECORD "key-record"  /* argument: a name; body: its key record */
+
+#define CHATD_PURPOSE_MANIFEST_LIST "manifest-list"
+
+/* the user node's heartbeat interval */
+#define CHATD_HEARTBEAT_INTERVAL_S 10
+
+/* A list of byte strings: varint length, bytes; repeated. */
+static inline void
+chatd_session_append_field (GByteArray *out, const void *data, gsize len)
+{
+  guint8 prefix[8];
+  ChatdWriter w;
+  chatd_writer_init (&w, prefix, sizeof prefix);
+  chatd_writer_varint (&w, len);
+  g_byte_array_append (out, prefix, sizeof prefix - chatd_writer_remaining (&w));
+  g_byte_array_append (out, data, len);
+}
+
+static inline gboolean
+chatd_session_next_field (ChatdReader *r, const guint8 **ret_data, gsize *ret_len)
+{
+  guint64 len = 0;
+  if (!chatd_reader_varint (r, &len) || len > chatd_reader_remaining (r) ||
+      !chatd_reader_bytes (r, len, ret_data))
+    return FALSE;
+  *ret_len = len;
+  return TRUE;
+}

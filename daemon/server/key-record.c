@@ -1,0 +1,237 @@
+/* key-record.c: signed key records (doc/protocol.md, "Server directory").
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#define G_LOG_DOMAIN "chatd-server"
+#include "key-record.h"
+#include "node-options.h"
+
+#include <string.h>
+
+void
+chatd_key_record_free (ChatdKeyRecord *record)
+{
+  if (record == NULL)
+    return;
+  g_free (record->name);
+  g_free (record->suite);
+  g_clear_pointer (&record->public_key, g_bytes_unref);
+  g_free (record);
+}
+
+static void
+put_i64 (guint8 out[8], gint64 value)
+{
+  guint64 v = (guint64) value;
+  for (int i = 7; i >= 0; i--, v >>= 8)
+    out[i] = (guint8) v;
+}
+
+static gint64
+get_i64 (const guint8 *p)
+{
+  guint64 v = 0;
+  for (int i = 0; i < 8; i++)
+    v = v << 8 | p[i];
+  return (gint64) v;
+}
+
+static gboolean
+check_fields (const ChatdKeyRecord *record, GError **error)
+{
+  gsize key_len = record->public_key ? g_bytes_get_size (record->public_key) : 0;
+  if (!chatd_user_name_is_valid (record->name, error))
+    return FALSE;
+  if (record->suite == NULL || !chatd_suite_name_is_valid (record->suite) ||
+      key_len == 0 || key_len > CHATD_KEY_BLOB_MAX || record->expires <= record->issued_at)
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT,
+                   "key record: invalid suite name, key length or lifetime");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The signed fields: name, suite, public key, issued-at, expires. */
+static gboolean
+record_signature (const ChatdKey *key, const ChatdKeyRecord *record,
+                  const guint8 *signature, gsize signature_len,
+                  GBytes **ret_signature, GError **error)
+{
+  guint8 issued[8], expires[8];
+  put_i64 (issued, record->issued_at);
+  put_i64 (expires, record->expires);
+  ChatdSlice fields[] = {
+    CHATD_SLICE_STR (record->name),
+    CHATD_SLICE_STR (record->suite),
+    CHATD_SLICE (g_bytes_get_data (record->public_key, NULL), g_bytes_get_size (record->public_key)),
+    CHATD_SLICE (issued, 8),
+    CHATD_SLICE (expires, 8),
+  };
+  if (ret_signature != NULL)
+    return chatd_domain_sign (key, CHATD_KEY_RECORD_PURPOSE, fields, G_N_ELEMENTS (fields),
+                              ret_signature, error);
+  return chatd_domain_verify (key, CHATD_KEY_RECORD_PURPOSE, fields, G_N_ELEMENTS (fields),
+                              signature, signature_len, error);
+}
+
+gboolean
+chatd_key_record_encode (const ChatdKeyRecord *record, GBytes *signature,
+                         GBytes **ret_encoded, GError **error)
+{
+  if (!check_fields (record, error))
+    return FALSE;
+  gsize sig_len = g_bytes_get_size (signature);
+  gsize key_len = g_bytes_get_size (record->public_key);
+  if (sig_len == 0 || sig_len > CHATD_KEY_RECORD_SIG_MAX)
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT,
+                   "key record: signature of %" G_GSIZE_FORMAT " bytes", sig_len);
+      return FALSE;
+    }
+  GByteArray *out = g_byte_array_sized_new (CHATD_KEY_RECORD_MAX);
+  guint8 byte, be[8];
+  g_byte_array_append (out, (const guint8 *) CHATD_KEY_RECORD_MAGIC, 4);
+  byte = CHATD_KEY_RECORD_VERSION;
+  g_byte_array_append (out, &byte, 1);
+  byte = (guint8) strlen (record->name);
+  g_byte_array_append (out, &byte, 1);
+  g_byte_array_append (out, (const guint8 *) record->name, byte);
+  byte = (guint8) strlen (record->suite);
+  g_byte_array_append (out, &byte, 1);
+  g_byte_array_append (out, (const guint8 *) record->suite, byte);
+  guint8 len16[2] = { key_len >> 8, key_len & 0xff };
+  g_byte_array_append (out, len16, 2);
+  g_byte_array_append (out, g_bytes_get_data (record->public_key, NULL), key_len);
+  put_i64 (be, record->issued_at);
+  g_byte_array_append (out, be, 8);
+  put_i64 (be, record->expires);
+  g_byte_array_append (out, be, 8);
+  len16[0] = sig_len >> 8;
+  len16[1] = sig_len & 0xff;
+  g_byte_array_append (out, len16, 2);
+  g_byte_array_append (out, g_bytes_get_data (signature, NULL), sig_len);
+  *ret_encoded = g_byte_array_free_to_bytes (out);
+  return TRUE;
+}
+
+gboolean
+chatd_key_record_sign (const ChatdKey *server_key, const ChatdKeyRecord *record,
+                       GBytes **ret_encoded, GError **error)
+{
+  g_autoptr(GBytes) signature = NULL;
+  if (!check_fields (record, error) ||
+      !record_signature (server_key, record, NULL, 0, &signature, error))
+    return FALSE;
+  return chatd_key_record_encode (record, signature, ret_encoded, error);
+}
+
+typedef struct {
+  const guint8 *p;
+  gsize         left;
+} Reader;
+
+static gboolean
+take (Reader *r, gsize n, const guint8 **ret)
+{
+  if (r->left < n)
+    return FALSE;
+  *ret = r->p;
+  r->p += n;
+  r->left -= n;
+  return TRUE;
+}
+
+static gboolean
+take_string (Reader *r, gsize max, char **ret)
+{
+  const guint8 *len, *text;
+  if (!take (r, 1, &len) || *len == 0 || *len > max || !take (r, *len, &text) ||
+      memchr (text, 0, *len) != NULL)
+    return FALSE;
+  *ret = g_strndup ((const char *) text, *len);
+  return TRUE;
+}
+
+static gboolean
+take_blob (Reader *r, gsize max, const guint8 **ret, gsize *ret_len)
+{
+  const guint8 *len;
+  if (!take (r, 2, &len))
+    return FALSE;
+  gsize n = (gsize) len[0] << 8 | len[1];
+  if (n == 0 || n > max || !take (r, n, ret))
+    return FALSE;
+  *ret_len = n;
+  return TRUE;
+}
+
+static gboolean
+malformed (GError **error, const char *what)
+{
+  g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT, "malformed key record: %s", what);
+  return FALSE;
+}
+
+gboolean
+chatd_key_record_decode (const guint8 *data, gsize len, ChatdKeyRecord **ret_record,
+                         GBytes **ret_signature, GError **error)
+{
+  if (data == NULL || len > CHATD_KEY_RECORD_MAX)
+    return malformed (error, "oversized");
+  Reader r = { data, len };
+  const guint8 *magic, *version, *key, *times, *sig;
+  gsize key_len = 0, sig_len = 0;
+  g_autoptr(ChatdKeyRecord) record = g_new0 (ChatdKeyRecord, 1);
+  if (!take (&r, 4, &magic) || memcmp (magic, CHATD_KEY_RECORD_MAGIC, 4) != 0)
+    return malformed (error, "bad magic");
+  if (!take (&r, 1, &version) || *version != CHATD_KEY_RECORD_VERSION)
+    return malformed (error, "unknown version");
+  if (!take_string (&r, 32, &record->name) || !chatd_user_name_is_valid (record->name, NULL))
+    return malformed (error, "bad user name");
+  if (!take_string (&r, CHATD_SUITE_NAME_MAX, &record->suite) ||
+      !chatd_suite_name_is_valid (record->suite))
+    return malformed (error, "bad suite name");
+  if (!take_blob (&r, CHATD_KEY_BLOB_MAX, &key, &key_len))
+    return malformed (error, "bad public key length");
+  if (!take (&r, 16, &times))
+    return malformed (error, "truncated");
+  if (!take_blob (&r, CHATD_KEY_RECORD_SIG_MAX, &sig, &sig_len))
+    return malformed (error, "bad signature length");
+  if (r.left != 0)
+    return malformed (error, "trailing bytes");
+  record->public_key = g_bytes_new (key, key_len);
+  record->issued_at = get_i64 (times);
+  record->expires = get_i64 (times + 8);
+  if (record->expires <= record->issued_at)
+    return malformed (error, "expires before it was issued");
+  *ret_record = g_steal_pointer (&record);
+  if (ret_signature != NULL)
+    *ret_signature = g_bytes_new (sig, sig_len);
+  return TRUE;
+}
+
+gboolean
+chatd_key_record_verify (const ChatdKey *server_key, const guint8 *data, gsize len, gint64 now,
+                         ChatdKeyRecord **ret_record, GError **error)
+{
+  g_autoptr(ChatdKeyRecord) record = NULL;
+  g_autoptr(GBytes) signature = NULL;
+  if (!chatd_key_record_decode (data, len, &record, &signature, error))
+    return FALSE;
+  if (!record_signature (server_key, record, g_bytes_get_data (signature, NULL),
+                         g_bytes_get_size (signature), NULL, error))
+    {
+      g_prefix_error (error, "key record of '%s': ", record->name);
+      return FALSE;
+    }
+  if (record->issued_at > now + CHATD_KEY_RECORD_SKEW || now >= record->expires)
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
+                   "key record of '%s' is %s", record->name,
+                   now >= record->expires ? "expired" : "issued in the future");
+      return FALSE;
+    }
+  *ret_record = g_steal_pointer (&record);
+  return TRUE;
+}

@@ -1,0 +1,51 @@
+/* key-record.h: a user's public key as the server vouches for it, so that
+ * others can send to the user while the user is offline (doc/protocol.md,
+ * "Server directory", key record layout).  Signed with chatd_domain_sign,
+ * purpose "key-record".
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "chatd-crypto.h"
+
+G_BEGIN_DECLS
+
+#define CHATD_KEY_RECORD_MAGIC      "CHKR"
+#define CHATD_KEY_RECORD_VERSION    1
+#define CHATD_KEY_RECORD_PURPOSE    "key-record"
+#define CHATD_KEY_RECORD_SIG_MAX    1024
+/* largest encoded record */
+#define CHATD_KEY_RECORD_MAX        (4 + 1 + 1 + 32 + 1 + CHATD_SUITE_NAME_MAX + 2 + \
+                                     CHATD_KEY_BLOB_MAX + 8 + 8 + 2 + CHATD_KEY_RECORD_SIG_MAX)
+/* how far in the future issued-at may be (clock skew), in seconds */
+#define CHATD_KEY_RECORD_SKEW       300
+
+typedef struct {
+  char   *name;         /* as registered */
+  char   *suite;
+  GBytes *public_key;   /* the suite's public blob */
+  gint64  issued_at;    /* unix seconds */
+  gint64  expires;      /* unix seconds */
+} ChatdKeyRecord;
+
+void chatd_key_record_free (ChatdKeyRecord *record);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChatdKeyRecord, chatd_key_record_free)
+
+/* Signs record with the server's private key and encodes it. */
+gboolean chatd_key_record_sign   (const ChatdKey *server_key, const ChatdKeyRecord *record,
+                                  GBytes **ret_encoded, GError **error);
+/* Encodes a record with a signature made elsewhere (the layout only). */
+gboolean chatd_key_record_encode (const ChatdKeyRecord *record, GBytes *signature,
+                                  GBytes **ret_encoded, GError **error);
+/* Parses an encoded record without checking its signature (bounds, magic,
+ * version, name and suite syntax, exact length). */
+gboolean chatd_key_record_decode (const guint8 *data, gsize len, ChatdKeyRecord **ret_record,
+                                  GBytes **ret_signature, GError **error);
+/* Decodes, checks the signature with the server's (public) key, and the
+ * time: issued no later than now + CHATD_KEY_RECORD_SKEW, not expired at
+ * now.  A bad signature or an expired record is CHATD_ERROR_REFUSED. */
+gboolean chatd_key_record_verify (const ChatdKey *server_key, const guint8 *data, gsize len,
+                                  gint64 now, ChatdKeyRecord **ret_record, GError **error);
+
+G_END_DECLS

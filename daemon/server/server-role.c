@@ -1,0 +1,544 @@
+/* server-role.c: the server node at work (doc/protocol.md, "Login" and
+ * "Session"). */
+#define G_LOG_DOMAIN "chatd-server"
+#include "server-role.h"
+#include "auth-message.h"
+#include "chatd-transport.h"
+#include "directory.h"
+#include "key-record.h"
+#include "login-server.h"
+#include "manifest.h"
+#include "node.h"
+#include "session-protocol.h"
+
+#include <gcrypt.h>
+#include <string.h>
+
+typedef struct {
+  char            *folded;       /* presence key */
+  char            *name;         /* as registered */
+  char            *suite;
+  GBytes          *public_key;
+  char            *address;      /* where peers reach the node; "" until it says */
+  gint64           since;        /* unix seconds */
+  gint64           last_seen_us;
+  ChatdConnection *connection;   /* its session */
+} Presence;
+
+struct _ChatdServerRole {
+  ChatdNode        *node;
+  ChatdTransport   *transport;
+  ChatdLoginServer *login;        /* made once the server has an identity (after seed) */
+  GHashTable       *online;       /* folded name -> Presence* */
+  guint             sweep_source;
+  guint64           n_sessions_replaced, n_presence_expired, n_session_requests, n_dropped;
+};
+
+static void
+presence_free (Presence *p)
+{
+  g_free (p->folded);
+  g_free (p->name);
+  g_free (p->suite);
+  g_clear_pointer (&p->public_key, g_bytes_unref);
+  g_free (p->address);
+  g_clear_pointer (&p->connection, chatd_connection_unref);
+  g_free (p);
+}
+
+static const ChatdSuite *
+lookup_suite (gpointer user_data, const char *name)
+{
+  ChatdServerRole *role = user_data;
+  return chatd_registry_lookup_suite (role->node->registry, name);
+}
+
+static gboolean
+lookup_record (gpointer user_data, const char *name, ChatdLoginRecord **ret_record, GError **error)
+{
+  ChatdServerRole *role = user_data;
+  return chatd_directory_login_record (role->node->directory, name, ret_record, error);
+}
+
+/* the login needs the server key: it exists once `seed` has run */
+static ChatdLoginServer *
+login_server (ChatdServerRole *role, GError **error)
+{
+  if (role->login != NULL)
+    return role->login;
+  const ChatdKey *key = chatd_directory_get_server_key (role->node->directory);
+  if (key == NULL)
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_NOT_SUPPORTED,
+                   "the server has no identity yet (run chatctl seed)");
+      return NULL;
+    }
+  const ChatdNodeOptions *o = role->node->options;
+  ChatdLoginServerConfig config = {
+    .channel_suite = chatd_registry_lookup_suite (role->node->registry, CHATD_CHANNEL_SUITE),
+    .server_key = key,
+    .server_secret = chatd_directory_get_server_secret (role->node->directory),
+    .pow_bits = o->pow_bits > 0 ? (guint) o->pow_bits : CHATD_POW_BITS_DEFAULT,
+    .pow_bits_max = MAX (o->pow_bits > 0 ? (guint) o->pow_bits : 0, CHATD_POW_BITS_LOADED_MAX),
+    .hellos_per_second_before_raise = 200,
+    .attempts_per_minute_per_name = 30,
+    .attempts_per_minute_per_address = 60,
+    .lookup = lookup_record,
+    .suite_lookup = lookup_suite,
+    .user_data = role,
+  };
+  if (config.channel_suite == NULL)
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_NOT_SUPPORTED,
+                   "the channel suite '%s' is not loaded", CHATD_CHANNEL_SUITE);
+      return NULL;
+    }
+  role->login = chatd_login_server_new (&config, error);
+  return role->login;
+}
+
+static void
+send_on (ChatdServerRole *role, ChatdConnection *connection, GBytes *message)
+{
+  if (message != NULL)
+    chatd_transport_send_on (role->transport, connection, message, NULL, NULL);
+}
+
+static char *
+fold (const char *name)
+{
+  return g_ascii_strdown (name, -1);
+}
+
+static GVariant *
+presence_event_data (const Presence *p)
+{
+  g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "name", g_variant_new_string (p->name));
+  g_variant_builder_add (&b, "{sv}", "address", g_variant_new_string (p->address));
+  return g_variant_builder_end (&b);
+}
+
+static void
+drop_presence (ChatdServerRole *role, Presence *p, const char *why)
+{
+  g_message ("%s is offline (%s)", p->name, why);
+  g_autofree char *text = g_strdup_printf ("%s is offline (%s)", p->name, why);
+  chatd_event_hub_emit (role->node->events, "peer-offline", presence_event_data (p), text);
+  g_hash_table_remove (role->online, p->folded);
+}
+
+static Presence *
+presence_for_connection (ChatdServerRole *role, ChatdConnection *connection)
+{
+  GHashTableIter iter;
+  gpointer value;
+  g_hash_table_iter_init (&iter, role->online);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (((Presence *) value)->connection == connection)
+      return value;
+  return NULL;
+}
+
+static ChatdManifest *
+current_manifest (ChatdServerRole *role, const guint8 *nonce)
+{
+  ChatdManifest *manifest = chatd_manifest_new (g_get_real_time () / G_USEC_PER_SEC,
+                                                CHATD_MANIFEST_LIFETIME_S, nonce);
+  guint n = 0;
+  g_autofree const char **names = (const char **) g_hash_table_get_keys_as_array (role->online, &n);
+  for (guint i = 0; i < n; i++)
+    {
+      const Presence *p = g_hash_table_lookup (role->online, names[i]);
+      if (p->address[0] != '\0')
+        chatd_manifest_add (manifest, p->name, p->address, p->suite, p->public_key, p->since);
+    }
+  return manifest;
+}
+
+static void
+login_done (ChatdServerRole *role, ChatdConnection *connection, ChatdLoginResult *result,
+            const char *peer)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChatdDirectoryUser) user = NULL;
+  if (!chatd_directory_get_user (role->node->directory, result->name, &user, &error))
+    {
+      g_warning ("login of %s from %s: the user vanished meanwhile: %s", result->name, peer, error->message);
+      chatd_transport_close_connection (role->transport, connection, 1, "login failed");
+      return;
+    }
+  /* one active node per user: the new login replaces the old one */
+  Presence *old = g_hash_table_lookup (role->online, result->name);
+  if (old != NULL && old->connection != connection)
+    {
+      role->n_sessions_replaced++;
+      ChatdSlice reason = CHATD_SLICE_STR ("another login of this user replaced this node");
+      g_autoptr(GBytes) replaced = chatd_auth_message_build (CHATD_MSG_REPLACED, &reason, 1);
+      send_on (role, old->connection, replaced);
+      g_message ("%s logged in again from %s: the node at %s is replaced", user->name, peer,
+                 old->address[0] ? old->address : "(no address yet)");
+      g_hash_table_remove (role->online, result->name);
+    }
+
+  g_autoptr(ChatdManifest) manifest = current_manifest (role, result->client_nonce);
+  g_autoptr(GBytes) encoded = chatd_manifest_encode (manifest);
+  g_autoptr(GBytes) welcome = chatd_login_server_welcome (role->login, result, encoded, &error);
+  if (welcome == NULL)
+    {
+      g_warning ("login of %s from %s: %s", user->name, peer, error->message);
+      return;
+    }
+  send_on (role, connection, welcome);
+  ChatdPacketProtector protector = chatd_channel_take_protector (g_steal_pointer (&result->channel));
+  if (!chatd_connection_install_protector (connection, &protector, &error))
+    {
+      protector.free_func (protector.user_data);
+      g_warning ("login of %s from %s: %s", user->name, peer, error->message);
+      return;
+    }
+  Presence *p = g_new0 (Presence, 1);
+  p->folded = fold (user->name);
+  p->name = g_strdup (user->name);
+  p->suite = g_strdup (user->suite);
+  p->public_key = g_bytes_ref (user->public_key);
+  p->address = g_strdup ("");
+  p->since = g_get_real_time () / G_USEC_PER_SEC;
+  p->last_seen_us = g_get_monotonic_time ();
+  p->connection = chatd_connection_ref (connection);
+  g_hash_table_replace (role->online, g_strdup (p->folded), p);
+  g_message ("%s logged in from %s", p->name, peer);
+  g_autofree char *text = g_strdup_printf ("%s logged in", p->name);
+  chatd_event_hub_emit (role->node->events, "login", presence_event_data (p), text);
+}
+
+static void
+handle_login_message (ChatdServerRole *role, ChatdConnection *connection, const char *peer,
+                      const ChatdAuthMessage *message)
+{
+  g_autoptr(GError) error = NULL;
+  ChatdLoginServer *login = login_server (role, &error);
+  if (login == NULL)
+    {
+      ChatdSlice reason = CHATD_SLICE_STR ("the server is not ready (no identity yet)");
+      g_autoptr(GBytes) failed = chatd_auth_message_build (CHATD_MSG_FAILED, &reason, 1);
+      send_on (role, connection, failed);
+      g_message ("login from %s refused: %s", peer, error->message);
+      return;
+    }
+  g_autoptr(GBytes) reply = NULL;
+  g_autoptr(ChatdLoginResult) result = NULL;
+  switch (chatd_login_server_handle (login, chatd_connection_get_id (connection), peer,
+                                     g_get_monotonic_time (), message, &reply, &result, &error))
+    {
+    case CHATD_LOGIN_SERVER_REPLY:
+      send_on (role, connection, reply);
+      break;
+    case CHATD_LOGIN_SERVER_DONE:
+      login_done (role, connection, result, peer);
+      break;
+    case CHATD_LOGIN_SERVER_REFUSED:
+      send_on (role, connection, reply);
+      g_message ("%s", error->message);
+      break;
+    }
+}
+
+static void
+respond (ChatdServerRole *role, ChatdConnection *connection, const ChatdAuthMessage *request,
+         gboolean ok, GBytes *body, GBytes *signature)
+{
+  guint8 status = ok ? 0 : 1;
+  gsize body_len = body ? g_bytes_get_size (body) : 0;
+  ChatdSlice fields[4] = { request->fields[SR_ID], CHATD_SLICE (&status, 1),
+                           CHATD_SLICE (body ? g_bytes_get_data (body, NULL) : "", body_len) };
+  guint n = 3;
+  if (signature != NULL)
+    fields[n++] = CHATD_SLICE (g_bytes_get_data (signature, NULL), g_bytes_get_size (signature));
+  g_autoptr(GBytes) response = chatd_auth_message_build (CHATD_MSG_RESPONSE, fields, n);
+  send_on (role, connection, response);
+}
+
+static void
+respond_error (ChatdServerRole *role, ChatdConnection *connection, const ChatdAuthMessage *request,
+               const char *text)
+{
+  g_autoptr(GBytes) body = g_bytes_new (text, strlen (text));
+  respond (role, connection, request, FALSE, body, NULL);
+}
+
+static void
+handle_request (ChatdServerRole *role, ChatdConnection *connection, Presence *p,
+                const ChatdAuthMessage *request)
+{
+  role->n_session_requests++;
+  g_autofree char *kind = chatd_auth_field_string (request, SR_KIND);
+  g_autofree char *argument = request->n_fields > SR_ARGUMENT ? chatd_auth_field_string (request, SR_ARGUMENT) : NULL;
+  g_autoptr(GError) error = NULL;
+  const ChatdKey *server_key = chatd_directory_get_server_key (role->node->directory);
+  if (g_strcmp0 (kind, CHATD_REQUEST_PRESENCE) == 0)
+    {
+      if (argument == NULL || !chatd_parse_host_port (argument, FALSE, NULL, NULL, &error))
+        {
+          respond_error (role, connection, request, "not an address (HOST:PORT)");
+          return;
+        }
+      gboolean first = p->address[0] == '\0';
+      g_free (p->address);
+      p->address = g_steal_pointer (&argument);
+      respond (role, connection, request, TRUE, NULL, NULL);
+      if (first)
+        {
+          g_autofree char *text = g_strdup_printf ("%s is online at %s", p->name, p->address);
+          chatd_event_hub_emit (role->node->events, "peer-online", presence_event_data (p), text);
+        }
+    }
+  else if (g_strcmp0 (kind, CHATD_REQUEST_LIST) == 0)
+    {
+      if (request->n_fields <= SR_ARGUMENT || request->fields[SR_ARGUMENT].len != CHATD_MANIFEST_NONCE_LEN)
+        {
+          respond_error (role, connection, request, "list needs a 32-byte nonce");
+          return;
+        }
+      g_autoptr(ChatdManifest) manifest = current_manifest (role, request->fields[SR_ARGUMENT].data);
+      g_autoptr(GBytes) encoded = chatd_manifest_encode (manifest);
+      ChatdSlice field = CHATD_SLICE (g_bytes_get_data (encoded, NULL), g_bytes_get_size (encoded));
+      g_autoptr(GBytes) signature = NULL;
+      if (!chatd_domain_sign (server_key, CHATD_PURPOSE_MANIFEST_LIST, &field, 1, &signature, &error))
+        respond_error (role, connection, request, "cannot sign");
+      else
+        respond (role, connection, request, TRUE, encoded, signature);
+    }
+  else if (g_strcmp0 (kind, CHATD_REQUEST_USERS) == 0)
+    {
+      g_autoptr(GPtrArray) users = chatd_directory_list_users (role->node->directory, &error);
+      g_autoptr(GByteArray) body = g_byte_array_new ();
+      for (guint i = 0; users != NULL && i < users->len; i++)
+        {
+          ChatdDirectoryUser *u = users->pdata[i];
+          g_autoptr(GBytes) record = NULL;
+          if (!chatd_directory_key_record (role->node->directory, u->name, g_get_real_time () / G_USEC_PER_SEC,
+                                           &record, NULL))
+            continue;
+          chatd_session_append_field (body, g_bytes_get_data (record, NULL), g_bytes_get_size (record));
+        }
+      g_autoptr(GBytes) bytes = g_byte_array_free_to_bytes (g_steal_pointer (&body));
+      respond (role, connection, request, TRUE, bytes, NULL);
+    }
+  else if (g_strcmp0 (kind, CHATD_REQUEST_KEY_RECORD) == 0)
+    {
+      g_autoptr(GBytes) record = NULL;
+      if (argument == NULL ||
+          !chatd_directory_key_record (role->node->directory, argument, g_get_real_time () / G_USEC_PER_SEC,
+                                       &record, &error))
+        respond_error (role, connection, request, "no such user");
+      else
+        respond (role, connection, request, TRUE, record, NULL);
+    }
+  else
+    respond_error (role, connection, request, "unknown request");
+}
+
+static void
+on_message (ChatdEndpoint *endpoint, ChatdConnection *connection, const ChatdAddress *from,
+            GBytes *bytes, gpointer user_data)
+{
+  ChatdServerRole *role = user_data;
+  g_autofree char *peer = chatd_address_to_string (from);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChatdAuthMessage) message = chatd_auth_message_parse (bytes, &error);
+  if (message == NULL)
+    {
+      role->n_dropped++;
+      g_message ("from %s: %s (dropped)", peer, error->message);
+      return;
+    }
+  Presence *p = presence_for_connection (role, connection);
+  if (message->type < CHATD_MSG_HEARTBEAT)
+    {
+      if (p != NULL)
+        {
+          role->n_dropped++;
+          g_message ("from %s: a login message inside %s's session (dropped)", peer, p->name);
+          return;
+        }
+      handle_login_message (role, connection, peer, message);
+      return;
+    }
+  /* session messages only inside a session, only in protected packets */
+  if (p == NULL || !chatd_connection_is_protected (connection))
+    {
+      role->n_dropped++;
+      g_message ("from %s: %s outside a protected session (dropped)", peer,
+                 chatd_auth_message_type_name (message->type));
+      return;
+    }
+  p->last_seen_us = g_get_monotonic_time ();
+  switch (message->type)
+    {
+    case CHATD_MSG_HEARTBEAT:
+      break;
+    case CHATD_MSG_REQUEST:
+      handle_request (role, connection, p, message);
+      break;
+    case CHATD_MSG_LOGOUT:
+      drop_presence (role, p, "logged out");
+      chatd_transport_close_connection (role->transport, connection, 0, "logged out");
+      break;
+    default:
+      role->n_dropped++;
+      g_message ("from %s: unexpected %s (dropped)", peer, chatd_auth_message_type_name (message->type));
+      break;
+    }
+}
+
+static void
+on_connection (ChatdEndpoint *endpoint, ChatdConnection *connection, ChatdConnectionEvent event,
+               const GError *error, gpointer user_data)
+{
+  ChatdServerRole *role = user_data;
+  if (event != CHATD_CONNECTION_EVENT_CLOSED)
+    return;
+  g_autofree char *abandoned = role->login != NULL
+    ? chatd_login_server_forget (role->login, chatd_connection_get_id (connection)) : NULL;
+  if (abandoned != NULL)
+    {
+      g_autofree char *peer = chatd_address_to_string (chatd_connection_get_peer (connection));
+      g_message ("login of '%s' from %s abandoned after the key blob was sent "
+                 "(wrong password or unknown user)", abandoned, peer);
+    }
+  Presence *p = presence_for_connection (role, connection);
+  if (p != NULL)
+    drop_presence (role, p, error ? error->message : "connection closed");
+}
+
+static gboolean
+sweep (gpointer user_data)
+{
+  ChatdServerRole *role = user_data;
+  gint64 now = g_get_monotonic_time ();
+  g_autoptr(GPtrArray) stale = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer value;
+  g_hash_table_iter_init (&iter, role->online);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (now - ((Presence *) value)->last_seen_us > CHATD_PRESENCE_TIMEOUT_US)
+      g_ptr_array_add (stale, value);
+  for (guint i = 0; i < stale->len; i++)
+    {
+      Presence *p = stale->pdata[i];
+      role->n_presence_expired++;
+      ChatdConnection *connection = chatd_connection_ref (p->connection);
+      drop_presence (role, p, "no heartbeat");
+      chatd_transport_close_connection (role->transport, connection, 0, "no heartbeat");
+      chatd_connection_unref (connection);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+typedef struct {
+  ChatdServerRole *role;
+  const char      *name;
+} CounterRead;
+
+static void
+find_counter (const char *name, guint64 value, gpointer user_data)
+{
+  gpointer *pair = user_data;
+  if (g_str_equal (name, pair[0]))
+    *(guint64 *) pair[1] = value;
+}
+
+static guint64
+read_transport_counter (gpointer user_data)
+{
+  CounterRead *read = user_data;
+  guint64 value = 0;
+  gpointer pair[2] = { (gpointer) read->name, &value };
+  if (g_str_has_prefix (read->name, "login."))
+    {
+      if (read->role->login != NULL)
+        chatd_login_server_foreach_counter (read->role->login, find_counter, pair);
+    }
+  else
+    chatd_transport_foreach_counter (read->role->transport, find_counter, pair);
+  return value;
+}
+
+static void
+register_counter (const char *name, guint64 value, gpointer user_data)
+{
+  ChatdServerRole *role = user_data;
+  CounterRead *read = g_new0 (CounterRead, 1);   /* lives as long as the node's counters */
+  read->role = role;
+  read->name = g_intern_string (name);
+  g_autofree char *full = g_strconcat ("transport.", name, NULL);
+  if (!chatd_counters_add (role->node->counters, g_str_has_prefix (name, "login.") ? name : full,
+                           read_transport_counter, read, NULL))
+    g_free (read);
+}
+
+ChatdServerRole *
+chatd_server_role_new (ChatdNode *node, GError **error)
+{
+  g_autofree char *host = NULL;
+  guint16 port = 0;
+  if (!chatd_parse_host_port (node->options->listen, TRUE, &host, &port, error))
+    return NULL;
+  g_autoptr(ChatdServerRole) role = g_new0 (ChatdServerRole, 1);
+  role->node = node;
+  role->online = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) presence_free);
+  role->transport = chatd_transport_new (host, port, NULL, NULL, error);
+  if (role->transport == NULL)
+    {
+      g_prefix_error (error, "cannot listen on %s: ", node->options->listen);
+      return NULL;
+    }
+  chatd_transport_set_message_callback (role->transport, on_message, role);
+  chatd_transport_set_connection_callback (role->transport, on_connection, role);
+  role->sweep_source = g_timeout_add_seconds (5, sweep, role);
+  chatd_transport_foreach_counter (role->transport, register_counter, role);
+  static const char *const login_counters[] = {
+    "login.hellos", "login.answers", "login.refused", "login.proofs-failed", "login.rate-limited",
+    "login.succeeded", "login.pending", NULL };
+  for (guint i = 0; login_counters[i] != NULL; i++)
+    register_counter (login_counters[i], 0, role);
+  return g_steal_pointer (&role);
+}
+
+void
+chatd_server_role_free (ChatdServerRole *role)
+{
+  if (role == NULL)
+    return;
+  if (role->sweep_source != 0)
+    g_source_remove (role->sweep_source);
+  /* the transport goes first: closing its connections calls back into us */
+  if (role->transport != NULL)
+    {
+      chatd_transport_set_message_callback (role->transport, NULL, NULL);
+      chatd_transport_set_connection_callback (role->transport, NULL, NULL);
+    }
+  g_clear_pointer (&role->transport, chatd_transport_free);
+  g_clear_pointer (&role->online, g_hash_table_unref);
+  g_clear_pointer (&role->login, chatd_login_server_free);
+  g_free (role);
+}
+
+void
+chatd_server_role_status (ChatdServerRole *role, GVariantBuilder *b)
+{
+  g_autofree char *listen = chatd_address_to_string (chatd_transport_get_local_address (role->transport));
+  g_autofree char *fingerprint = chatd_directory_get_server_fingerprint (role->node->directory);
+  g_variant_builder_add (b, "{sv}", "listen", g_variant_new_string (listen));
+  g_variant_builder_add (b, "{sv}", "online", g_variant_new_int64 (g_hash_table_size (role->online)));
+  g_variant_builder_add (b, "{sv}", "server-key",
+                         g_variant_new_string (fingerprint ? fingerprint : "none yet (run chatctl seed)"));
+}
+
+GVariant *
+chatd_server_role_list (ChatdServerRole *role)
+{
+  g_autoptr(ChatdManifest) manifest = current_manifest (role, NULL);
+  return chatd_manifest_to_variant (manifest);
+}

@@ -1,0 +1,24 @@
+/* server-role.h: the server node at work: the transport on --listen, the
+ * login, the sessions of logged-in user nodes, presence and the directory
+ * requests made over those sessions. */
+#pragma once
+#include <chatd/chatd-plugin.h>
+
+typedef struct _ChatdNode ChatdNode;
+typedef struct _ChatdServerRole ChatdServerRole;
+
+/* how long a node stays listed without a heartbeat */
+#define CHATD_PRESENCE_TIMEOUT_US   (30 * G_USEC_PER_SEC)
+#define CHATD_MANIFEST_LIFETIME_S   60
+/* default proof-of-work difficulty in bits, and its ceiling under load */
+#define CHATD_POW_BITS_DEFAULT      12
+#define CHATD_POW_BITS_LOADED_MAX   22
+
+ChatdServerRole *chatd_server_role_new    (ChatdNode *node, GError **error);
+void             chatd_server_role_free   (ChatdServerRole *role);
+/* a{sv} items added to `status`: listen, online, server fingerprint */
+void             chatd_server_role_status (ChatdServerRole *role, GVariantBuilder *builder);
+/* aa{sv}: name, address, suite, fingerprint, since */
+GVariant        *chatd_server_role_list   (ChatdServerRole *role);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChatdServerRole, chatd_server_role_free)

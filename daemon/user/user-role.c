@@ -1,0 +1,676 @@
+/* user-role.c: a user's node at work (doc/protocol.md, "Login", "Session"). */
+#define G_LOG_DOMAIN "chatd-user"
+#include "user-role.h"
+#include "auth-message.h"
+#include "chatd-transport.h"
+#include "key-record.h"
+#include "login-client.h"
+#include "manifest.h"
+#include "node.h"
+#include "password.h"
+#include "session-protocol.h"
+
+#include <gcrypt.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+typedef enum { REQUEST_LIST, REQUEST_USERS, REQUEST_PRESENCE } RequestKind;
+
+typedef struct {
+  ChatdUserRole   *role;
+  guint64          id;
+  RequestKind      kind;
+  const ChatdHost *host;
+  ChatdCall       *call;          /* NULL for the node's own requests */
+  guint8           nonce[CHATD_MANIFEST_NONCE_LEN];
+  guint            timeout;
+} Request;
+
+struct _ChatdUserRole {
+  ChatdNode        *node;
+  ChatdTransport   *transport;
+  ChatdAddress      server;
+  char             *server_text;
+  char             *advertise;
+  ChatdSecret      *password;
+  GBytes           *pinned_server_key;   /* --server-key, or the one trusted on first use */
+  char             *pin_path;            /* where the first-use key is kept */
+  gboolean          pin_from_option;
+  ChatdLoginClient *login;
+  ChatdConnection  *connection;          /* to the server */
+  ChatdKey         *server_key;          /* verified, for signed answers */
+  ChatdLoginState   state;
+  char             *state_reason;
+  gint64            online_since;
+  guint             backoff_s;
+  guint             retry_source;
+  guint             heartbeat_source;
+  guint64           heartbeat_seq;
+  guint64           next_request_id;
+  GHashTable       *requests;            /* id -> Request* */
+  gboolean          reported;            /* readiness told to the node */
+  gboolean          closing;             /* being freed: callbacks do nothing */
+  guint64           n_logins, n_login_failures;
+};
+
+static void start_login (ChatdUserRole *role);
+
+static const ChatdSuite *
+lookup_suite (gpointer user_data, const char *name)
+{
+  ChatdUserRole *role = user_data;
+  return chatd_registry_lookup_suite (role->node->registry, name);
+}
+
+static const char *
+state_name (ChatdLoginState state)
+{
+  switch (state)
+    {
+    case CHATD_LOGIN_STATE_LOGGING_IN: return "logging in";
+    case CHATD_LOGIN_STATE_ONLINE: return "online";
+    case CHATD_LOGIN_STATE_RETRYING: return "retrying";
+    case CHATD_LOGIN_STATE_REFUSED: return "refused";
+    case CHATD_LOGIN_STATE_REPLACED: return "replaced";
+    case CHATD_LOGIN_STATE_LOGGED_OUT: return "logged out";
+    default: return "?";
+    }
+}
+
+static void
+set_state (ChatdUserRole *role, ChatdLoginState state, const char *reason)
+{
+  role->state = state;
+  g_free (role->state_reason);
+  role->state_reason = g_strdup (reason ? reason : "");
+  g_message ("login state: %s%s%s", state_name (state), reason ? ": " : "", reason ? reason : "");
+  if (!role->reported && state != CHATD_LOGIN_STATE_LOGGING_IN &&
+      (state == CHATD_LOGIN_STATE_ONLINE || state == CHATD_LOGIN_STATE_REFUSED))
+    {
+      role->reported = TRUE;
+      g_autofree char *message = g_strdup_printf ("login %s: %s", state == CHATD_LOGIN_STATE_ONLINE
+                                                  ? "succeeded" : "refused", reason ? reason : "");
+      chatd_node_report_ready (role->node, state == CHATD_LOGIN_STATE_ONLINE, message);
+    }
+}
+
+static void
+fail_request (Request *r, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+request_free (Request *r)
+{
+  if (r->timeout != 0)
+    g_source_remove (r->timeout);
+  g_free (r);
+}
+
+static void
+fail_request (Request *r, const char *format, ...)
+{
+  if (r->call == NULL)
+    return;
+  va_list args;
+  va_start (args, format);
+  g_autofree char *message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_autoptr(GError) error = g_error_new_literal (CHATD_ERROR, CHATD_ERROR_FAILED, message);
+  r->host->call_fail (r->call, error);
+  r->call = NULL;
+}
+
+static void
+fail_all_requests (ChatdUserRole *role, const char *why)
+{
+  GHashTableIter iter;
+  gpointer value;
+  g_hash_table_iter_init (&iter, role->requests);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    fail_request (value, "%s", why);
+  g_hash_table_remove_all (role->requests);
+}
+
+static void
+stop_session (ChatdUserRole *role)
+{
+  if (role->heartbeat_source != 0)
+    {
+      g_source_remove (role->heartbeat_source);
+      role->heartbeat_source = 0;
+    }
+  g_clear_pointer (&role->login, chatd_login_client_free);
+  g_clear_pointer (&role->connection, chatd_connection_unref);
+}
+
+static gboolean
+retry_now (gpointer user_data)
+{
+  ChatdUserRole *role = user_data;
+  role->retry_source = 0;
+  start_login (role);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+retry_later (ChatdUserRole *role, const char *why)
+{
+  stop_session (role);
+  fail_all_requests (role, "not logged in");
+  g_autofree char *reason = g_strdup_printf ("%s; next try in %u s", why, role->backoff_s);
+  set_state (role, CHATD_LOGIN_STATE_RETRYING, reason);
+  if (role->retry_source == 0)
+    role->retry_source = g_timeout_add_seconds (role->backoff_s, retry_now, role);
+  role->backoff_s = MIN (role->backoff_s * 2, CHATD_RELOGIN_BACKOFF_MAX_S);
+}
+
+static void
+give_up (ChatdUserRole *role, ChatdLoginState state, const char *why)
+{
+  if (role->connection != NULL)
+    chatd_transport_close_connection (role->transport, role->connection, 0, why);
+  stop_session (role);
+  fail_all_requests (role, why);
+  set_state (role, state, why);
+}
+
+static void
+send_to_server (ChatdUserRole *role, GBytes *message)
+{
+  if (role->connection != NULL)
+    chatd_transport_send_on (role->transport, role->connection, message, NULL, NULL);
+}
+
+static gboolean
+request_timed_out (gpointer user_data)
+{
+  Request *r = user_data;
+  r->timeout = 0;
+  fail_request (r, "the server did not answer within %d s", CHATD_REQUEST_TIMEOUT_S);
+  g_hash_table_remove (r->role->requests, &r->id);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+send_request (ChatdUserRole *role, RequestKind kind, const char *kind_name, const ChatdHost *host,
+              ChatdCall *call, const void *argument, gsize argument_len)
+{
+  Request *r = g_new0 (Request, 1);
+  r->role = role;
+  r->id = ++role->next_request_id;
+  r->kind = kind;
+  r->host = host;
+  r->call = call;
+  if (kind == REQUEST_LIST)
+    {
+      gcry_create_nonce (r->nonce, sizeof r->nonce);
+      argument = r->nonce;
+      argument_len = sizeof r->nonce;
+    }
+  guint8 id[8];
+  chatd_u64_to_be (r->id, id);
+  ChatdSlice fields[] = { CHATD_SLICE (id, 8), CHATD_SLICE_STR (kind_name), CHATD_SLICE (argument, argument_len) };
+  g_autoptr(GBytes) message = chatd_auth_message_build (CHATD_MSG_REQUEST, fields, argument ? 3 : 2);
+  r->timeout = g_timeout_add_seconds (CHATD_REQUEST_TIMEOUT_S, request_timed_out, r);
+  g_hash_table_insert (role->requests, &r->id, r);
+  send_to_server (role, message);
+}
+
+static gboolean
+send_heartbeat (gpointer user_data)
+{
+  ChatdUserRole *role = user_data;
+  guint8 seq[8];
+  chatd_u64_to_be (++role->heartbeat_seq, seq);
+  ChatdSlice field = CHATD_SLICE (seq, 8);
+  g_autoptr(GBytes) message = chatd_auth_message_build (CHATD_MSG_HEARTBEAT, &field, 1);
+  send_to_server (role, message);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+trust_server_key (ChatdUserRole *role, GBytes *key)
+{
+  if (role->pinned_server_key != NULL)
+    return;
+  role->pinned_server_key = g_bytes_ref (key);
+  g_autoptr(GError) error = NULL;
+  if (!g_file_set_contents_full (role->pin_path, g_bytes_get_data (key, NULL), g_bytes_get_size (key),
+                                 G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
+    g_warning ("cannot store the server's key: %s", error->message);
+  else
+    g_message ("trusting the server's key on first use (stored in %s)", role->pin_path);
+}
+
+/* a key blob names its suite; the suite that takes it is the right one */
+static ChatdKey *
+import_public_key (ChatdUserRole *role, GBytes *blob)
+{
+  g_autoptr(GPtrArray) suites = chatd_registry_list_suites (role->node->registry);
+  for (guint i = 0; i < suites->len; i++)
+    {
+      const ChatdSuite *suite = suites->pdata[i];
+      ChatdKey *key = suite->import_public (suite, g_bytes_get_data (blob, NULL), g_bytes_get_size (blob), NULL);
+      if (key != NULL)
+        return key;
+    }
+  return NULL;
+}
+
+static void
+login_succeeded (ChatdUserRole *role)
+{
+  g_autoptr(GError) error = NULL;
+  ChatdChannel *channel = chatd_login_client_take_channel (role->login);
+  ChatdPacketProtector protector = chatd_channel_take_protector (channel);
+  if (!chatd_connection_install_protector (role->connection, &protector, &error))
+    {
+      protector.free_func (protector.user_data);
+      retry_later (role, error->message);
+      return;
+    }
+  GBytes *server_key = chatd_login_client_get_server_key (role->login);
+  trust_server_key (role, server_key);
+  g_clear_pointer (&role->server_key, chatd_key_free);
+  role->server_key = import_public_key (role, server_key);
+  g_autoptr(ChatdManifest) manifest = chatd_login_client_take_manifest (role->login);
+  g_clear_pointer (&role->login, chatd_login_client_free);
+  role->n_logins++;
+  role->backoff_s = CHATD_RELOGIN_BACKOFF_MIN_S;
+  role->online_since = g_get_real_time () / G_USEC_PER_SEC;
+  send_request (role, REQUEST_PRESENCE, CHATD_REQUEST_PRESENCE, NULL, NULL, role->advertise,
+                strlen (role->advertise));
+  role->heartbeat_source = g_timeout_add_seconds (CHATD_HEARTBEAT_INTERVAL_S, send_heartbeat, role);
+  g_autofree char *text = g_strdup_printf ("logged in to %s as %s (%u online)", role->server_text,
+                                           role->node->name, manifest ? manifest->entries->len : 0);
+  g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "server", g_variant_new_string (role->server_text));
+  chatd_event_hub_emit (role->node->events, "login", g_variant_builder_end (&b), text);
+  set_state (role, CHATD_LOGIN_STATE_ONLINE, text);
+}
+
+/* refusals a retry cannot mend */
+static gboolean
+is_final (const GError *error)
+{
+  return g_error_matches (error, CHATD_ERROR, CHATD_ERROR_REFUSED) ||
+         g_error_matches (error, CHATD_ERROR, CHATD_ERROR_NOT_SUPPORTED);
+}
+
+static void
+handle_login_message (ChatdUserRole *role, const ChatdAuthMessage *message)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) reply = NULL;
+  switch (chatd_login_client_handle (role->login, message, &reply, &error))
+    {
+    case CHATD_LOGIN_CLIENT_SEND:
+      send_to_server (role, reply);
+      break;
+    case CHATD_LOGIN_CLIENT_DONE:
+      login_succeeded (role);
+      break;
+    case CHATD_LOGIN_CLIENT_FAILED:
+      role->n_login_failures++;
+      if (reply != NULL)
+        send_to_server (role, reply);
+      /* the server's own temporary refusals are worth another try */
+      if (message->type == CHATD_MSG_FAILED &&
+          (strstr (error->message, "retry") != NULL || strstr (error->message, "not ready") != NULL))
+        retry_later (role, error->message);
+      else if (is_final (error))
+        give_up (role, CHATD_LOGIN_STATE_REFUSED, error->message);
+      else
+        retry_later (role, error->message);
+      break;
+    }
+}
+
+static gboolean
+verify_list (ChatdUserRole *role, Request *r, const ChatdAuthMessage *response, GVariant **ret, GError **error)
+{
+  if (response->n_fields <= SP_SIGNATURE ||
+      !chatd_domain_verify (role->server_key, CHATD_PURPOSE_MANIFEST_LIST, &response->fields[SP_BODY], 1,
+                            response->fields[SP_SIGNATURE].data, response->fields[SP_SIGNATURE].len, error))
+    {
+      g_prefix_error (error, "the list is not signed by the server: ");
+      return FALSE;
+    }
+  g_autoptr(ChatdManifest) manifest = chatd_manifest_decode (response->fields[SP_BODY].data,
+                                                             response->fields[SP_BODY].len, error);
+  if (manifest == NULL)
+    return FALSE;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  if (memcmp (manifest->nonce, r->nonce, sizeof r->nonce) != 0 || manifest->expires_at < now)
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED, "the list is stale or was made for another request");
+      return FALSE;
+    }
+  *ret = chatd_manifest_to_variant (manifest);
+  return TRUE;
+}
+
+static gboolean
+verify_users (ChatdUserRole *role, const ChatdAuthMessage *response, GVariant **ret, GError **error)
+{
+  ChatdReader reader;
+  chatd_reader_init (&reader, response->fields[SP_BODY].data, response->fields[SP_BODY].len);
+  g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("aa{sv}"));
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  while (chatd_reader_remaining (&reader) > 0)
+    {
+      const guint8 *data;
+      gsize len;
+      g_autoptr(ChatdKeyRecord) record = NULL;
+      if (!chatd_session_next_field (&reader, &data, &len) ||
+          !chatd_key_record_verify (role->server_key, data, len, now, &record, error))
+        {
+          g_prefix_error (error, "a key record from the server does not verify: ");
+          return FALSE;
+        }
+      guint8 fp[CHATD_FINGERPRINT_LEN];
+      gcry_md_hash_buffer (GCRY_MD_SHA256, fp, g_bytes_get_data (record->public_key, NULL),
+                           g_bytes_get_size (record->public_key));
+      g_autofree char *fingerprint = chatd_fingerprint_to_string (fp);
+      g_variant_builder_open (&b, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&b, "{sv}", "name", g_variant_new_string (record->name));
+      g_variant_builder_add (&b, "{sv}", "suite", g_variant_new_string (record->suite));
+      g_variant_builder_add (&b, "{sv}", "fingerprint", g_variant_new_string (fingerprint));
+      g_variant_builder_close (&b);
+    }
+  *ret = g_variant_builder_end (&b);
+  return TRUE;
+}
+
+static void
+handle_response (ChatdUserRole *role, const ChatdAuthMessage *response)
+{
+  guint64 id = 0;
+  chatd_auth_field_u64 (response, SP_ID, &id);
+  Request *r = g_hash_table_lookup (role->requests, &id);
+  if (r == NULL)
+    return;   /* timed out already */
+  guint8 status = ((const guint8 *) response->fields[SP_STATUS].data)[0];
+  g_autoptr(GError) error = NULL;
+  GVariant *result = NULL;
+  if (status != 0)
+    {
+      g_autofree char *text = g_strndup (response->fields[SP_BODY].data, MIN (response->fields[SP_BODY].len, 200));
+      if (r->kind == REQUEST_PRESENCE)
+        g_warning ("the server refused our address %s: %s", role->advertise, text);
+      fail_request (r, "the server refused: %s", text);
+    }
+  else if (r->kind == REQUEST_LIST ? verify_list (role, r, response, &result, &error)
+           : r->kind == REQUEST_USERS ? verify_users (role, response, &result, &error) : TRUE)
+    {
+      if (r->call != NULL)
+        r->host->call_return (r->call, result);
+      r->call = NULL;
+    }
+  else
+    {
+      g_warning ("%s", error->message);
+      fail_request (r, "%s", error->message);
+    }
+  g_hash_table_remove (role->requests, &id);
+}
+
+static void
+on_message (ChatdEndpoint *endpoint, ChatdConnection *connection, const ChatdAddress *from,
+            GBytes *bytes, gpointer user_data)
+{
+  ChatdUserRole *role = user_data;
+  if (!chatd_address_equal (from, &role->server) || connection != role->connection)
+    return;   /* peers' messages are the messaging issue's */
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChatdAuthMessage) message = chatd_auth_message_parse (bytes, &error);
+  if (message == NULL)
+    {
+      g_message ("from the server: %s (dropped)", error->message);
+      return;
+    }
+  if (role->state == CHATD_LOGIN_STATE_LOGGING_IN && role->login != NULL)
+    {
+      handle_login_message (role, message);
+      return;
+    }
+  if (role->state != CHATD_LOGIN_STATE_ONLINE || !chatd_connection_is_protected (connection))
+    {
+      g_message ("from the server: %s outside the protected session (dropped)",
+                 chatd_auth_message_type_name (message->type));
+      return;
+    }
+  switch (message->type)
+    {
+    case CHATD_MSG_RESPONSE:
+      handle_response (role, message);
+      break;
+    case CHATD_MSG_REPLACED:
+      {
+        g_autofree char *why = chatd_auth_field_string (message, 0);
+        g_autoptr(GVariantBuilder) b = g_variant_builder_new (G_VARIANT_TYPE_VARDICT);
+        chatd_event_hub_emit (role->node->events, "logout", g_variant_builder_end (b),
+                              "replaced by another login of this user");
+        give_up (role, CHATD_LOGIN_STATE_REPLACED, why ? why : "replaced by another login");
+      }
+      break;
+    default:
+      g_message ("from the server: unexpected %s (dropped)", chatd_auth_message_type_name (message->type));
+      break;
+    }
+}
+
+static void
+on_connection (ChatdEndpoint *endpoint, ChatdConnection *connection, ChatdConnectionEvent event,
+               const GError *error, gpointer user_data)
+{
+  ChatdUserRole *role = user_data;
+  if (event != CHATD_CONNECTION_EVENT_CLOSED || connection != role->connection)
+    return;
+  if (role->state == CHATD_LOGIN_STATE_LOGGING_IN || role->state == CHATD_LOGIN_STATE_ONLINE)
+    {
+      g_autofree char *why = g_strdup_printf ("lost the server: %s", error ? error->message : "closed");
+      retry_later (role, why);
+    }
+}
+
+static void
+on_hello_sent (ChatdEndpoint *endpoint, ChatdConnection *connection, const GError *error,
+               gpointer user_data)
+{
+  ChatdUserRole *role = user_data;
+  if (error != NULL && !role->closing && role->state == CHATD_LOGIN_STATE_LOGGING_IN)
+    {
+      g_autofree char *why = g_strdup_printf ("cannot reach the server at %s: %s", role->server_text, error->message);
+      retry_later (role, why);
+    }
+}
+
+static void
+start_login (ChatdUserRole *role)
+{
+  stop_session (role);
+  ChatdLoginClientConfig config = {
+    .user = role->node->name,
+    .password = role->password->data,
+    .password_len = role->password->len,
+    .channel_suite = chatd_registry_lookup_suite (role->node->registry, CHATD_CHANNEL_SUITE),
+    .suite_lookup = lookup_suite,
+    .user_data = role,
+    .pinned_server_key = role->pinned_server_key,
+  };
+  g_autoptr(GError) error = NULL;
+  role->login = config.channel_suite ? chatd_login_client_new (&config, &error) : NULL;
+  if (role->login == NULL)
+    {
+      give_up (role, CHATD_LOGIN_STATE_REFUSED, error ? error->message : "no channel suite loaded");
+      return;
+    }
+  set_state (role, CHATD_LOGIN_STATE_LOGGING_IN, NULL);
+  g_autoptr(GBytes) hello = chatd_login_client_hello (role->login);
+  /* a fresh connection for every attempt: a failed one is forgotten */
+  chatd_transport_send (role->transport, &role->server, hello, on_hello_sent, role);
+  ChatdConnection *connection = chatd_endpoint_lookup (chatd_transport_get_endpoint (role->transport), &role->server);
+  role->connection = connection ? chatd_connection_ref (connection) : NULL;
+}
+
+static gboolean
+resolve (const char *host, guint16 port, ChatdAddress *ret, GError **error)
+{
+  if (chatd_address_parse (host, port, ret, NULL))
+    return TRUE;
+  g_autoptr(GResolver) resolver = g_resolver_get_default ();
+  g_autolist(GInetAddress) addresses = g_resolver_lookup_by_name (resolver, host, NULL, error);
+  if (addresses == NULL)
+    return FALSE;
+  g_autofree char *ip = g_inet_address_to_string (addresses->data);
+  return chatd_address_parse (ip, port, ret, error);
+}
+
+ChatdUserRole *
+chatd_user_role_new (ChatdNode *node, gboolean may_prompt, GError **error)
+{
+  const ChatdNodeOptions *o = node->options;
+  g_autoptr(ChatdUserRole) role = g_new0 (ChatdUserRole, 1);
+  role->node = node;
+  role->backoff_s = CHATD_RELOGIN_BACKOFF_MIN_S;
+  role->requests = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, (GDestroyNotify) request_free);
+  role->state_reason = g_strdup ("");
+  g_autofree char *server_host = NULL, *listen_host = NULL;
+  guint16 server_port = 0, listen_port = 0;
+  if (!chatd_parse_host_port (o->connect, FALSE, &server_host, &server_port, error) ||
+      !resolve (server_host, server_port, &role->server, error) ||
+      !chatd_parse_host_port (o->listen, TRUE, &listen_host, &listen_port, error))
+    return NULL;
+  role->server_text = g_strdup (o->connect);
+  role->password = chatd_password_obtain (o->password_file, node->name, may_prompt, error);
+  if (role->password == NULL)
+    return NULL;
+
+  role->pin_path = g_build_filename (node->state_dir, "server.pub", NULL);
+  const char *pin_source = o->server_key ? o->server_key : role->pin_path;
+  role->pin_from_option = o->server_key != NULL;
+  char *contents = NULL;
+  gsize len = 0;
+  if (g_file_get_contents (pin_source, &contents, &len, NULL))
+    role->pinned_server_key = g_bytes_new_take (contents, len);
+  else if (o->server_key != NULL)
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_NOT_FOUND, "cannot read the server key %s", o->server_key);
+      return NULL;
+    }
+
+  role->transport = chatd_transport_new (listen_host, listen_port, NULL, NULL, error);
+  if (role->transport == NULL)
+    {
+      g_prefix_error (error, "cannot listen on %s: ", o->listen);
+      return NULL;
+    }
+  chatd_transport_set_message_callback (role->transport, on_message, role);
+  chatd_transport_set_connection_callback (role->transport, on_connection, role);
+  if (o->advertise != NULL)
+    role->advertise = g_strdup (o->advertise);
+  else
+    role->advertise = chatd_address_to_string (chatd_transport_get_local_address (role->transport));
+  start_login (role);
+  return g_steal_pointer (&role);
+}
+
+void
+chatd_user_role_free (ChatdUserRole *role)
+{
+  if (role == NULL)
+    return;
+  if (role->retry_source != 0)
+    g_source_remove (role->retry_source);
+  if (role->state == CHATD_LOGIN_STATE_ONLINE && role->connection != NULL)
+    {
+      g_autoptr(GBytes) logout = chatd_auth_message_build (CHATD_MSG_LOGOUT, NULL, 0);
+      send_to_server (role, logout);
+    }
+  role->closing = TRUE;
+  if (role->transport != NULL)
+    {
+      chatd_transport_set_message_callback (role->transport, NULL, NULL);
+      chatd_transport_set_connection_callback (role->transport, NULL, NULL);
+    }
+  fail_all_requests (role, "the node is shutting down");
+  stop_session (role);
+  g_clear_pointer (&role->transport, chatd_transport_free);
+  g_clear_pointer (&role->requests, g_hash_table_unref);
+  g_clear_pointer (&role->server_key, chatd_key_free);
+  g_clear_pointer (&role->password, chatd_secret_free);
+  g_clear_pointer (&role->pinned_server_key, g_bytes_unref);
+  g_free (role->server_text);
+  g_free (role->advertise);
+  g_free (role->pin_path);
+  g_free (role->state_reason);
+  g_free (role);
+}
+
+ChatdLoginState
+chatd_user_role_get_state (ChatdUserRole *role)
+{
+  return role->state;
+}
+
+void
+chatd_user_role_status (ChatdUserRole *role, GVariantBuilder *b)
+{
+  g_autofree char *listen = chatd_address_to_string (chatd_transport_get_local_address (role->transport));
+  g_autofree char *login = g_strdup_printf ("%s%s%s", state_name (role->state),
+                                            role->state_reason[0] ? ": " : "", role->state_reason);
+  g_variant_builder_add (b, "{sv}", "login", g_variant_new_string (login));
+  g_variant_builder_add (b, "{sv}", "login-state", g_variant_new_string (state_name (role->state)));
+  g_variant_builder_add (b, "{sv}", "server", g_variant_new_string (role->server_text));
+  g_variant_builder_add (b, "{sv}", "listen", g_variant_new_string (listen));
+  g_variant_builder_add (b, "{sv}", "advertise", g_variant_new_string (role->advertise));
+  if (role->pinned_server_key != NULL)
+    {
+      guint8 fp[CHATD_FINGERPRINT_LEN];
+      gcry_md_hash_buffer (GCRY_MD_SHA256, fp, g_bytes_get_data (role->pinned_server_key, NULL),
+                           g_bytes_get_size (role->pinned_server_key));
+      g_autofree char *fingerprint = chatd_fingerprint_to_string (fp);
+      g_variant_builder_add (b, "{sv}", "server-key", g_variant_new_string (fingerprint));
+    }
+}
+
+static gboolean
+require_online (ChatdUserRole *role, const ChatdHost *host, ChatdCall *call)
+{
+  if (role->state == CHATD_LOGIN_STATE_ONLINE && role->server_key != NULL)
+    return TRUE;
+  g_autoptr(GError) error = g_error_new (CHATD_ERROR, CHATD_ERROR_FAILED, "not logged in (%s%s%s)",
+                                         state_name (role->state), role->state_reason[0] ? ": " : "",
+                                         role->state_reason);
+  host->call_fail (call, error);
+  return FALSE;
+}
+
+void
+chatd_user_role_list (ChatdUserRole *role, const ChatdHost *host, ChatdCall *call)
+{
+  if (require_online (role, host, call))
+    send_request (role, REQUEST_LIST, CHATD_REQUEST_LIST, host, call, NULL, 0);
+}
+
+void
+chatd_user_role_users (ChatdUserRole *role, const ChatdHost *host, ChatdCall *call)
+{
+  if (require_online (role, host, call))
+    send_request (role, REQUEST_USERS, CHATD_REQUEST_USERS, host, call, NULL, 0);
+}
+
+void
+chatd_user_role_logout (ChatdUserRole *role, const ChatdHost *host, ChatdCall *call)
+{
+  if (!require_online (role, host, call))
+    return;
+  g_autoptr(GBytes) logout = chatd_auth_message_build (CHATD_MSG_LOGOUT, NULL, 0);
+  send_to_server (role, logout);
+  stop_session (role);
+  fail_all_requests (role, "logged out");
+  set_state (role, CHATD_LOGIN_STATE_LOGGED_OUT, "by request");
+  g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "status", g_variant_new_string ("logged out"));
+  host->call_return (call, g_variant_builder_end (&b));
+}

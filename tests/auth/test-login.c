@@ -1,0 +1,458 @@
+/* test-login.c: the login protocol's two sides, in process, message by
+ * message: success with matching channel keys, and every refusal the issue
+ * lists (wrong password, unknown user, replay, wrong proof of work, another
+ * address, a fake server, a tampered manifest, a changed server key). */
+#include "chatd-crypto.h"
+#include "login.h"
+#include "login-client.h"
+#include "login-server.h"
+#include "suite-25519.h"
+
+#include <gcrypt.h>
+#include <string.h>
+
+static const ChatdKdfParams test_kdf = { 1, 256, 1 };
+
+typedef struct {
+  ChatdKey *server_key;
+  ChatdKey *alice_key;
+  GBytes   *alice_public;
+  GBytes   *alice_wrapped;
+  guint8    secret[32];
+  ChatdLoginServer *server;
+} World;
+
+static const ChatdSuite *
+lookup_suite (gpointer user_data, const char *name)
+{
+  return g_str_equal (name, chatd_suite_25519.name) ? &chatd_suite_25519 : NULL;
+}
+
+/* a stand-in for the directory: Alice exists; other names get a fake record
+ * made like the real one (same suite, same blob length) */
+static gboolean
+lookup_record (gpointer user_data, const char *name, ChatdLoginRecord **ret_record, GError **error)
+{
+  World *w = user_data;
+  ChatdLoginRecord *ret = *ret_record = g_new0 (ChatdLoginRecord, 1);
+  ret->suite = g_strdup (chatd_suite_25519.name);
+  if (g_str_equal (name, "alice"))
+    {
+      ret->public_key = g_bytes_ref (w->alice_public);
+      ret->wrapped_key = g_bytes_ref (w->alice_wrapped);
+      return TRUE;
+    }
+  g_autoptr(ChatdKey) fake = chatd_suite_25519.generate (&chatd_suite_25519, 0, error);
+  ret->public_key = chatd_suite_25519.export_public (fake, error);
+  guint8 *junk = g_malloc (g_bytes_get_size (w->alice_wrapped));
+  memcpy (junk, g_bytes_get_data (w->alice_wrapped, NULL), g_bytes_get_size (w->alice_wrapped));
+  for (gsize i = 64; i < g_bytes_get_size (w->alice_wrapped); i++)
+    junk[i] ^= 0x5a;
+  ret->wrapped_key = g_bytes_new_take (junk, g_bytes_get_size (w->alice_wrapped));
+  return TRUE;
+}
+
+static void
+world_init (World *w, guint pow_bits)
+{
+  g_autoptr(GError) error = NULL;
+  w->server_key = chatd_suite_25519.generate (&chatd_suite_25519, 0, &error);
+  w->alice_key = chatd_suite_25519.generate (&chatd_suite_25519, 0, &error);
+  g_assert_no_error (error);
+  w->alice_public = chatd_suite_25519.export_public (w->alice_key, &error);
+  const guint8 password[] = "Alice";
+  g_assert_true (chatd_password_wrap_key ("alice", w->alice_key, password, 5, &test_kdf,
+                                          &w->alice_wrapped, &error));
+  gcry_randomize (w->secret, sizeof w->secret, GCRY_STRONG_RANDOM);
+  ChatdLoginServerConfig config = {
+    .channel_suite = &chatd_suite_25519, .server_key = w->server_key, .server_secret = w->secret,
+    .pow_bits = pow_bits, .pow_bits_max = 20, .hellos_per_second_before_raise = 1000,
+    .attempts_per_minute_per_name = 100, .attempts_per_minute_per_address = 100,
+    .lookup = lookup_record, .suite_lookup = lookup_suite, .user_data = w,
+  };
+  w->server = chatd_login_server_new (&config, &error);
+  g_assert_no_error (error);
+}
+
+static void
+world_clear (World *w)
+{
+  chatd_login_server_free (w->server);
+  chatd_key_free (w->server_key);
+  chatd_key_free (w->alice_key);
+  g_bytes_unref (w->alice_public);
+  g_bytes_unref (w->alice_wrapped);
+}
+
+static ChatdLoginClient *
+new_client (const char *user, const char *password, GBytes *pinned)
+{
+  ChatdLoginClientConfig config = {
+    .user = user, .password = (const guint8 *) password, .password_len = strlen (password),
+    .channel_suite = &chatd_suite_25519, .suite_lookup = lookup_suite, .pinned_server_key = pinned,
+  };
+  g_autoptr(GError) error = NULL;
+  ChatdLoginClient *client = chatd_login_client_new (&config, &error);
+  g_assert_no_error (error);
+  return client;
+}
+
+static ChatdAuthMessage *
+parse (GBytes *bytes)
+{
+  g_autoptr(GError) error = NULL;
+  ChatdAuthMessage *m = chatd_auth_message_parse (bytes, &error);
+  g_assert_no_error (error);
+  return m;
+}
+
+/* server step: returns the reply and the outcome */
+static ChatdLoginServerOutcome
+server_step (World *w, guint64 conn, const char *peer, GBytes *in, GBytes **out,
+             ChatdLoginResult **result, GError **error)
+{
+  g_autoptr(ChatdAuthMessage) m = parse (in);
+  return chatd_login_server_handle (w->server, conn, peer, g_get_monotonic_time (), m, out, result, error);
+}
+
+static ChatdLoginClientOutcome
+client_step (ChatdLoginClient *c, GBytes *in, GBytes **out, GError **error)
+{
+  g_autoptr(ChatdAuthMessage) m = parse (in);
+  return chatd_login_client_handle (c, m, out, error);
+}
+
+static void
+test_success (void)
+{
+  World w = { 0 };
+  world_init (&w, 8);
+  g_autoptr(ChatdLoginClient) c = new_client ("alice", "Alice", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) hello = chatd_login_client_hello (c);
+  g_autoptr(GBytes) challenge = NULL, answer = NULL, reply = NULL, proof = NULL, welcome = NULL;
+  g_autoptr(ChatdLoginResult) result = NULL;
+  g_assert_cmpint (server_step (&w, 1, "127.0.0.1:4000", hello, &challenge, NULL, &error), ==, CHATD_LOGIN_SERVER_REPLY);
+  g_assert_cmpint (client_step (c, challenge, &answer, &error), ==, CHATD_LOGIN_CLIENT_SEND);
+  g_assert_cmpint (server_step (&w, 1, "127.0.0.1:4000", answer, &reply, NULL, &error), ==, CHATD_LOGIN_SERVER_REPLY);
+  g_assert_no_error (error);
+  g_assert_cmpint (client_step (c, reply, &proof, &error), ==, CHATD_LOGIN_CLIENT_SEND);
+  g_assert_no_error (error);
+  g_assert_cmpint (server_step (&w, 1, "127.0.0.1:4000", proof, &welcome, &result, &error),
+                   ==, CHATD_LOGIN_SERVER_DONE);
+  g_assert_no_error (error);
+  g_assert_cmpstr (result->name, ==, "alice");
+  g_clear_pointer (&welcome, g_bytes_unref);
+
+  g_autoptr(ChatdManifest) manifest = chatd_manifest_new (g_get_real_time () / G_USEC_PER_SEC, 30, result->client_nonce);
+  chatd_manifest_add (manifest, "Alice", "127.0.0.1:4000", "25519", w.alice_public, 0);
+  g_autoptr(GBytes) encoded = chatd_manifest_encode (manifest);
+  welcome = chatd_login_server_welcome (w.server, result, encoded, &error);
+  g_assert_no_error (error);
+  GBytes *none = NULL;
+  g_assert_cmpint (client_step (c, welcome, &none, &error), ==, CHATD_LOGIN_CLIENT_DONE);
+  g_assert_no_error (error);
+  g_assert_cmpstr (chatd_login_client_get_registered_name (c), ==, "alice");
+  g_autoptr(ChatdManifest) got = chatd_login_client_take_manifest (c);
+  g_assert_cmpuint (got->entries->len, ==, 1);
+
+  /* the two channels talk: the client's sealed packet opens at the server */
+  g_autoptr(ChatdChannel) client_channel = chatd_login_client_take_channel (c);
+  ChatdPacketProtector cp = chatd_channel_take_protector (g_steal_pointer (&client_channel));
+  ChatdPacketProtector sp = chatd_channel_take_protector (g_steal_pointer (&result->channel));
+  guint8 header[10] = "header....", payload[32] = "the payload of a packet", copy[32], tag[32];
+  memcpy (copy, payload, sizeof payload);
+  g_assert_true (cp.seal (cp.user_data, 7, header, sizeof header, payload, sizeof payload, tag));
+  g_assert_true (memcmp (payload, copy, sizeof copy) != 0);   /* encrypted in place */
+  g_assert_true (sp.open (sp.user_data, 7, header, sizeof header, payload, sizeof payload, tag));
+  g_assert_cmpmem (payload, sizeof payload, copy, sizeof copy);
+  /* a replayed packet number in the other direction does not open (other key) */
+  g_assert_true (sp.seal (sp.user_data, 7, header, sizeof header, payload, sizeof payload, tag));
+  guint8 flipped[32];
+  memcpy (flipped, payload, sizeof flipped);
+  g_assert_false (sp.open (sp.user_data, 7, header, sizeof header, flipped, sizeof flipped, tag));
+  header[0] ^= 1;
+  g_assert_false (cp.open (cp.user_data, 7, header, sizeof header, payload, sizeof payload, tag));
+  cp.free_func (cp.user_data);
+  sp.free_func (sp.user_data);
+  world_clear (&w);
+}
+
+/* runs the login up to the REPLY and returns the client's verdict */
+static ChatdLoginClientOutcome
+login_to_reply (World *w, const char *user, const char *password, GError **error)
+{
+  g_autoptr(ChatdLoginClient) c = new_client (user, password, NULL);
+  g_autoptr(GBytes) hello = chatd_login_client_hello (c);
+  g_autoptr(GBytes) challenge = NULL, answer = NULL, reply = NULL, next = NULL;
+  g_assert_cmpint (server_step (w, 9, "10.0.0.1:1", hello, &challenge, NULL, NULL), ==, CHATD_LOGIN_SERVER_REPLY);
+  g_assert_cmpint (client_step (c, challenge, &answer, NULL), ==, CHATD_LOGIN_CLIENT_SEND);
+  g_assert_cmpint (server_step (w, 9, "10.0.0.1:1", answer, &reply, NULL, NULL), ==, CHATD_LOGIN_SERVER_REPLY);
+  return client_step (c, reply, &next, error);
+}
+
+static void
+test_wrong_password_and_unknown_user_look_alike (void)
+{
+  World w = { 0 };
+  world_init (&w, 4);
+  g_autoptr(GError) wrong = NULL, unknown = NULL;
+  g_assert_cmpint (login_to_reply (&w, "Alice", "alice", &wrong), ==, CHATD_LOGIN_CLIENT_FAILED);
+  g_assert_cmpint (login_to_reply (&w, "Mallory", "Mallory", &unknown), ==, CHATD_LOGIN_CLIENT_FAILED);
+  g_assert_error (wrong, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  g_assert_error (unknown, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  g_assert_cmpstr (wrong->message, ==, unknown->message);
+  g_assert_nonnull (strstr (wrong->message, "login failed"));
+  world_clear (&w);
+}
+
+static void
+test_answer_refusals (void)
+{
+  World w = { 0 };
+  world_init (&w, 6);
+  g_autoptr(ChatdLoginClient) c = new_client ("Alice", "Alice", NULL);
+  g_autoptr(GBytes) hello = chatd_login_client_hello (c);
+  g_autoptr(GBytes) challenge = NULL, answer = NULL, reply = NULL;
+  g_assert_cmpint (server_step (&w, 1, "127.0.0.1:4000", hello, &challenge, NULL, NULL), ==, CHATD_LOGIN_SERVER_REPLY);
+  g_assert_cmpint (client_step (c, challenge, &answer, NULL), ==, CHATD_LOGIN_CLIENT_SEND);
+
+  /* from another address: the MAC does not hold there */
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) refusal = NULL;
+  g_assert_cmpint (server_step (&w, 2, "127.0.0.1:4001", answer, &refusal, NULL, &error), ==, CHATD_LOGIN_SERVER_REFUSED);
+  g_assert_nonnull (strstr (error->message, "another address"));
+  g_clear_error (&error);
+  g_clear_pointer (&refusal, g_bytes_unref);
+
+  /* a wrong proof of work: the last byte of X changed */
+  gsize len;
+  guint8 *bad = g_memdup2 (g_bytes_get_data (answer, &len), g_bytes_get_size (answer));
+  bad[len - 1] ^= 1;
+  g_autoptr(GBytes) bad_pow = g_bytes_new_take (bad, len);
+  ChatdLoginServerOutcome o = server_step (&w, 1, "127.0.0.1:4000", bad_pow, &refusal, NULL, &error);
+  /* with 6 bits a flipped X may still hold by chance (1 in 64): then it is fine */
+  if (o == CHATD_LOGIN_SERVER_REFUSED)
+    g_assert_nonnull (strstr (error->message, "proof of work"));
+  g_clear_error (&error);
+  g_clear_pointer (&refusal, g_bytes_unref);
+  g_clear_pointer (&reply, g_bytes_unref);
+
+  /* the real one, then the same again: replay */
+  if (o != CHATD_LOGIN_SERVER_REPLY)
+    g_assert_cmpint (server_step (&w, 1, "127.0.0.1:4000", answer, &reply, NULL, &error), ==, CHATD_LOGIN_SERVER_REPLY);
+  g_assert_no_error (error);
+  g_assert_cmpint (server_step (&w, 3, "127.0.0.1:4000", answer, &refusal, NULL, &error), ==, CHATD_LOGIN_SERVER_REFUSED);
+  g_assert_nonnull (strstr (error->message, "replayed"));
+  g_clear_error (&error);
+
+  /* a tampered challenge field (the timestamp pushed back) breaks the MAC */
+  guint8 *old = g_memdup2 (g_bytes_get_data (answer, &len), len);
+  old[3 + 1 + 16 + 1 + 1 + 1 + 2] ^= 0x40;   /* inside the ts field */
+  g_autoptr(GBytes) old_ts = g_bytes_new_take (old, len);
+  g_clear_pointer (&refusal, g_bytes_unref);
+  g_assert_cmpint (server_step (&w, 4, "127.0.0.1:4000", old_ts, &refusal, NULL, &error), ==, CHATD_LOGIN_SERVER_REFUSED);
+  g_clear_error (&error);
+  world_clear (&w);
+}
+
+static gint64 clock_offset_us;
+
+static gint64
+shifted_clock (void)
+{
+  return g_get_real_time () + clock_offset_us;
+}
+
+static void
+test_expired_challenge (void)
+{
+  World w = { 0 };
+  world_init (&w, 2);
+  /* the same server, but its wall clock is ours to move */
+  ChatdLoginServerConfig config = {
+    .channel_suite = &chatd_suite_25519, .server_key = w.server_key, .server_secret = w.secret,
+    .pow_bits = 2, .pow_bits_max = 20, .hellos_per_second_before_raise = 1000,
+    .attempts_per_minute_per_name = 100, .attempts_per_minute_per_address = 100,
+    .lookup = lookup_record, .suite_lookup = lookup_suite, .user_data = &w, .wall_clock = shifted_clock,
+  };
+  chatd_login_server_free (w.server);
+  w.server = chatd_login_server_new (&config, NULL);
+  g_autoptr(ChatdLoginClient) c = new_client ("Alice", "Alice", NULL);
+  g_autoptr(GBytes) hello = chatd_login_client_hello (c);
+  g_autoptr(GBytes) challenge = NULL, answer = NULL, refusal = NULL;
+  clock_offset_us = 0;
+  g_assert_cmpint (server_step (&w, 1, "h:1", hello, &challenge, NULL, NULL), ==, CHATD_LOGIN_SERVER_REPLY);
+  g_assert_cmpint (client_step (c, challenge, &answer, NULL), ==, CHATD_LOGIN_CLIENT_SEND);
+  /* 31 s later the challenge is no longer accepted, and the client hears why */
+  clock_offset_us = 31 * G_USEC_PER_SEC;
+  g_autoptr(GError) error = NULL;
+  g_assert_cmpint (server_step (&w, 1, "h:1", answer, &refusal, NULL, &error), ==, CHATD_LOGIN_SERVER_REFUSED);
+  g_assert_nonnull (strstr (error->message, "expired"));
+  GBytes *none = NULL;
+  g_autoptr(GError) client_error = NULL;
+  g_assert_cmpint (client_step (c, refusal, &none, &client_error), ==, CHATD_LOGIN_CLIENT_FAILED);
+  g_assert_nonnull (strstr (client_error->message, "challenge expired"));
+  /* and nothing was kept for it: the same answer at the right time is not a replay */
+  clock_offset_us = 0;
+  g_autoptr(GBytes) reply = NULL;
+  g_clear_error (&error);
+  g_assert_cmpint (server_step (&w, 1, "h:1", answer, &reply, NULL, &error), ==, CHATD_LOGIN_SERVER_REPLY);
+  world_clear (&w);
+}
+
+static void
+test_replayed_proof (void)
+{
+  World w = { 0 };
+  world_init (&w, 2);
+  g_autoptr(ChatdLoginClient) c = new_client ("Alice", "Alice", NULL);
+  g_autoptr(GBytes) hello = chatd_login_client_hello (c);
+  g_autoptr(GBytes) challenge = NULL, answer = NULL, reply = NULL, proof = NULL, out = NULL, again = NULL;
+  g_autoptr(ChatdLoginResult) result = NULL;
+  server_step (&w, 1, "h:1", hello, &challenge, NULL, NULL);
+  client_step (c, challenge, &answer, NULL);
+  server_step (&w, 1, "h:1", answer, &reply, NULL, NULL);
+  client_step (c, reply, &proof, NULL);
+  g_assert_cmpint (server_step (&w, 1, "h:1", proof, &out, &result, NULL), ==, CHATD_LOGIN_SERVER_DONE);
+  /* the proof again, on this or another connection: no login in progress */
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChatdLoginResult) second = NULL;
+  g_assert_cmpint (server_step (&w, 1, "h:1", proof, &again, &second, &error), ==, CHATD_LOGIN_SERVER_REFUSED);
+  g_assert_null (second);
+  g_clear_error (&error);
+  g_clear_pointer (&again, g_bytes_unref);
+  g_assert_cmpint (server_step (&w, 2, "h:2", proof, &again, &second, &error), ==, CHATD_LOGIN_SERVER_REFUSED);
+  g_assert_nonnull (strstr (error->message, "no login in progress"));
+  world_clear (&w);
+}
+
+static void
+test_difficulty_rises_under_load (void)
+{
+  World w = { 0 };
+  world_init (&w, 4);
+  gint64 t = g_get_monotonic_time ();
+  guint base = chatd_login_server_pow_bits (w.server, t);
+  g_assert_cmpuint (base, ==, 4);
+  /* 8000 hellos in one second against a threshold of 1000: three doublings */
+  g_autoptr(ChatdLoginClient) c = new_client ("x", "x", NULL);
+  g_autoptr(GBytes) hello = chatd_login_client_hello (c);
+  g_autoptr(ChatdAuthMessage) m = parse (hello);
+  for (int i = 0; i < 8000; i++)
+    {
+      g_autoptr(GBytes) challenge = NULL;
+      chatd_login_server_handle (w.server, i, "h:1", t + 10, m, &challenge, NULL, NULL);
+    }
+  guint loaded = chatd_login_server_pow_bits (w.server, t + G_USEC_PER_SEC + 1);
+  g_assert_cmpuint (loaded, ==, base + 3);
+  /* and back when the flood stops */
+  guint calm = chatd_login_server_pow_bits (w.server, t + 3 * G_USEC_PER_SEC);
+  g_assert_cmpuint (calm, ==, base);
+  world_clear (&w);
+}
+
+static void
+test_fake_server_and_changed_key (void)
+{
+  World real = { 0 }, fake = { 0 };
+  world_init (&real, 2);
+  world_init (&fake, 2);
+  g_autoptr(GError) error = NULL;
+  /* pinned to the real server, the fake one is refused at its challenge */
+  g_autoptr(GBytes) pinned = chatd_suite_25519.export_public (real.server_key, NULL);
+  g_autoptr(ChatdLoginClient) c = new_client ("Alice", "Alice", pinned);
+  g_autoptr(GBytes) hello = chatd_login_client_hello (c);
+  g_autoptr(GBytes) challenge = NULL, answer = NULL;
+  server_step (&fake, 1, "127.0.0.1:4000", hello, &challenge, NULL, NULL);
+  g_assert_cmpint (client_step (c, challenge, &answer, &error), ==, CHATD_LOGIN_CLIENT_FAILED);
+  g_assert_nonnull (strstr (error->message, "key changed"));
+  g_clear_error (&error);
+
+  /* a man in the middle passes the real challenge but signs the reply itself */
+  g_autoptr(ChatdLoginClient) c2 = new_client ("Alice", "Alice", NULL);
+  g_autoptr(GBytes) hello2 = chatd_login_client_hello (c2);
+  g_autoptr(GBytes) ch2 = NULL, an2 = NULL, real_reply = NULL, fake_reply = NULL, out = NULL;
+  server_step (&real, 1, "127.0.0.1:4000", hello2, &ch2, NULL, NULL);
+  g_assert_cmpint (client_step (c2, ch2, &an2, NULL), ==, CHATD_LOGIN_CLIENT_SEND);
+  g_assert_cmpint (server_step (&real, 1, "127.0.0.1:4000", an2, &real_reply, NULL, NULL), ==, CHATD_LOGIN_SERVER_REPLY);
+  /* re-sign the same reply fields with another key */
+  g_autoptr(ChatdAuthMessage) rm = parse (real_reply);
+  ChatdSlice fields[6];
+  memcpy (fields, rm->fields, sizeof fields);
+  g_autoptr(GBytes) sig = chatd_suite_25519.sign (fake.server_key, (const guint8 *) "x", 1, NULL);
+  fields[RE_SIGNATURE] = CHATD_SLICE (g_bytes_get_data (sig, NULL), g_bytes_get_size (sig));
+  fake_reply = chatd_auth_message_build (CHATD_MSG_REPLY, fields, 6);
+  g_assert_cmpint (client_step (c2, fake_reply, &out, &error), ==, CHATD_LOGIN_CLIENT_FAILED);
+  g_assert_nonnull (strstr (error->message, "not signed by its key"));
+  world_clear (&real);
+  world_clear (&fake);
+}
+
+static void
+test_tampered_manifest (void)
+{
+  World w = { 0 };
+  world_init (&w, 2);
+  g_autoptr(ChatdLoginClient) c = new_client ("Alice", "Alice", NULL);
+  g_autoptr(GBytes) hello = chatd_login_client_hello (c);
+  g_autoptr(GBytes) challenge = NULL, answer = NULL, reply = NULL, proof = NULL, out = NULL;
+  g_autoptr(ChatdLoginResult) result = NULL;
+  server_step (&w, 1, "h:1", hello, &challenge, NULL, NULL);
+  client_step (c, challenge, &answer, NULL);
+  server_step (&w, 1, "h:1", answer, &reply, NULL, NULL);
+  client_step (c, reply, &proof, NULL);
+  g_assert_cmpint (server_step (&w, 1, "h:1", proof, &out, &result, NULL), ==, CHATD_LOGIN_SERVER_DONE);
+  g_autoptr(ChatdManifest) manifest = chatd_manifest_new (1000, 30, result->client_nonce);
+  chatd_manifest_add (manifest, "Alice", "127.0.0.1:4000", "25519", w.alice_public, 0);
+  g_autoptr(GBytes) encoded = chatd_manifest_encode (manifest);
+  g_autoptr(GBytes) welcome = chatd_login_server_welcome (w.server, result, encoded, NULL);
+  gsize len;
+  guint8 *bad = g_memdup2 (g_bytes_get_data (welcome, &len), g_bytes_get_size (welcome));
+  bad[3 + 2 + 20] ^= 1;   /* inside the manifest */
+  g_autoptr(GBytes) tampered = g_bytes_new_take (bad, len);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) none = NULL;
+  g_assert_cmpint (client_step (c, tampered, &none, &error), ==, CHATD_LOGIN_CLIENT_FAILED);
+  g_assert_nonnull (strstr (error->message, "not signed by the server"));
+  world_clear (&w);
+}
+
+static void
+test_malformed_messages (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (3);
+  for (int i = 0; i < 2000; i++)
+    {
+      guint8 buf[300];
+      gsize len = g_rand_int_range (rand, 0, sizeof buf);
+      for (gsize j = 0; j < len; j++)
+        buf[j] = g_rand_int (rand);
+      if (len > 0)
+        buf[0] = 1;
+      if (len > 1)
+        buf[1] = g_rand_int_range (rand, 1, 21);
+      g_autoptr(GBytes) bytes = g_bytes_new (buf, len);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(ChatdAuthMessage) m = chatd_auth_message_parse (bytes, &error);
+      g_assert_true ((m == NULL) == (error != NULL));
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_assert_true (chatd_crypto_init (NULL));
+  g_test_add_func ("/auth/login/success", test_success);
+  g_test_add_func ("/auth/login/wrong-password-and-unknown-user-look-alike",
+                   test_wrong_password_and_unknown_user_look_alike);
+  g_test_add_func ("/auth/login/answer-refusals", test_answer_refusals);
+  g_test_add_func ("/auth/login/fake-server-and-changed-key", test_fake_server_and_changed_key);
+  g_test_add_func ("/auth/login/tampered-manifest", test_tampered_manifest);
+  g_test_add_func ("/auth/login/expired-challenge", test_expired_challenge);
+  g_test_add_func ("/auth/login/replayed-proof", test_replayed_proof);
+  g_test_add_func ("/auth/login/difficulty-rises-under-load", test_difficulty_rises_under_load);
+  g_test_add_func ("/auth/message/malformed", test_malformed_messages);
+  return g_test_run ();
+}
