@@ -12,15 +12,32 @@ typedef struct {
   gpointer         user_data;
 } Counter;
 
+typedef struct {
+  guint                id;
+  char                *prefix;
+  ChatdCounterProvider provider;
+  gpointer             data;
+} Provider;
+
 struct _ChatdCounters {
   GHashTable *by_name;   /* char* -> Counter* */
+  GPtrArray  *providers; /* Provider* */
+  guint       next_provider;
 };
+
+static void
+provider_free (Provider *p)
+{
+  g_free (p->prefix);
+  g_free (p);
+}
 
 ChatdCounters *
 chatd_counters_new (void)
 {
   ChatdCounters *counters = g_new0 (ChatdCounters, 1);
   counters->by_name = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  counters->providers = g_ptr_array_new_with_free_func ((GDestroyNotify) provider_free);
   return counters;
 }
 
@@ -30,6 +47,7 @@ chatd_counters_free (ChatdCounters *counters)
   if (counters == NULL)
     return;
   g_hash_table_unref (counters->by_name);
+  g_ptr_array_unref (counters->providers);
   g_free (counters);
 }
 
@@ -68,17 +86,67 @@ chatd_counters_add (ChatdCounters *counters, const char *name,
   return TRUE;
 }
 
+guint
+chatd_counters_add_provider (ChatdCounters *counters, const char *prefix, ChatdCounterProvider provider,
+                             gpointer provider_data)
+{
+  Provider *p = g_new0 (Provider, 1);
+  p->id = ++counters->next_provider;
+  p->prefix = g_strdup (prefix);
+  p->provider = provider;
+  p->data = provider_data;
+  g_ptr_array_add (counters->providers, p);
+  return p->id;
+}
+
+void
+chatd_counters_remove_provider (ChatdCounters *counters, guint id)
+{
+  for (guint i = 0; i < counters->providers->len; i++)
+    if (((Provider *) counters->providers->pdata[i])->id == id)
+      {
+        g_ptr_array_remove_index (counters->providers, i);
+        return;
+      }
+}
+
+typedef struct {
+  GHashTable *values;   /* full name -> guint64* */
+  const char *prefix;
+} Visit;
+
+static void
+visit_counter (const char *name, guint64 value, gpointer user_data)
+{
+  Visit *v = user_data;
+  guint64 *boxed = g_new (guint64, 1);
+  *boxed = value;
+  g_hash_table_replace (v->values, g_strconcat (v->prefix, name, NULL), boxed);
+}
+
 GVariant *
 chatd_counters_snapshot (ChatdCounters *counters)
 {
+  g_autoptr(GHashTable) values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  GHashTableIter iter;
+  gpointer key, value;
+  g_hash_table_iter_init (&iter, counters->by_name);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      Visit v = { values, "" };
+      visit_counter (key, ((Counter *) value)->read (((Counter *) value)->user_data), &v);
+    }
+  for (guint i = 0; i < counters->providers->len; i++)
+    {
+      Provider *p = counters->providers->pdata[i];
+      Visit v = { values, p->prefix };
+      p->provider (p->data, visit_counter, &v);
+    }
   guint n = 0;
-  g_autofree const char **names = chatd_sorted_keys (counters->by_name, &n);
+  g_autofree const char **names = chatd_sorted_keys (values, &n);
   g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
   for (guint i = 0; i < n; i++)
-    {
-      Counter *counter = g_hash_table_lookup (counters->by_name, names[i]);
-      g_variant_builder_add (&builder, "{sv}", names[i],
-                             g_variant_new_uint64 (counter->read (counter->user_data)));
-    }
+    g_variant_builder_add (&builder, "{sv}", names[i],
+                           g_variant_new_uint64 (*(guint64 *) g_hash_table_lookup (values, names[i])));
   return g_variant_builder_end (&builder);
 }

@@ -84,6 +84,10 @@ start_directory (ChatdNode *node, GError **error)
 gboolean
 chatd_node_start (ChatdNode *node, GError **error)
 {
+  /* before anything answers: a SIGTERM right after the socket appears must
+   * stop the node cleanly, not kill it */
+  node->signal_sources[0] = g_unix_signal_add (SIGTERM, on_signal, node);
+  node->signal_sources[1] = g_unix_signal_add (SIGINT, on_signal, node);
   node->loader = chatd_plugin_loader_new (node->host, node->registry);
   g_auto(GStrv) search_path = chatd_plugin_search_path (node->options->plugin_dir);
   if (!chatd_plugin_loader_load_dirs (node->loader, (const char * const *) search_path,
@@ -108,6 +112,9 @@ chatd_node_start (ChatdNode *node, GError **error)
     return FALSE;
   if (node->role == CHATD_ROLE_SERVER && !start_directory (node, error))
     return FALSE;
+  /* before the socket exists: whoever sees it may signal us at once */
+  node->signal_sources[0] = g_unix_signal_add (SIGTERM, on_signal, node);
+  node->signal_sources[1] = g_unix_signal_add (SIGINT, on_signal, node);
   node->control = chatd_control_server_new (node, node->socket_path, error);
   if (node->control == NULL)
     return FALSE;
@@ -124,9 +131,8 @@ chatd_node_start (ChatdNode *node, GError **error)
       if (node->user_role == NULL)
         return FALSE;
       chatd_node_add_service (node, CHATD_SERVICE_SESSION, chatd_session_service_for_user ());
+      chatd_node_add_service (node, CHATD_SERVICE_MESSAGING, chatd_messaging_service_for_user ());
     }
-  node->signal_sources[0] = g_unix_signal_add (SIGTERM, on_signal, node);
-  node->signal_sources[1] = g_unix_signal_add (SIGINT, on_signal, node);
   g_message ("%s node '%s' ready on %s", node->role == CHATD_ROLE_SERVER ? "server" : "user",
              node->name, node->socket_path);
   return TRUE;

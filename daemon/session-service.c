@@ -3,6 +3,7 @@
 #define G_LOG_DOMAIN "chatd"
 #include "session-service.h"
 #include "host.h"
+#include "messenger.h"
 #include "node.h"
 #include "server-role.h"
 #include "user-role.h"
@@ -32,6 +33,44 @@ user_logout (const ChatdHost *host, ChatdCall *call)
   chatd_user_role_logout (chatd_host_get_node (host)->user_role, host, call);
 }
 
+static void
+user_passwd (const ChatdHost *host, ChatdCall *call, const char *new_password)
+{
+  chatd_user_role_passwd (chatd_host_get_node (host)->user_role, host, call, new_password);
+}
+
+static ChatdMessenger *
+messenger_of (const ChatdHost *host)
+{
+  return chatd_user_role_get_messenger (chatd_host_get_node (host)->user_role);
+}
+
+static void
+messaging_send (const ChatdHost *host, ChatdCall *call, const char *recipients, const char *text)
+{
+  chatd_messenger_send (messenger_of (host), host, call, recipients, text);
+}
+
+static void
+messaging_recv (const ChatdHost *host, ChatdCall *call, const char *since, const char *from, gboolean follow)
+{
+  chatd_messenger_recv (messenger_of (host), host, call, since, from, follow);
+}
+
+static void
+messaging_verify (const ChatdHost *host, ChatdCall *call, const char *user)
+{
+  chatd_messenger_verify (messenger_of (host), host, call, user);
+}
+
+const ChatdMessagingService *
+chatd_messaging_service_for_user (void)
+{
+  static const ChatdMessagingService service = {
+    .send = messaging_send, .recv = messaging_recv, .verify = messaging_verify };
+  return &service;
+}
+
 const ChatdSessionService *
 chatd_session_service_for_server (void)
 {
@@ -42,6 +81,7 @@ chatd_session_service_for_server (void)
 const ChatdSessionService *
 chatd_session_service_for_user (void)
 {
-  static const ChatdSessionService service = { .list = user_list, .users = user_users, .logout = user_logout };
+  static const ChatdSessionService service = { .list = user_list, .users = user_users, .logout = user_logout,
+                                                 .passwd = user_passwd };
   return &service;
 }

@@ -41,11 +41,20 @@ static const Schema schemas[] = {
   { CHATD_MSG_PROOF, "proof", 1, 1, { SIGNATURE } },
   { CHATD_MSG_WELCOME, "welcome", 3, 3, { LIST, SIGNATURE, MAC } },
   { CHATD_MSG_FAILED, "failed", 1, 1, { TEXT } },
+  { CHATD_MSG_ENROLL_QUERY, "enroll-query", 0, 0, { } },
+  { CHATD_MSG_ENROLL_PARAMS, "enroll-params", 3, 3, { U64, U64, U64 } },
+  { CHATD_MSG_ENROLL, "enroll", 9, 9,
+    { NONCE16, U8, U64, ADDRESS, MAC, NONCE32, SHARE, { 16, 8192 }, U64 } },
+  { CHATD_MSG_ENROLLED, "enrolled", 2, 2, { NAME, SIGNATURE } },
   { CHATD_MSG_HEARTBEAT, "heartbeat", 1, 1, { U64 } },
   { CHATD_MSG_REQUEST, "request", 2, 3, { U64, NAME, { 0, 64 * 1024 } } },
   { CHATD_MSG_RESPONSE, "response", 3, 4, { U64, U8, LIST, SIGNATURE } },
   { CHATD_MSG_REPLACED, "replaced", 1, 1, { TEXT } },
   { CHATD_MSG_LOGOUT, "logout", 0, 0, { } },
+  { CHATD_MSG_ENDED, "ended", 1, 1, { TEXT } },
+  { CHATD_MSG_ENVELOPE, "envelope", 10, 10,
+    { NONCE16, U64, NAME, NAME, NAME, NAME, MAC, MAC, { 16, 1024 * 1024 + 4096 }, SIGNATURE } },
+  { CHATD_MSG_RECEIPT, "receipt", 6, 6, { NONCE16, NAME, NAME, MAC, U8, SIGNATURE } },
 };
 
 static const Schema *

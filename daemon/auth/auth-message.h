@@ -23,12 +23,21 @@ typedef enum {
   CHATD_MSG_PROOF     = 5,
   CHATD_MSG_WELCOME   = 6,
   CHATD_MSG_FAILED    = 7,
+  /* enrolment, in clear (doc/protocol.md, "Enrolment") */
+  CHATD_MSG_ENROLL_QUERY  = 8,
+  CHATD_MSG_ENROLL_PARAMS = 9,
+  CHATD_MSG_ENROLL        = 10,
+  CHATD_MSG_ENROLLED      = 11,
   /* inside a login session (AEAD-protected packets) */
   CHATD_MSG_HEARTBEAT = 16,
   CHATD_MSG_REQUEST   = 17,
   CHATD_MSG_RESPONSE  = 18,
   CHATD_MSG_REPLACED  = 19,
   CHATD_MSG_LOGOUT    = 20,
+  CHATD_MSG_ENDED     = 21,   /* the server ended the session (the user was deleted) */
+  /* between user nodes (end to end) */
+  CHATD_MSG_ENVELOPE  = 32,
+  CHATD_MSG_RECEIPT   = 33,
 } ChatdMsgType;
 
 typedef struct {

@@ -28,6 +28,7 @@ struct _ChatdLoginClient {
   ChatdChannel  *channel;
   guint8         transcript_hash[32];
   ChatdManifest *manifest;
+  ChatdKdfParams kdf_params;        /* the wrapped key's, for passwd */
 };
 
 ChatdLoginClient *
@@ -213,6 +214,7 @@ handle_reply (ChatdLoginClient *client, const ChatdAuthMessage *reply, GBytes **
                  "login failed (wrong password or unknown user)");
   g_free (client->registered_name);
   client->registered_name = g_steal_pointer (&name);
+  client->kdf_params = params;
 
   g_autoptr(GBytes) signature = NULL;
   if (!chatd_domain_sign (client->user_key, CHATD_PURPOSE_PROOF, transcript.fields,
@@ -315,4 +317,10 @@ const char *
 chatd_login_client_get_registered_name (ChatdLoginClient *client)
 {
   return client->registered_name;
+}
+
+ChatdKdfParams
+chatd_login_client_get_kdf_params (ChatdLoginClient *client)
+{
+  return client->kdf_params;
 }

@@ -42,5 +42,7 @@ ChatdManifest *chatd_login_client_take_manifest (ChatdLoginClient *client);
 /* The server key offered in the challenge (to pin it after the first login) */
 GBytes        *chatd_login_client_get_server_key (ChatdLoginClient *client);
 const char    *chatd_login_client_get_registered_name (ChatdLoginClient *client);
+/* After DONE: the Argon2id parameters of the user's wrapped key */
+ChatdKdfParams chatd_login_client_get_kdf_params (ChatdLoginClient *client);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChatdLoginClient, chatd_login_client_free)

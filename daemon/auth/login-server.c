@@ -174,15 +174,6 @@ ephemeral_secret (ChatdLoginServer *server, const guint8 *n1, GError **error)
   return ok ? g_steal_pointer (&secret) : NULL;
 }
 
-static gboolean
-challenge_mac (ChatdLoginServer *server, const ChatdSlice *n1, const ChatdSlice *bits,
-               const ChatdSlice *ts, const ChatdSlice *address, const ChatdSlice *nonce,
-               const ChatdSlice *share, guint8 ret_mac[32], GError **error)
-{
-  ChatdSlice fields[] = { *n1, *bits, *ts, *address, *nonce, *share };
-  return chatd_domain_mac (server->config.server_secret, 32, CHATD_PURPOSE_CHALLENGE,
-                           fields, G_N_ELEMENTS (fields), ret_mac, error);
-}
 
 static ChatdLoginServerOutcome
 handle_hello (ChatdLoginServer *server, const char *peer, gint64 now_us,
@@ -206,7 +197,7 @@ handle_hello (ChatdLoginServer *server, const char *peer, gint64 now_us,
   chatd_u64_to_be ((guint64) (server->config.wall_clock () / 1000), ts);
   ChatdSlice n1_s = CHATD_SLICE (n1, sizeof n1), bits_s = CHATD_SLICE (&bits, 1);
   ChatdSlice ts_s = CHATD_SLICE (ts, 8), addr_s = CHATD_SLICE_STR (peer);
-  if (!challenge_mac (server, &n1_s, &bits_s, &ts_s, &addr_s, &hello->fields[HELLO_NONCE],
+  if (!chatd_login_challenge_mac (server->config.server_secret, &n1_s, &bits_s, &ts_s, &addr_s, &hello->fields[HELLO_NONCE],
                       &hello->fields[HELLO_SHARE], mac, error))
     return CHATD_LOGIN_SERVER_REFUSED;
   g_autoptr(ChatdSecret) secret = ephemeral_secret (server, n1, error);
@@ -274,7 +265,7 @@ handle_answer (ChatdLoginServer *server, guint64 conn_id, const char *peer, gint
   /* 1. our MAC, for this address: nothing else is looked at before it holds */
   guint8 mac[32];
   ChatdSlice addr_s = CHATD_SLICE_STR (peer);
-  if (!challenge_mac (server, &f[AN_N1], &f[AN_BITS], &f[AN_TS], &addr_s, &f[AN_NONCE],
+  if (!chatd_login_challenge_mac (server->config.server_secret, &f[AN_N1], &f[AN_BITS], &f[AN_TS], &addr_s, &f[AN_NONCE],
                       &f[AN_SHARE], mac, error))
     return CHATD_LOGIN_SERVER_REFUSED;
   if (!chatd_memequal_ct (mac, f[AN_MAC].data, 32))

@@ -54,3 +54,13 @@ chatd_login_name_aad (const ChatdSlice *n1, const ChatdSlice *client_share, GByt
   g_byte_array_append (ret_aad, n1->data, n1->len);
   g_byte_array_append (ret_aad, client_share->data, client_share->len);
 }
+
+gboolean
+chatd_login_challenge_mac (const guint8 *server_secret, const ChatdSlice *n1, const ChatdSlice *bits,
+                           const ChatdSlice *ts, const ChatdSlice *address, const ChatdSlice *nonce,
+                           const ChatdSlice *share, guint8 ret_mac[32], GError **error)
+{
+  ChatdSlice fields[] = { *n1, *bits, *ts, *address, *nonce, *share };
+  return chatd_domain_mac (server_secret, 32, CHATD_PURPOSE_CHALLENGE, fields, G_N_ELEMENTS (fields),
+                           ret_mac, error);
+}

@@ -50,3 +50,10 @@ gboolean chatd_login_transcript_hash (const ChatdLoginTranscript *t, guint8 ret_
 /* The associated data that binds the sealed name to this login attempt */
 void     chatd_login_name_aad (const ChatdSlice *n1, const ChatdSlice *client_share,
                                GByteArray *ret_aad);
+/* The challenge's MAC (c1 and the client's hello, for the client's address),
+ * keyed by the 32-byte server secret: what login-server.c computes, shared
+ * with the enrolment, which reuses the login's challenge. */
+gboolean chatd_login_challenge_mac (const guint8 *server_secret, const ChatdSlice *n1,
+                                    const ChatdSlice *bits, const ChatdSlice *ts,
+                                    const ChatdSlice *address, const ChatdSlice *nonce,
+                                    const ChatdSlice *share, guint8 ret_mac[32], GError **error);

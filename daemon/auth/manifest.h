@@ -14,7 +14,7 @@ typedef struct {
   gint64  since;       /* unix seconds: online since */
 } ChatdManifestEntry;
 
-typedef struct {
+typedef struct _ChatdManifest {
   gint64     issued_at;   /* unix seconds */
   gint64     expires_at;
   guint8     nonce[CHATD_MANIFEST_NONCE_LEN];  /* the requester's nonce: no replay */

@@ -16,6 +16,9 @@ enum { SP_ID, SP_STATUS, SP_BODY, SP_SIGNATURE };
 #define CHATD_REQUEST_LIST       "list"        /* argument: 32-byte nonce; body: signed manifest */
 #define CHATD_REQUEST_USERS      "users"       /* body: the key records of every registered user */
 #define CHATD_REQUEST_KEY_RECORD "key-record"  /* argument: a name; body: its key record */
+/* argument: fields (varint length, bytes) new wrapped key, signature by the
+ * user's key (purpose "passwd", over the folded name and SHA-256 of the blob) */
+#define CHATD_REQUEST_PASSWD     "passwd"
 
 #define CHATD_PURPOSE_MANIFEST_LIST "manifest-list"
 

@@ -8,6 +8,7 @@
 #include "directory-service.h"
 #include "host.h"
 #include "node.h"
+#include "server-role.h"
 
 static ChatdDirectory *
 directory_of (const ChatdHost *host, GError **error)
@@ -153,6 +154,10 @@ service_delete_user (const ChatdHost *host, const char *name, GError **error)
   if (directory == NULL || !chatd_directory_delete_user (directory, name, error))
     return NULL;
   g_message ("user '%s' deleted", name);
+  ChatdNode *node = chatd_host_get_node (host);
+  if (node->server_role != NULL &&
+      chatd_server_role_end_session (node->server_role, name, "the user was deleted from the directory"))
+    g_message ("the session of '%s' was ended (deleted)", name);
   g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&b, "{sv}", "name", g_variant_new_string (name));
   return g_variant_ref_sink (g_variant_builder_end (&b));

@@ -669,6 +669,52 @@ chatd_directory_enroll (ChatdDirectory *directory, const char *name, const char 
   return TRUE;
 }
 
+gboolean
+chatd_directory_token_state (ChatdDirectory *directory, const char *name, const char *token_text,
+                             gint64 now, ChatdTokenState *ret_state, gint64 *ret_expires, GError **error)
+{
+  guint8 token[CHATD_ENROL_TOKEN_LEN] = { 0 };
+  guint8 hash[32];
+  gboolean well_formed = parse_token (token_text, token);
+  token_hash (token, hash);
+  chatd_wipe (token, sizeof token);
+  g_autofree char *name_key = chatd_directory_fold_name (name);
+  sqlite3_stmt *stmt = chatd_store_prepare (directory->store,
+    "SELECT token_hash, expires, used FROM enrolments WHERE name_key = ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, name_key, -1, SQLITE_TRANSIENT);
+  int rc = sqlite3_step (stmt);
+  ChatdTokenState state = CHATD_TOKEN_NONE;
+  gint64 expires = 0;
+  if (rc == SQLITE_ROW)
+    {
+      guint8 stored[32] = { 0 };
+      if (sqlite3_column_bytes (stmt, 0) == sizeof stored)
+        memcpy (stored, sqlite3_column_blob (stmt, 0), sizeof stored);
+      expires = sqlite3_column_int64 (stmt, 1);
+      if (!well_formed || !chatd_memequal_ct (stored, hash, sizeof stored))
+        state = CHATD_TOKEN_WRONG;
+      else if (sqlite3_column_int64 (stmt, 2) != 0)
+        state = CHATD_TOKEN_USED;
+      else if (expires <= now)
+        state = CHATD_TOKEN_EXPIRED;
+      else
+        state = CHATD_TOKEN_VALID;
+    }
+  else if (rc != SQLITE_DONE)
+    {
+      chatd_store_fail (directory->store, "cannot look up an enrolment", error);
+      sqlite3_reset (stmt);
+      return FALSE;
+    }
+  sqlite3_reset (stmt);
+  *ret_state = state;
+  if (ret_expires != NULL)
+    *ret_expires = expires;
+  return TRUE;
+}
+
 /* ---- keys made on the server ---- */
 
 gboolean

@@ -107,6 +107,21 @@ gboolean chatd_directory_add_enrolment (ChatdDirectory *directory, const char *n
 gboolean chatd_directory_enroll (ChatdDirectory *directory, const char *name, const char *token,
                                  const char *suite_name, GBytes *public_key, GBytes *wrapped_key,
                                  gint64 now, GError **error);
+/* What a presented token is for a name, to explain a refused enrolment to
+ * the holder of the right token (and only to them: to anyone else every
+ * refusal reads the same, so names cannot be probed).  NONE: no enrolment
+ * was ever issued for the name; WRONG: one was, with another token. */
+typedef enum {
+  CHATD_TOKEN_NONE,
+  CHATD_TOKEN_WRONG,
+  CHATD_TOKEN_VALID,
+  CHATD_TOKEN_USED,
+  CHATD_TOKEN_EXPIRED,
+} ChatdTokenState;
+
+gboolean chatd_directory_token_state (ChatdDirectory *directory, const char *name, const char *token,
+                                      gint64 now, ChatdTokenState *ret_state, gint64 *ret_expires,
+                                      GError **error);
 /* passwd: replaces a registered user's wrapped key with one re-wrapped on
  * the user's node (the caller has authenticated the user).  The blob gets
  * the enrolment checks (fixed length, header, KDF parameters within the cap

@@ -5,6 +5,8 @@
 #include "auth-message.h"
 #include "chatd-transport.h"
 #include "directory.h"
+#include "directory-service.h"
+#include "enroll-server.h"
 #include "key-record.h"
 #include "login-server.h"
 #include "manifest.h"
@@ -29,9 +31,12 @@ struct _ChatdServerRole {
   ChatdNode        *node;
   ChatdTransport   *transport;
   ChatdLoginServer *login;        /* made once the server has an identity (after seed) */
+  ChatdEnrollServer *enroll;      /* likewise */
   GHashTable       *online;       /* folded name -> Presence* */
   guint             sweep_source;
   guint64           n_sessions_replaced, n_presence_expired, n_session_requests, n_dropped;
+  guint64           n_enrolled, n_passwd, n_sessions_ended;
+  guint             counter_providers[2];
 };
 
 static void
@@ -212,6 +217,11 @@ login_done (ChatdServerRole *role, ChatdConnection *connection, ChatdLoginResult
   chatd_event_hub_emit (role->node->events, "login", presence_event_data (p), text);
 }
 
+static void respond (ChatdServerRole *role, ChatdConnection *connection, const ChatdAuthMessage *request,
+                     gboolean ok, GBytes *body, GBytes *signature);
+static void respond_error (ChatdServerRole *role, ChatdConnection *connection,
+                           const ChatdAuthMessage *request, const char *text);
+
 static void
 handle_login_message (ChatdServerRole *role, ChatdConnection *connection, const char *peer,
                       const ChatdAuthMessage *message)
@@ -265,6 +275,172 @@ respond_error (ChatdServerRole *role, ChatdConnection *connection, const ChatdAu
 {
   g_autoptr(GBytes) body = g_bytes_new (text, strlen (text));
   respond (role, connection, request, FALSE, body, NULL);
+}
+
+static ChatdEnrollServer *
+enroll_server (ChatdServerRole *role, GError **error)
+{
+  if (role->enroll != NULL)
+    return role->enroll;
+  const ChatdKey *key = chatd_directory_get_server_key (role->node->directory);
+  if (key == NULL)
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_NOT_SUPPORTED,
+                   "the server has no identity yet (run chatctl seed)");
+      return NULL;
+    }
+  ChatdEnrollServerConfig config = {
+    .server_key = key,
+    .server_secret = chatd_directory_get_server_secret (role->node->directory),
+    .kdf = chatd_directory_get_config (role->node->directory)->kdf,
+  };
+  role->enroll = chatd_enroll_server_new (&config, error);
+  return role->enroll;
+}
+
+/* Why a registration was refused, in words for the client.  Only the holder
+ * of the name's own token learns more than the one message for all (so
+ * names cannot be probed by enrolling). */
+static char *
+enrolment_refusal (ChatdServerRole *role, const ChatdEnrollPayload *payload, const GError *error)
+{
+  if (!g_error_matches (error, CHATD_ERROR, CHATD_ERROR_REFUSED) &&
+      !g_error_matches (error, CHATD_ERROR, CHATD_ERROR_EXISTS))
+    return g_strdup_printf ("%s", error->message);
+  ChatdTokenState state = CHATD_TOKEN_NONE;
+  gint64 expires = 0;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  g_autoptr(ChatdDirectoryUser) user = NULL;
+  gboolean registered = chatd_directory_get_user (role->node->directory, payload->name, &user, NULL);
+  if (!chatd_directory_token_state (role->node->directory, payload->name, payload->token, now,
+                                    &state, &expires, NULL))
+    state = CHATD_TOKEN_NONE;
+  if (registered && (state == CHATD_TOKEN_USED || state == CHATD_TOKEN_VALID))
+    return g_strdup_printf ("'%s' is already registered%s", user->name,
+                            state == CHATD_TOKEN_USED ? " (this token has been used)" : "");
+  if (state == CHATD_TOKEN_USED)
+    return g_strdup ("this token has already been used");
+  if (state == CHATD_TOKEN_EXPIRED)
+    {
+      g_autofree char *when = chatd_directory_format_time (expires);
+      return g_strdup_printf ("this token expired at %s (ask for a new one)", when);
+    }
+  return g_strdup_printf ("no valid token for '%s' (the token is wrong, used or "
+                          "expired, or the name is taken)", payload->name);
+}
+
+static void
+register_enrolment (ChatdServerRole *role, ChatdConnection *connection, const char *peer,
+                    ChatdEnrollRequest *request)
+{
+  const ChatdEnrollPayload *payload = &request->payload;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) answer = NULL;
+  g_autoptr(ChatdDirectoryUser) user = NULL;
+  if (chatd_directory_enroll (role->node->directory, payload->name, payload->token, payload->suite,
+                              payload->public_key, payload->wrapped_key,
+                              g_get_real_time () / G_USEC_PER_SEC, &error) &&
+      chatd_directory_get_user (role->node->directory, payload->name, &user, &error))
+    {
+      answer = chatd_enroll_server_enrolled (role->enroll, request, user->name, &error);
+      if (answer != NULL)
+        {
+          role->n_enrolled++;
+          g_autofree char *fingerprint = chatd_fingerprint_to_string (user->fingerprint);
+          g_message ("%s enrolled from %s (suite %s, fingerprint %s)", user->name, peer, user->suite,
+                     fingerprint);
+          g_autofree char *text = g_strdup_printf ("%s enrolled", user->name);
+          g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+          g_variant_builder_add (&b, "{sv}", "name", g_variant_new_string (user->name));
+          chatd_event_hub_emit (role->node->events, "enrolled", g_variant_builder_end (&b), text);
+          send_on (role, connection, answer);
+          return;
+        }
+    }
+  g_autofree char *reason = enrolment_refusal (role, payload, error);
+  g_message ("enrolment of '%s' from %s refused: %s", payload->name, peer, error->message);
+  g_autoptr(GBytes) failed = chatd_enroll_failed_message (reason);
+  send_on (role, connection, failed);
+}
+
+static void
+handle_enroll_message (ChatdServerRole *role, ChatdConnection *connection, const char *peer,
+                       const ChatdAuthMessage *message)
+{
+  g_autoptr(GError) error = NULL;
+  ChatdEnrollServer *enroll = enroll_server (role, &error);
+  if (enroll == NULL)
+    {
+      g_autoptr(GBytes) failed = chatd_enroll_failed_message ("the server is not ready (no identity yet)");
+      send_on (role, connection, failed);
+      g_message ("enrolment from %s refused: %s", peer, error->message);
+      return;
+    }
+  g_autoptr(GBytes) reply = NULL;
+  g_autoptr(ChatdEnrollRequest) request = NULL;
+  switch (chatd_enroll_server_handle (enroll, peer, g_get_real_time (), message, &reply, &request, &error))
+    {
+    case CHATD_ENROLL_SERVER_REPLY:
+      send_on (role, connection, reply);
+      break;
+    case CHATD_ENROLL_SERVER_REQUEST:
+      register_enrolment (role, connection, peer, request);
+      break;
+    case CHATD_ENROLL_SERVER_REFUSED:
+      send_on (role, connection, reply);
+      g_message ("%s", error->message);
+      break;
+    }
+}
+
+/* passwd: the new wrapped key, signed by the user's registered key */
+static void
+handle_passwd (ChatdServerRole *role, ChatdConnection *connection, Presence *p,
+               const ChatdAuthMessage *request)
+{
+  ChatdReader reader;
+  const guint8 *wrapped = NULL, *signature = NULL;
+  gsize wrapped_len = 0, signature_len = 0;
+  if (request->n_fields <= SR_ARGUMENT)
+    {
+      respond_error (role, connection, request, "passwd needs the new wrapped key");
+      return;
+    }
+  chatd_reader_init (&reader, request->fields[SR_ARGUMENT].data, request->fields[SR_ARGUMENT].len);
+  if (!chatd_session_next_field (&reader, &wrapped, &wrapped_len) ||
+      !chatd_session_next_field (&reader, &signature, &signature_len) ||
+      chatd_reader_remaining (&reader) != 0)
+    {
+      g_message ("passwd of %s: malformed request (refused)", p->name);
+      respond_error (role, connection, request, "malformed passwd request");
+      return;
+    }
+  g_autoptr(GError) error = NULL;
+  const ChatdSuite *suite = chatd_registry_lookup_suite (role->node->registry, p->suite);
+  g_autoptr(ChatdKey) key = suite != NULL
+    ? suite->import_public (suite, g_bytes_get_data (p->public_key, NULL), g_bytes_get_size (p->public_key), &error)
+    : NULL;
+  guint8 digest[32];
+  ChatdSlice fields[CHATD_PASSWD_FIELDS];
+  chatd_passwd_fields (p->folded, wrapped, wrapped_len, digest, fields);
+  if (key == NULL ||
+      !chatd_domain_verify (key, CHATD_PURPOSE_PASSWD, fields, CHATD_PASSWD_FIELDS, signature, signature_len, &error))
+    {
+      g_message ("passwd of %s refused: the new key blob is not signed by the user's key", p->name);
+      respond_error (role, connection, request, "the new key blob is not signed by your registered key");
+      return;
+    }
+  g_autoptr(GBytes) blob = g_bytes_new (wrapped, wrapped_len);
+  if (!chatd_directory_set_wrapped_key (role->node->directory, p->name, blob, &error))
+    {
+      g_message ("passwd of %s refused: %s", p->name, error->message);
+      g_autofree char *text = g_strdup_printf ("passwd refused: %s", error->message);
+      respond_error (role, connection, request, text);
+      return;
+    }
+  role->n_passwd++;
+  g_message ("%s changed their password", p->name);
+  respond (role, connection, request, TRUE, NULL, NULL);
 }
 
 static void
@@ -335,6 +511,8 @@ handle_request (ChatdServerRole *role, ChatdConnection *connection, Presence *p,
       else
         respond (role, connection, request, TRUE, record, NULL);
     }
+  else if (g_strcmp0 (kind, CHATD_REQUEST_PASSWD) == 0)
+    handle_passwd (role, connection, p, request);
   else
     respond_error (role, connection, request, "unknown request");
 }
@@ -362,7 +540,10 @@ on_message (ChatdEndpoint *endpoint, ChatdConnection *connection, const ChatdAdd
           g_message ("from %s: a login message inside %s's session (dropped)", peer, p->name);
           return;
         }
-      handle_login_message (role, connection, peer, message);
+      if (message->type == CHATD_MSG_ENROLL_QUERY || message->type == CHATD_MSG_ENROLL)
+        handle_enroll_message (role, connection, peer, message);
+      else
+        handle_login_message (role, connection, peer, message);
       return;
     }
   /* session messages only inside a session, only in protected packets */
@@ -436,46 +617,28 @@ sweep (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-typedef struct {
-  ChatdServerRole *role;
-  const char      *name;
-} CounterRead;
-
 static void
-find_counter (const char *name, guint64 value, gpointer user_data)
+provide_transport_counters (gpointer data, ChatdCounterVisit visit, gpointer visit_data)
 {
-  gpointer *pair = user_data;
-  if (g_str_equal (name, pair[0]))
-    *(guint64 *) pair[1] = value;
-}
-
-static guint64
-read_transport_counter (gpointer user_data)
-{
-  CounterRead *read = user_data;
-  guint64 value = 0;
-  gpointer pair[2] = { (gpointer) read->name, &value };
-  if (g_str_has_prefix (read->name, "login."))
-    {
-      if (read->role->login != NULL)
-        chatd_login_server_foreach_counter (read->role->login, find_counter, pair);
-    }
-  else
-    chatd_transport_foreach_counter (read->role->transport, find_counter, pair);
-  return value;
+  chatd_transport_foreach_counter (((ChatdServerRole *) data)->transport, visit, visit_data);
 }
 
 static void
-register_counter (const char *name, guint64 value, gpointer user_data)
+provide_login_counters (gpointer data, ChatdCounterVisit visit, gpointer visit_data)
 {
-  ChatdServerRole *role = user_data;
-  CounterRead *read = g_new0 (CounterRead, 1);   /* lives as long as the node's counters */
-  read->role = role;
-  read->name = g_intern_string (name);
-  g_autofree char *full = g_strconcat ("transport.", name, NULL);
-  if (!chatd_counters_add (role->node->counters, g_str_has_prefix (name, "login.") ? name : full,
-                           read_transport_counter, read, NULL))
-    g_free (read);
+  ChatdServerRole *role = data;
+  if (role->login != NULL)
+    chatd_login_server_foreach_counter (role->login, visit, visit_data);
+  if (role->enroll != NULL)
+    chatd_enroll_server_foreach_counter (role->enroll, visit, visit_data);
+  visit ("enrolled", role->n_enrolled, visit_data);
+  visit ("passwd", role->n_passwd, visit_data);
+  visit ("sessions-ended", role->n_sessions_ended, visit_data);
+  visit ("sessions-replaced", role->n_sessions_replaced, visit_data);
+  visit ("presence-expired", role->n_presence_expired, visit_data);
+  visit ("session-requests", role->n_session_requests, visit_data);
+  visit ("dropped", role->n_dropped, visit_data);
+  visit ("online", g_hash_table_size (role->online), visit_data);
 }
 
 ChatdServerRole *
@@ -497,12 +660,10 @@ chatd_server_role_new (ChatdNode *node, GError **error)
   chatd_transport_set_message_callback (role->transport, on_message, role);
   chatd_transport_set_connection_callback (role->transport, on_connection, role);
   role->sweep_source = g_timeout_add_seconds (5, sweep, role);
-  chatd_transport_foreach_counter (role->transport, register_counter, role);
-  static const char *const login_counters[] = {
-    "login.hellos", "login.answers", "login.refused", "login.proofs-failed", "login.rate-limited",
-    "login.succeeded", "login.pending", NULL };
-  for (guint i = 0; login_counters[i] != NULL; i++)
-    register_counter (login_counters[i], 0, role);
+  role->counter_providers[0] = chatd_counters_add_provider (node->counters, "transport.",
+                                                             provide_transport_counters, role);
+  role->counter_providers[1] = chatd_counters_add_provider (node->counters, "server.",
+                                                             provide_login_counters, role);
   return g_steal_pointer (&role);
 }
 
@@ -513,6 +674,9 @@ chatd_server_role_free (ChatdServerRole *role)
     return;
   if (role->sweep_source != 0)
     g_source_remove (role->sweep_source);
+  for (guint i = 0; i < G_N_ELEMENTS (role->counter_providers); i++)
+    if (role->counter_providers[i] != 0)
+      chatd_counters_remove_provider (role->node->counters, role->counter_providers[i]);
   /* the transport goes first: closing its connections calls back into us */
   if (role->transport != NULL)
     {
@@ -522,6 +686,7 @@ chatd_server_role_free (ChatdServerRole *role)
   g_clear_pointer (&role->transport, chatd_transport_free);
   g_clear_pointer (&role->online, g_hash_table_unref);
   g_clear_pointer (&role->login, chatd_login_server_free);
+  g_clear_pointer (&role->enroll, chatd_enroll_server_free);
   g_free (role);
 }
 
@@ -541,4 +706,19 @@ chatd_server_role_list (ChatdServerRole *role)
 {
   g_autoptr(ChatdManifest) manifest = current_manifest (role, NULL);
   return chatd_manifest_to_variant (manifest);
+}
+
+gboolean
+chatd_server_role_end_session (ChatdServerRole *role, const char *name, const char *why)
+{
+  g_autofree char *folded = fold (name);
+  Presence *p = g_hash_table_lookup (role->online, folded);
+  if (p == NULL)
+    return FALSE;
+  role->n_sessions_ended++;
+  ChatdSlice reason = CHATD_SLICE_STR (why);
+  g_autoptr(GBytes) ended = chatd_auth_message_build (CHATD_MSG_ENDED, &reason, 1);
+  send_on (role, p->connection, ended);
+  drop_presence (role, p, why);
+  return TRUE;
 }

@@ -18,6 +18,9 @@ ChatdServerRole *chatd_server_role_new    (ChatdNode *node, GError **error);
 void             chatd_server_role_free   (ChatdServerRole *role);
 /* a{sv} items added to `status`: listen, online, server fingerprint */
 void             chatd_server_role_status (ChatdServerRole *role, GVariantBuilder *builder);
+/* Ends the session of an online user (userdel): the node is told (ENDED)
+ * and does not log in again by itself.  FALSE if the user was not online. */
+gboolean         chatd_server_role_end_session (ChatdServerRole *role, const char *name, const char *why);
 /* aa{sv}: name, address, suite, fingerprint, since */
 GVariant        *chatd_server_role_list   (ChatdServerRole *role);
 

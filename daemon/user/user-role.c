@@ -3,10 +3,13 @@
 #include "user-role.h"
 #include "auth-message.h"
 #include "chatd-transport.h"
+#include "enroll-client.h"
+#include "enroll.h"
 #include "key-record.h"
 #include "login-client.h"
 #include "manifest.h"
 #include "node.h"
+#include "messenger.h"
 #include "password.h"
 #include "session-protocol.h"
 
@@ -14,7 +17,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-typedef enum { REQUEST_LIST, REQUEST_USERS, REQUEST_PRESENCE } RequestKind;
+typedef enum { REQUEST_LIST, REQUEST_USERS, REQUEST_PRESENCE, REQUEST_KEY_RECORD, REQUEST_PASSWD } RequestKind;
 
 typedef struct {
   ChatdUserRole   *role;
@@ -22,8 +25,12 @@ typedef struct {
   RequestKind      kind;
   const ChatdHost *host;
   ChatdCall       *call;          /* NULL for the node's own requests */
+  ChatdManifestReply   manifest_reply;     /* the node's own list and key-record requests */
+  ChatdKeyRecordReply  record_reply;
+  gpointer             reply_data;
   guint8           nonce[CHATD_MANIFEST_NONCE_LEN];
   guint            timeout;
+  ChatdSecret     *new_password;  /* passwd: becomes the node's password once stored */
 } Request;
 
 struct _ChatdUserRole {
@@ -37,6 +44,9 @@ struct _ChatdUserRole {
   char             *pin_path;            /* where the first-use key is kept */
   gboolean          pin_from_option;
   ChatdLoginClient *login;
+  ChatdEnrollClient *enroll;             /* --enroll: until the server registered us */
+  char             *enroll_token;
+  ChatdKdfParams    kdf_params;          /* the wrapped key's */
   ChatdConnection  *connection;          /* to the server */
   ChatdKey         *server_key;          /* verified, for signed answers */
   ChatdLoginState   state;
@@ -50,10 +60,14 @@ struct _ChatdUserRole {
   GHashTable       *requests;            /* id -> Request* */
   gboolean          reported;            /* readiness told to the node */
   gboolean          closing;             /* being freed: callbacks do nothing */
+  ChatdKey         *user_key;            /* unwrapped at login (secure memory); freed when the session ends */
+  guint             counter_provider;
+  ChatdMessenger   *messenger;
   guint64           n_logins, n_login_failures;
 };
 
 static void start_login (ChatdUserRole *role);
+static void start_enrol (ChatdUserRole *role);
 
 static const ChatdSuite *
 lookup_suite (gpointer user_data, const char *name)
@@ -73,6 +87,7 @@ state_name (ChatdLoginState state)
     case CHATD_LOGIN_STATE_REFUSED: return "refused";
     case CHATD_LOGIN_STATE_REPLACED: return "replaced";
     case CHATD_LOGIN_STATE_LOGGED_OUT: return "logged out";
+    case CHATD_LOGIN_STATE_ENDED: return "ended";
     default: return "?";
     }
 }
@@ -88,8 +103,9 @@ set_state (ChatdUserRole *role, ChatdLoginState state, const char *reason)
       (state == CHATD_LOGIN_STATE_ONLINE || state == CHATD_LOGIN_STATE_REFUSED))
     {
       role->reported = TRUE;
-      g_autofree char *message = g_strdup_printf ("login %s: %s", state == CHATD_LOGIN_STATE_ONLINE
-                                                  ? "succeeded" : "refused", reason ? reason : "");
+      g_autofree char *message = g_strdup_printf ("%s %s: %s", role->enroll_token != NULL ? "enrolment" : "login",
+                                                  state == CHATD_LOGIN_STATE_ONLINE ? "succeeded" : "refused",
+                                                  reason ? reason : "");
       chatd_node_report_ready (role->node, state == CHATD_LOGIN_STATE_ONLINE, message);
     }
 }
@@ -102,19 +118,24 @@ request_free (Request *r)
 {
   if (r->timeout != 0)
     g_source_remove (r->timeout);
+  chatd_secret_free (r->new_password);
   g_free (r);
 }
 
 static void
 fail_request (Request *r, const char *format, ...)
 {
-  if (r->call == NULL)
-    return;
   va_list args;
   va_start (args, format);
   g_autofree char *message = g_strdup_vprintf (format, args);
   va_end (args);
   g_autoptr(GError) error = g_error_new_literal (CHATD_ERROR, CHATD_ERROR_FAILED, message);
+  if (r->manifest_reply != NULL)
+    g_steal_pointer (&r->manifest_reply) (NULL, error, r->reply_data);
+  if (r->record_reply != NULL)
+    g_steal_pointer (&r->record_reply) (NULL, error, r->reply_data);
+  if (r->call == NULL)
+    return;
   r->host->call_fail (r->call, error);
   r->call = NULL;
 }
@@ -139,6 +160,8 @@ stop_session (ChatdUserRole *role)
       role->heartbeat_source = 0;
     }
   g_clear_pointer (&role->login, chatd_login_client_free);
+  g_clear_pointer (&role->enroll, chatd_enroll_client_free);
+  g_clear_pointer (&role->user_key, chatd_key_free);
   g_clear_pointer (&role->connection, chatd_connection_unref);
 }
 
@@ -147,7 +170,10 @@ retry_now (gpointer user_data)
 {
   ChatdUserRole *role = user_data;
   role->retry_source = 0;
-  start_login (role);
+  if (role->enroll_token != NULL)
+    start_enrol (role);
+  else
+    start_login (role);
   return G_SOURCE_REMOVE;
 }
 
@@ -190,7 +216,7 @@ request_timed_out (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-static void
+static Request *
 send_request (ChatdUserRole *role, RequestKind kind, const char *kind_name, const ChatdHost *host,
               ChatdCall *call, const void *argument, gsize argument_len)
 {
@@ -213,6 +239,7 @@ send_request (ChatdUserRole *role, RequestKind kind, const char *kind_name, cons
   r->timeout = g_timeout_add_seconds (CHATD_REQUEST_TIMEOUT_S, request_timed_out, r);
   g_hash_table_insert (role->requests, &r->id, r);
   send_to_server (role, message);
+  return r;
 }
 
 static gboolean
@@ -272,7 +299,10 @@ login_succeeded (ChatdUserRole *role)
   trust_server_key (role, server_key);
   g_clear_pointer (&role->server_key, chatd_key_free);
   role->server_key = import_public_key (role, server_key);
+  g_clear_pointer (&role->user_key, chatd_key_free);
+  role->user_key = chatd_login_client_take_user_key (role->login);
   g_autoptr(ChatdManifest) manifest = chatd_login_client_take_manifest (role->login);
+  role->kdf_params = chatd_login_client_get_kdf_params (role->login);
   g_clear_pointer (&role->login, chatd_login_client_free);
   role->n_logins++;
   role->backoff_s = CHATD_RELOGIN_BACKOFF_MIN_S;
@@ -325,28 +355,71 @@ handle_login_message (ChatdUserRole *role, const ChatdAuthMessage *message)
     }
 }
 
-static gboolean
-verify_list (ChatdUserRole *role, Request *r, const ChatdAuthMessage *response, GVariant **ret, GError **error)
+static void
+enrol_succeeded (ChatdUserRole *role)
+{
+  trust_server_key (role, chatd_enroll_client_get_server_key (role->enroll));
+  g_autofree char *text = g_strdup_printf ("enrolled at %s as %s; logging in",
+                                           role->server_text, chatd_enroll_client_get_registered_name (role->enroll));
+  g_message ("%s", text);
+  g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "server", g_variant_new_string (role->server_text));
+  chatd_event_hub_emit (role->node->events, "enrolled", g_variant_builder_end (&b), text);
+  chatd_wipe (role->enroll_token, strlen (role->enroll_token));
+  g_clear_pointer (&role->enroll_token, g_free);
+  g_clear_pointer (&role->enroll, chatd_enroll_client_free);
+  start_login (role);
+}
+
+static void
+handle_enrol_message (ChatdUserRole *role, const ChatdAuthMessage *message)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) reply = NULL;
+  switch (chatd_enroll_client_handle (role->enroll, message, &reply, &error))
+    {
+    case CHATD_ENROLL_CLIENT_SEND:
+      send_to_server (role, reply);
+      break;
+    case CHATD_ENROLL_CLIENT_DONE:
+      enrol_succeeded (role);
+      break;
+    case CHATD_ENROLL_CLIENT_FAILED:
+      role->n_login_failures++;
+      if (reply != NULL)
+        send_to_server (role, reply);
+      if (message->type == CHATD_MSG_FAILED &&
+          (strstr (error->message, "retry") != NULL || strstr (error->message, "not ready") != NULL))
+        retry_later (role, error->message);
+      else if (is_final (error))
+        give_up (role, CHATD_LOGIN_STATE_REFUSED, error->message);
+      else
+        retry_later (role, error->message);
+      break;
+    }
+}
+
+static ChatdManifest *
+verify_list (ChatdUserRole *role, Request *r, const ChatdAuthMessage *response, GError **error)
 {
   if (response->n_fields <= SP_SIGNATURE ||
       !chatd_domain_verify (role->server_key, CHATD_PURPOSE_MANIFEST_LIST, &response->fields[SP_BODY], 1,
                             response->fields[SP_SIGNATURE].data, response->fields[SP_SIGNATURE].len, error))
     {
       g_prefix_error (error, "the list is not signed by the server: ");
-      return FALSE;
+      return NULL;
     }
   g_autoptr(ChatdManifest) manifest = chatd_manifest_decode (response->fields[SP_BODY].data,
                                                              response->fields[SP_BODY].len, error);
   if (manifest == NULL)
-    return FALSE;
+    return NULL;
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   if (memcmp (manifest->nonce, r->nonce, sizeof r->nonce) != 0 || manifest->expires_at < now)
     {
       g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED, "the list is stale or was made for another request");
-      return FALSE;
+      return NULL;
     }
-  *ret = chatd_manifest_to_variant (manifest);
-  return TRUE;
+  return g_steal_pointer (&manifest);
 }
 
 static gboolean
@@ -399,8 +472,39 @@ handle_response (ChatdUserRole *role, const ChatdAuthMessage *response)
         g_warning ("the server refused our address %s: %s", role->advertise, text);
       fail_request (r, "the server refused: %s", text);
     }
-  else if (r->kind == REQUEST_LIST ? verify_list (role, r, response, &result, &error)
-           : r->kind == REQUEST_USERS ? verify_users (role, response, &result, &error) : TRUE)
+  else if (r->kind == REQUEST_PASSWD)
+    {
+      /* from now on the node logs in again with the new password */
+      chatd_secret_free (role->password);
+      role->password = g_steal_pointer (&r->new_password);
+      g_message ("password changed");
+      g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&b, "{sv}", "status", g_variant_new_string ("password changed"));
+      if (r->call != NULL)
+        r->host->call_return (r->call, g_variant_builder_end (&b));
+      r->call = NULL;
+    }
+  else if (r->kind == REQUEST_LIST)
+    {
+      g_autoptr(ChatdManifest) manifest = verify_list (role, r, response, &error);
+      if (manifest == NULL)
+        fail_request (r, "%s", error->message);
+      else if (r->manifest_reply != NULL)
+        g_steal_pointer (&r->manifest_reply) (manifest, NULL, r->reply_data);
+      else if (r->call != NULL)
+        r->host->call_return (g_steal_pointer (&r->call), chatd_manifest_to_variant (manifest));
+    }
+  else if (r->kind == REQUEST_KEY_RECORD)
+    {
+      g_autoptr(ChatdKeyRecord) record = NULL;
+      if (!chatd_key_record_verify (role->server_key, response->fields[SP_BODY].data,
+                                    response->fields[SP_BODY].len, g_get_real_time () / G_USEC_PER_SEC,
+                                    &record, &error))
+        fail_request (r, "the key record from the server does not verify: %s", error->message);
+      else if (r->record_reply != NULL)
+        g_steal_pointer (&r->record_reply) (record, NULL, r->reply_data);
+    }
+  else if (r->kind == REQUEST_USERS ? verify_users (role, response, &result, &error) : TRUE)
     {
       if (r->call != NULL)
         r->host->call_return (r->call, result);
@@ -420,12 +524,21 @@ on_message (ChatdEndpoint *endpoint, ChatdConnection *connection, const ChatdAdd
 {
   ChatdUserRole *role = user_data;
   if (!chatd_address_equal (from, &role->server) || connection != role->connection)
-    return;   /* peers' messages are the messaging issue's */
+    {
+      if (role->messenger != NULL)
+        chatd_messenger_handle (role->messenger, connection, from, bytes);
+      return;
+    }
   g_autoptr(GError) error = NULL;
   g_autoptr(ChatdAuthMessage) message = chatd_auth_message_parse (bytes, &error);
   if (message == NULL)
     {
       g_message ("from the server: %s (dropped)", error->message);
+      return;
+    }
+  if (role->state == CHATD_LOGIN_STATE_LOGGING_IN && role->enroll != NULL)
+    {
+      handle_enrol_message (role, message);
       return;
     }
   if (role->state == CHATD_LOGIN_STATE_LOGGING_IN && role->login != NULL)
@@ -451,6 +564,15 @@ on_message (ChatdEndpoint *endpoint, ChatdConnection *connection, const ChatdAdd
         chatd_event_hub_emit (role->node->events, "logout", g_variant_builder_end (b),
                               "replaced by another login of this user");
         give_up (role, CHATD_LOGIN_STATE_REPLACED, why ? why : "replaced by another login");
+      }
+      break;
+    case CHATD_MSG_ENDED:
+      {
+        g_autofree char *why = chatd_auth_field_string (message, 0);
+        g_autofree char *text = g_strdup_printf ("the server ended the session: %s", why ? why : "no reason given");
+        g_autoptr(GVariantBuilder) b = g_variant_builder_new (G_VARIANT_TYPE_VARDICT);
+        chatd_event_hub_emit (role->node->events, "logout", g_variant_builder_end (b), text);
+        give_up (role, CHATD_LOGIN_STATE_ENDED, text);
       }
       break;
     default:
@@ -513,6 +635,39 @@ start_login (ChatdUserRole *role)
   role->connection = connection ? chatd_connection_ref (connection) : NULL;
 }
 
+/* --enroll: register the keys made here, then log in */
+static void
+start_enrol (ChatdUserRole *role)
+{
+  stop_session (role);
+  const char *suite_name = CHATD_ENROLL_DEFAULT_SUITE;
+  ChatdEnrollClientConfig config = {
+    .user = role->node->name,
+    .token = role->enroll_token,
+    .password = role->password->data,
+    .password_len = role->password->len,
+    .key_suite = chatd_registry_lookup_suite (role->node->registry, suite_name),
+    .channel_suite = chatd_registry_lookup_suite (role->node->registry, CHATD_CHANNEL_SUITE),
+    .suite_lookup = lookup_suite,
+    .user_data = role,
+    .pinned_server_key = role->pinned_server_key,
+  };
+  g_autoptr(GError) error = NULL;
+  role->enroll = config.channel_suite && config.key_suite ? chatd_enroll_client_new (&config, &error) : NULL;
+  if (role->enroll == NULL)
+    {
+      g_autofree char *why = error ? g_strdup (error->message)
+                                   : g_strdup_printf ("the suite '%s' is not loaded", suite_name);
+      give_up (role, CHATD_LOGIN_STATE_REFUSED, why);
+      return;
+    }
+  set_state (role, CHATD_LOGIN_STATE_LOGGING_IN, "enrolling");
+  g_autoptr(GBytes) query = chatd_enroll_client_start (role->enroll);
+  chatd_transport_send (role->transport, &role->server, query, on_hello_sent, role);
+  ChatdConnection *connection = chatd_endpoint_lookup (chatd_transport_get_endpoint (role->transport), &role->server);
+  role->connection = connection ? chatd_connection_ref (connection) : NULL;
+}
+
 static gboolean
 resolve (const char *host, guint16 port, ChatdAddress *ret, GError **error)
 {
@@ -524,6 +679,13 @@ resolve (const char *host, guint16 port, ChatdAddress *ret, GError **error)
     return FALSE;
   g_autofree char *ip = g_inet_address_to_string (addresses->data);
   return chatd_address_parse (ip, port, ret, error);
+}
+
+static void
+provide_transport_counters (gpointer data, ChatdCounterVisit visit, gpointer visit_data)
+{
+  ChatdUserRole *role = data;
+  chatd_transport_foreach_counter (role->transport, visit, visit_data);
 }
 
 ChatdUserRole *
@@ -571,8 +733,62 @@ chatd_user_role_new (ChatdNode *node, gboolean may_prompt, GError **error)
     role->advertise = g_strdup (o->advertise);
   else
     role->advertise = chatd_address_to_string (chatd_transport_get_local_address (role->transport));
-  start_login (role);
+  role->counter_provider = chatd_counters_add_provider (node->counters, "transport.",
+                                                        provide_transport_counters, role);
+  role->messenger = chatd_messenger_new (role, node, role->transport, error);
+  if (role->messenger == NULL)
+    return NULL;
+  if (o->enroll_token != NULL)
+    {
+      role->enroll_token = g_strdup (o->enroll_token);
+      start_enrol (role);
+    }
+  else
+    start_login (role);
   return g_steal_pointer (&role);
+}
+
+void
+chatd_user_role_fetch_manifest (ChatdUserRole *role, ChatdManifestReply reply, gpointer data)
+{
+  if (role->state != CHATD_LOGIN_STATE_ONLINE || role->server_key == NULL)
+    {
+      g_autoptr(GError) error = g_error_new (CHATD_ERROR, CHATD_ERROR_FAILED, "not logged in (%s)",
+                                             state_name (role->state));
+      reply (NULL, error, data);
+      return;
+    }
+  Request *r = send_request (role, REQUEST_LIST, CHATD_REQUEST_LIST, NULL, NULL, NULL, 0);
+  r->manifest_reply = reply;
+  r->reply_data = data;
+}
+
+void
+chatd_user_role_fetch_key_record (ChatdUserRole *role, const char *name, ChatdKeyRecordReply reply,
+                                  gpointer data)
+{
+  if (role->state != CHATD_LOGIN_STATE_ONLINE || role->server_key == NULL)
+    {
+      g_autoptr(GError) error = g_error_new (CHATD_ERROR, CHATD_ERROR_FAILED, "not logged in (%s)",
+                                             state_name (role->state));
+      reply (NULL, error, data);
+      return;
+    }
+  Request *r = send_request (role, REQUEST_KEY_RECORD, CHATD_REQUEST_KEY_RECORD, NULL, NULL, name, strlen (name));
+  r->record_reply = reply;
+  r->reply_data = data;
+}
+
+const ChatdKey *
+chatd_user_role_get_user_key (ChatdUserRole *role)
+{
+  return role->state == CHATD_LOGIN_STATE_ONLINE ? role->user_key : NULL;
+}
+
+ChatdMessenger *
+chatd_user_role_get_messenger (ChatdUserRole *role)
+{
+  return role->messenger;
 }
 
 void
@@ -588,6 +804,8 @@ chatd_user_role_free (ChatdUserRole *role)
       send_to_server (role, logout);
     }
   role->closing = TRUE;
+  if (role->counter_provider != 0)
+    chatd_counters_remove_provider (role->node->counters, role->counter_provider);
   if (role->transport != NULL)
     {
       chatd_transport_set_message_callback (role->transport, NULL, NULL);
@@ -596,10 +814,15 @@ chatd_user_role_free (ChatdUserRole *role)
   fail_all_requests (role, "the node is shutting down");
   stop_session (role);
   g_clear_pointer (&role->transport, chatd_transport_free);
+  g_clear_pointer (&role->messenger, chatd_messenger_free);
   g_clear_pointer (&role->requests, g_hash_table_unref);
   g_clear_pointer (&role->server_key, chatd_key_free);
+  g_clear_pointer (&role->user_key, chatd_key_free);
   g_clear_pointer (&role->password, chatd_secret_free);
   g_clear_pointer (&role->pinned_server_key, g_bytes_unref);
+  if (role->enroll_token != NULL)
+    chatd_wipe (role->enroll_token, strlen (role->enroll_token));
+  g_free (role->enroll_token);
   g_free (role->server_text);
   g_free (role->advertise);
   g_free (role->pin_path);
@@ -673,4 +896,42 @@ chatd_user_role_logout (ChatdUserRole *role, const ChatdHost *host, ChatdCall *c
   g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&b, "{sv}", "status", g_variant_new_string ("logged out"));
   host->call_return (call, g_variant_builder_end (&b));
+}
+
+void
+chatd_user_role_passwd (ChatdUserRole *role, const ChatdHost *host, ChatdCall *call,
+                        const char *new_password)
+{
+  if (!require_online (role, host, call))
+    return;
+  g_autoptr(GError) error = NULL;
+  gsize len = new_password ? strlen (new_password) : 0;
+  if (role->user_key == NULL || len == 0)
+    {
+      error = g_error_new_literal (CHATD_ERROR, len == 0 ? CHATD_ERROR_INVALID_ARGUMENT : CHATD_ERROR_FAILED,
+                                   len == 0 ? "passwd: the new password is empty"
+                                            : "passwd: the node does not hold the unwrapped key");
+      host->call_fail (call, error);
+      return;
+    }
+  g_autoptr(ChatdSecret) password = chatd_secret_new_from (new_password, len);
+  g_autofree char *folded = g_ascii_strdown (role->node->name, -1);
+  g_autoptr(GBytes) wrapped = NULL;
+  g_autoptr(GBytes) signature = NULL;
+  guint8 digest[32];
+  ChatdSlice fields[CHATD_PASSWD_FIELDS];
+  if (!chatd_password_wrap_key (folded, role->user_key, password->data, password->len, &role->kdf_params,
+                                &wrapped, &error) ||
+      (chatd_passwd_fields (folded, g_bytes_get_data (wrapped, NULL), g_bytes_get_size (wrapped), digest, fields),
+       !chatd_domain_sign (role->user_key, CHATD_PURPOSE_PASSWD, fields, CHATD_PASSWD_FIELDS, &signature, &error)))
+    {
+      g_prefix_error (&error, "passwd: ");
+      host->call_fail (call, error);
+      return;
+    }
+  g_autoptr(GByteArray) argument = g_byte_array_new ();
+  chatd_session_append_field (argument, g_bytes_get_data (wrapped, NULL), g_bytes_get_size (wrapped));
+  chatd_session_append_field (argument, g_bytes_get_data (signature, NULL), g_bytes_get_size (signature));
+  Request *r = send_request (role, REQUEST_PASSWD, CHATD_REQUEST_PASSWD, host, call, argument->data, argument->len);
+  r->new_password = g_steal_pointer (&password);
 }

@@ -1,5 +1,5 @@
 /* service-session.h: what a node's role offers the session commands (list,
- * users, logout), looked up with host->get_service (host, CHATD_SERVICE_SESSION).
+ * users, logout, passwd), looked up with host->get_service (host, CHATD_SERVICE_SESSION).
  * On a server node `list` is answered from its own presence table; on a user
  * node the node asks the server over its protected session.  Each function
  * ends the call (host->call_return or host->call_fail); an entry is NULL when
@@ -21,6 +21,9 @@ typedef struct {
   void (*users)  (const ChatdHost *host, ChatdCall *call);
   /* a{sv}: status */
   void (*logout) (const ChatdHost *host, ChatdCall *call);
+  /* a{sv}: status.  Re-wraps the user's key with new_password on this node
+   * and stores the new blob at the server (user nodes only). */
+  void (*passwd) (const ChatdHost *host, ChatdCall *call, const char *new_password);
 } ChatdSessionService;
 
 G_END_DECLS

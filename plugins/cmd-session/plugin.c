@@ -4,7 +4,7 @@
 #include <gmodule.h>
 
 static const ChatdCommand *const session_commands[] = {
-  &chatd_cmd_list, &chatd_cmd_user_users, &chatd_cmd_logout,
+  &chatd_cmd_list, &chatd_cmd_user_users, &chatd_cmd_logout, &chatd_cmd_passwd,
 };
 
 static gboolean

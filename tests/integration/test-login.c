@@ -3,149 +3,10 @@
  * within the bound, wrong password and unknown user alike, one node per user,
  * a changed server key, relogin after a server restart, no password left in
  * the environment. */
-#include "node-harness.h"
+#include "chat-net.h"
 
-#include <json-glib/json-glib.h>
 #include <signal.h>
 #include <string.h>
-
-#define SERVER_CONFIG "[chatd]\nserver=true\n[server]\nkdf-memory-kib=256\nkdf-passes=1\npow-bits=6\n"
-
-typedef struct {
-  TestNode *server;
-  char     *connect;     /* 127.0.0.1:PORT */
-  GPtrArray *users;      /* TestNode* of user nodes, stopped at the end */
-} Net;
-
-static JsonNode *
-json_of (TestNode *node, const char *const *args)
-{
-  g_autofree char *out = NULL;
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) "--json");
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-  g_assert_cmpint (test_run_chatctl (node, (const char *const *) argv->pdata, &out, NULL), ==, 0);
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_assert_true (json_parser_load_from_data (parser, out, -1, NULL));
-  return json_node_copy (json_parser_get_root (parser));
-}
-
-static char *
-status_field (TestNode *node, const char *field)
-{
-  g_autoptr(JsonNode) root = json_of (node, CHATD_ARGS ("status"));
-  JsonObject *o = json_node_get_object (root);
-  return json_object_has_member (o, field) ? g_strdup (json_object_get_string_member (o, field)) : NULL;
-}
-
-static gboolean
-list_has (TestNode *node, const char *name)
-{
-  g_autoptr(JsonNode) root = json_of (node, CHATD_ARGS ("list"));
-  JsonArray *a = json_node_get_array (root);
-  for (guint i = 0; i < json_array_get_length (a); i++)
-    if (g_strcmp0 (json_object_get_string_member (json_array_get_object_element (a, i), "name"), name) == 0)
-      return TRUE;
-  return FALSE;
-}
-
-static void
-net_start (Net *net)
-{
-  net->server = test_node_new ();
-  net->users = g_ptr_array_new_with_free_func ((GDestroyNotify) test_node_free);
-  g_autofree char *config = g_build_filename (net->server->root, "server.conf", NULL);
-  g_assert_true (g_file_set_contents (config, SERVER_CONFIG, -1, NULL));
-  test_node_start_server (net->server, CHATD_ARGS ("--config", config));
-  g_autofree char *out = NULL;
-  g_assert_cmpint (test_run_chatctl (net->server, CHATD_ARGS ("seed"), &out, NULL), ==, 0);
-  g_autofree char *listen = status_field (net->server, "listen");
-  g_assert_nonnull (listen);
-  net->connect = g_steal_pointer (&listen);
-}
-
-static void
-net_stop (Net *net)
-{
-  g_ptr_array_unref (net->users);   /* each shut down by test_node_free */
-  test_node_free (net->server);
-  g_free (net->connect);
-}
-
-/* starts a user node with --daemon; returns its exit status, stderr in ret_err */
-static int
-start_user (Net *net, TestNode *node, const char *user, const char *password,
-            const char *const *extra, char **ret_err)
-{
-  g_autoptr(GSubprocessLauncher) launcher = test_node_launcher (node);
-  g_subprocess_launcher_setenv (launcher, "CHATD_PASSWORD", password, TRUE);
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  const char *const base[] = { g_getenv ("CHATD"), "--user", user, "--connect", net->connect,
-                               "--listen", "127.0.0.1:0", "--daemon", "--wait", "20",
-                               "--socket", node->socket_path, "--state-dir", node->state_dir,
-                               "--plugin-dir", g_getenv ("CHATD_PLUGIN_DIR"), NULL };
-  for (guint i = 0; base[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) base[i]);
-  for (guint i = 0; extra != NULL && extra[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) extra[i]);
-  g_ptr_array_add (argv, NULL);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSubprocess) p = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
-  g_assert_no_error (error);
-  g_autofree char *err = NULL;
-  g_subprocess_communicate_utf8 (p, NULL, NULL, NULL, &err, &error);
-  g_assert_no_error (error);
-  g_test_message ("chatd --user %s -> %d: %s", user, g_subprocess_get_exit_status (p), err);
-  if (ret_err != NULL)
-    *ret_err = g_steal_pointer (&err);
-  return g_subprocess_get_exit_status (p);
-}
-
-/* the demo users' passwords are their names as seeded */
-static TestNode *
-login (Net *net, const char *user)
-{
-  TestNode *node = test_node_new ();
-  g_autofree char *password = g_strdup (user);
-  password[0] = g_ascii_toupper (password[0]);
-  g_assert_cmpint (start_user (net, node, user, password, NULL, NULL), ==, 0);
-  g_ptr_array_add (net->users, node);
-  return node;
-}
-
-static gboolean
-wait_until (TestNode *node, gboolean (*check) (TestNode *, const char *), const char *arg, int seconds)
-{
-  for (int i = 0; i < seconds * 10; i++)
-    {
-      if (check (node, arg))
-        return TRUE;
-      g_usleep (100000);
-    }
-  return FALSE;
-}
-
-static gboolean
-not_listed (TestNode *node, const char *name)
-{
-  return !list_has (node, name);
-}
-
-static gboolean
-login_state_is (TestNode *node, const char *state)
-{
-  g_autofree char *s = status_field (node, "login-state");
-  return g_strcmp0 (s, state) == 0;
-}
-
-static pid_t
-node_pid (TestNode *node)
-{
-  g_autoptr(JsonNode) root = json_of (node, CHATD_ARGS ("status"));
-  return (pid_t) json_object_get_int_member (json_node_get_object (root), "pid");
-}
 
 static void
 test_three_users (void)
@@ -292,6 +153,37 @@ test_relogin_after_server_restart (void)
   net_stop (&net);
 }
 
+/* the relay between Alice's node and the server drops 20% of the datagrams
+ * each way (seeded), and login, list and logout still work */
+static void
+test_login_through_lossy_relay (void)
+{
+  Net net = { 0 };
+  net_start (&net);
+  g_autofree char *upstream = g_strdup_printf ("--upstream=%s", net.connect);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) relay = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                                                   &error, g_getenv ("NETSIM_RELAY"), "--listen=127.0.0.1:0",
+                                                   upstream, "--loss=20", "--seed=7", "--duration=120", NULL);
+  g_assert_no_error (error);
+  g_autoptr(GDataInputStream) out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (relay));
+  g_autofree char *line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_nonnull (line);
+  g_assert_true (g_str_has_prefix (line, "LISTEN "));
+  g_free (net.connect);
+  net.connect = g_strdup (line + strlen ("LISTEN "));   /* Alice connects through the relay */
+
+  gint64 t0 = g_get_monotonic_time ();
+  TestNode *alice = login (&net, "Alice");
+  g_test_message ("login through 20%% loss took %.2f s", (g_get_monotonic_time () - t0) / 1e6);
+  g_assert_true (wait_until (alice, (gpointer) list_has, "Alice", 30));
+  g_autoptr(JsonNode) users = json_of (alice, CHATD_ARGS ("users"));
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (users)), ==, 4);
+  g_subprocess_send_signal (relay, SIGTERM);
+  g_subprocess_wait (relay, NULL, NULL);
+  net_stop (&net);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -301,5 +193,6 @@ main (int argc, char **argv)
   g_test_add_func ("/integration/login/second-login-replaces", test_second_login_replaces);
   g_test_add_func ("/integration/login/changed-server-key", test_changed_server_key);
   g_test_add_func ("/integration/login/relogin-after-server-restart", test_relogin_after_server_restart);
+  g_test_add_func ("/integration/login/through-lossy-relay", test_login_through_lossy_relay);
   return g_test_run ();
 }

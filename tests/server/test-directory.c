@@ -449,6 +449,42 @@ test_enrol_expired (void)
   user_keys_clear (&keys);
 }
 
+/* what a refused enrolment tells the holder of the name's own token */
+static void
+test_token_state (void)
+{
+  g_autoptr(TestDirectory) t = test_directory_new ();
+  g_autoptr(GError) error = NULL;
+  gint64 t0 = now (), expires = 0, told = 0;
+  g_autofree char *token = NULL, *fresh = NULL;
+  ChatdTokenState state = CHATD_TOKEN_VALID;
+  g_assert_true (chatd_directory_token_state (t->directory, "Nobody", "00112233445566778899aabbccddeeff",
+                                              t0, &state, NULL, &error));
+  g_assert_cmpint (state, ==, CHATD_TOKEN_NONE);
+  g_assert_true (chatd_directory_add_enrolment (t->directory, "Erin", t0, &token, &expires, &error));
+  g_assert_true (chatd_directory_token_state (t->directory, "ERIN", token, t0, &state, &told, &error));
+  g_assert_cmpint (state, ==, CHATD_TOKEN_VALID);
+  g_assert_cmpint (told, ==, expires);
+  g_assert_true (chatd_directory_token_state (t->directory, "Erin", "00112233445566778899aabbccddeeff",
+                                              t0, &state, NULL, &error));
+  g_assert_cmpint (state, ==, CHATD_TOKEN_WRONG);
+  g_assert_true (chatd_directory_token_state (t->directory, "Erin", "not hex", t0, &state, NULL, &error));
+  g_assert_cmpint (state, ==, CHATD_TOKEN_WRONG);
+  g_assert_true (chatd_directory_token_state (t->directory, "Erin", token, expires, &state, NULL, &error));
+  g_assert_cmpint (state, ==, CHATD_TOKEN_EXPIRED);
+  /* a new token replaces the expired one: the old one is wrong now */
+  g_assert_true (chatd_directory_add_enrolment (t->directory, "Erin", expires, &fresh, NULL, &error));
+  g_assert_true (chatd_directory_token_state (t->directory, "Erin", token, expires, &state, NULL, &error));
+  g_assert_cmpint (state, ==, CHATD_TOKEN_WRONG);
+  UserKeys keys = make_user_keys ("Erin", "erin", &test_kdf);
+  g_assert_true (chatd_directory_enroll (t->directory, "Erin", fresh, "25519",
+                                         keys.public_key, keys.wrapped_key, expires + 1, &error));
+  g_assert_no_error (error);
+  g_assert_true (chatd_directory_token_state (t->directory, "Erin", fresh, expires + 1, &state, NULL, &error));
+  g_assert_cmpint (state, ==, CHATD_TOKEN_USED);
+  user_keys_clear (&keys);
+}
+
 static void
 test_tokens_stored_hashed (void)
 {
@@ -738,6 +774,7 @@ main (int argc, char **argv)
   g_assert_true (chatd_crypto_init (NULL));
 
   g_test_add_func ("/server/identity/created-once", test_identity_created_once);
+  g_test_add_func ("/server/enrol/token-state", test_token_state);
   g_test_add_data_func ("/server/identity/damaged/truncated-key", damage_truncate_key, test_identity_damaged);
   g_test_add_data_func ("/server/identity/damaged/garbage-key", damage_garbage_key, test_identity_damaged);
   g_test_add_data_func ("/server/identity/damaged/other-key", damage_flip_key_body, test_identity_damaged);

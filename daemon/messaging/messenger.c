@@ -1,0 +1,577 @@
+/* messenger.c: a user node's messages to and from other user nodes. */
+#define G_LOG_DOMAIN "chatd-messaging"
+#include "messenger.h"
+#include "auth-message.h"
+#include "envelope.h"
+#include "key-record.h"
+#include "mailbox.h"
+#include "manifest.h"
+#include "node.h"
+#include "user-role.h"
+
+#include <gcrypt.h>
+#include <string.h>
+
+struct _ChatdMessenger {
+  ChatdUserRole  *role;
+  ChatdNode      *node;
+  ChatdTransport *transport;
+  ChatdMailbox   *mailbox;
+  GHashTable     *awaiting;    /* message id (hex) -> Delivery*: sent, waiting for the receipt */
+  guint64         n_sent, n_delivered, n_received, n_duplicates, n_refused;
+};
+
+/* one `send` call: one message to one or more recipients */
+typedef struct {
+  ChatdMessenger  *messenger;
+  const ChatdHost *host;
+  ChatdCall       *call;
+  char            *text;
+  GStrv            recipients;
+  guint            pending;
+  GVariantBuilder *results;     /* aa{sv}: to, id, status, reason */
+  GString         *failures;
+  GString         *warnings;
+} SendJob;
+
+/* one envelope on its way */
+typedef struct {
+  SendJob      *job;
+  ChatdMessage *message;
+  ChatdKey     *recipient_key;
+  char         *address;
+  guint         timeout;
+} Delivery;
+
+static void
+send_job_finish (SendJob *job)
+{
+  g_autoptr(GVariant) results = g_variant_ref_sink (g_variant_builder_end (job->results));
+  if (job->failures->len > 0)
+    {
+      g_autoptr(GError) error = g_error_new (CHATD_ERROR, CHATD_ERROR_FAILED, "%s%s", job->failures->str,
+                                             job->warnings->str);
+      job->host->call_fail (job->call, error);
+    }
+  else
+    job->host->call_return (job->call, g_steal_pointer (&results));
+  g_variant_builder_unref (job->results);
+  g_string_free (job->failures, TRUE);
+  g_string_free (job->warnings, TRUE);
+  chatd_wipe (job->text, strlen (job->text));
+  g_free (job->text);
+  g_strfreev (job->recipients);
+  g_free (job);
+}
+
+static void
+job_result (SendJob *job, const char *to, const char *id, const char *status, const char *reason)
+{
+  g_variant_builder_open (job->results, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (job->results, "{sv}", "to", g_variant_new_string (to));
+  g_variant_builder_add (job->results, "{sv}", "id", g_variant_new_string (id ? id : ""));
+  g_variant_builder_add (job->results, "{sv}", "status", g_variant_new_string (status));
+  if (reason != NULL)
+    {
+      g_variant_builder_add (job->results, "{sv}", "reason", g_variant_new_string (reason));
+      if (g_str_equal (status, "failed"))
+        g_string_append_printf (job->failures, "%s%s: %s", job->failures->len ? "; " : "", to, reason);
+    }
+  g_variant_builder_close (job->results);
+  if (--job->pending == 0)
+    send_job_finish (job);
+}
+
+static void
+delivery_free (Delivery *d)
+{
+  if (d->timeout != 0)
+    g_source_remove (d->timeout);
+  chatd_message_free (d->message);
+  g_clear_pointer (&d->recipient_key, chatd_key_free);
+  g_free (d->address);
+  g_free (d);
+}
+
+static void
+delivery_done (Delivery *d, const char *status, const char *reason)
+{
+  ChatdMessenger *m = d->job->messenger;
+  job_result (d->job, d->message->recipient, d->message->id_text, status, reason);
+  g_hash_table_remove (m->awaiting, d->message->id_text);
+}
+
+static gboolean
+delivery_timed_out (gpointer user_data)
+{
+  Delivery *d = user_data;
+  d->timeout = 0;
+  delivery_done (d, "failed", "no receipt from the recipient's node in time");
+  return G_SOURCE_REMOVE;
+}
+
+typedef struct {
+  ChatdMessenger *messenger;
+  char           *id;
+} SentTag;
+
+/* the transport's verdict on an envelope: acknowledged (then we wait for the
+ * receipt) or failed: unreachable, reset, timed out */
+static void
+on_envelope_sent (ChatdEndpoint *endpoint, ChatdConnection *connection, const GError *error, gpointer user_data)
+{
+  SentTag *tag = user_data;
+  Delivery *d = error != NULL && tag->messenger->awaiting != NULL
+    ? g_hash_table_lookup (tag->messenger->awaiting, tag->id) : NULL;
+  if (d != NULL)
+    {
+      g_autofree char *reason = g_strdup_printf ("%s's node at %s: %s", d->message->recipient, d->address,
+                                                 error->message);
+      delivery_done (d, "failed", reason);
+    }
+  g_free (tag->id);
+  g_free (tag);
+}
+
+static const ChatdSuite *
+suite_named (ChatdMessenger *m, const char *name)
+{
+  return chatd_registry_lookup_suite (m->node->registry, name);
+}
+
+static ChatdKey *
+import_key (ChatdMessenger *m, const char *suite_name, GBytes *blob, GError **error)
+{
+  const ChatdSuite *suite = suite_named (m, suite_name);
+  if (suite == NULL)
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_NOT_SUPPORTED, "suite '%s' is not loaded here", suite_name);
+      return NULL;
+    }
+  return suite->import_public (suite, g_bytes_get_data (blob, NULL), g_bytes_get_size (blob), error);
+}
+
+/* a key the server vouches for (list, key record): pinned on first use; a
+ * different one replaces the pin, raises key-changed and warns the sender */
+static void
+pin (ChatdMessenger *m, const char *name, const char *suite, GBytes *key, GString *warnings)
+{
+  gboolean changed = FALSE;
+  g_autoptr(GError) error = NULL;
+  if (!chatd_mailbox_pin_contact (m->mailbox, name, suite, key, &changed, &error))
+    {
+      g_warning ("cannot pin the key of %s: %s", name, error->message);
+      return;
+    }
+  if (!changed)
+    return;
+  guint8 fp[32];
+  gcry_md_hash_buffer (GCRY_MD_SHA256, fp, g_bytes_get_data (key, NULL), g_bytes_get_size (key));
+  g_autofree char *fingerprint = chatd_fingerprint_to_string (fp);
+  g_autofree char *text = g_strdup_printf ("the key of %s changed: now %s (chatctl verify %s)", name, fingerprint, name);
+  g_warning ("%s", text);
+  g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "name", g_variant_new_string (name));
+  g_variant_builder_add (&b, "{sv}", "fingerprint", g_variant_new_string (fingerprint));
+  chatd_event_hub_emit (m->node->events, "key-changed", g_variant_builder_end (&b), text);
+  if (warnings != NULL)
+    g_string_append_printf (warnings, " (warning: %s)", text);
+}
+
+static void
+on_manifest_for_send (ChatdManifest *manifest, const GError *error, gpointer user_data)
+{
+  SendJob *job = user_data;
+  ChatdMessenger *m = job->messenger;
+  guint n = g_strv_length (job->recipients);
+  if (manifest == NULL)
+    {
+      for (guint i = 0; i < n; i++)
+        job_result (job, job->recipients[i], NULL, "failed", error->message);
+      return;
+    }
+  const ChatdKey *own_key = chatd_user_role_get_user_key (m->role);
+  for (guint i = 0; i < n; i++)
+    {
+      const char *to = job->recipients[i];
+      const ChatdManifestEntry *entry = NULL;
+      for (guint j = 0; j < manifest->entries->len && entry == NULL; j++)
+        if (g_ascii_strcasecmp (((ChatdManifestEntry *) manifest->entries->pdata[j])->name, to) == 0)
+          entry = manifest->entries->pdata[j];
+      if (entry == NULL)
+        {
+          /* never wedges anything: a later send to the same user starts afresh */
+          job_result (job, to, NULL, "failed", "not online (the offline queue is not available in this version)");
+          continue;
+        }
+      g_autoptr(GError) local = NULL;
+      g_autoptr(ChatdKey) key = import_key (m, entry->suite, entry->public_key, &local);
+      g_autofree char *host = NULL;
+      guint16 port = 0;
+      ChatdAddress address;
+      if (key == NULL || own_key == NULL ||
+          !chatd_parse_host_port (entry->address, FALSE, &host, &port, &local) ||
+          !chatd_address_parse (host, port, &address, &local))
+        {
+          job_result (job, entry->name, NULL, "failed", local ? local->message : "not logged in");
+          continue;
+        }
+      pin (m, entry->name, entry->suite, entry->public_key, job->warnings);
+      ChatdMessage *message = NULL;
+      g_autoptr(GBytes) envelope = chatd_envelope_seal (own_key, m->node->name, key, entry->name,
+                                                        job->text, strlen (job->text),
+                                                        g_get_real_time () / 1000, &message, &local);
+      if (envelope == NULL)
+        {
+          job_result (job, entry->name, NULL, "failed", local->message);
+          continue;
+        }
+      Delivery *d = g_new0 (Delivery, 1);
+      d->job = job;
+      d->message = message;
+      d->recipient_key = g_steal_pointer (&key);
+      d->address = g_strdup (entry->address);
+      d->timeout = g_timeout_add_seconds (CHATD_RECEIPT_TIMEOUT_S, delivery_timed_out, d);
+      g_hash_table_insert (m->awaiting, g_strdup (message->id_text), d);
+      m->n_sent++;
+      SentTag *tag = g_new0 (SentTag, 1);
+      tag->messenger = m;
+      tag->id = g_strdup (message->id_text);
+      chatd_transport_send (m->transport, &address, envelope, on_envelope_sent, tag);
+    }
+}
+
+void
+chatd_messenger_send (ChatdMessenger *m, const ChatdHost *host, ChatdCall *call, const char *recipients,
+                      const char *text)
+{
+  g_auto(GStrv) names = g_strsplit (recipients, ",", CHATD_SEND_RECIPIENTS_MAX + 1);
+  g_autoptr(GPtrArray) unique = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  for (guint i = 0; names[i] != NULL && error == NULL; i++)
+    {
+      g_strstrip (names[i]);
+      if (i >= CHATD_SEND_RECIPIENTS_MAX)
+        g_set_error (&error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT, "at most %d recipients", CHATD_SEND_RECIPIENTS_MAX);
+      else if (chatd_user_name_is_valid (names[i], &error))
+        {
+          gboolean seen = FALSE;
+          for (guint j = 0; j < unique->len; j++)
+            seen |= g_ascii_strcasecmp (unique->pdata[j], names[i]) == 0;
+          if (!seen)
+            g_ptr_array_add (unique, g_strdup (names[i]));
+        }
+    }
+  gsize len = strlen (text);
+  if (error == NULL && len > CHATD_MESSAGE_TEXT_MAX)
+    g_set_error (&error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT, "message too large (%zu bytes; at most 1 MiB)", len);
+  if (error == NULL && len == 0)
+    g_set_error (&error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT, "empty message");
+  if (error != NULL)
+    {
+      host->call_fail (call, error);
+      return;
+    }
+  g_ptr_array_add (unique, NULL);
+  SendJob *job = g_new0 (SendJob, 1);
+  job->messenger = m;
+  job->host = host;
+  job->call = call;
+  job->text = g_strdup (text);
+  job->recipients = (GStrv) g_ptr_array_free (g_steal_pointer (&unique), FALSE);
+  job->pending = g_strv_length (job->recipients);
+  job->results = g_variant_builder_new (G_VARIANT_TYPE ("aa{sv}"));
+  job->failures = g_string_new (NULL);
+  job->warnings = g_string_new (NULL);
+  chatd_user_role_fetch_manifest (m->role, on_manifest_for_send, job);
+}
+
+/* --- receiving --- */
+
+typedef struct {
+  ChatdMessenger   *messenger;
+  ChatdConnection  *connection;
+  ChatdAuthMessage *envelope;
+  char             *peer;
+} Incoming;
+
+static void
+incoming_free (Incoming *in)
+{
+  chatd_connection_unref (in->connection);
+  chatd_auth_message_free (in->envelope);
+  g_free (in->peer);
+  g_free (in);
+}
+
+static void
+refuse_incoming (Incoming *in, const char *reason)
+{
+  in->messenger->n_refused++;
+  g_message ("envelope from %s dropped: %s", in->peer, reason);
+}
+
+static void
+accept_with_key (Incoming *in, const ChatdKey *sender_key)
+{
+  ChatdMessenger *m = in->messenger;
+  const ChatdKey *own_key = chatd_user_role_get_user_key (m->role);
+  if (own_key == NULL)
+    {
+      refuse_incoming (in, "not logged in");
+      return;
+    }
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChatdMessage) message = chatd_envelope_open (in->envelope, own_key, m->node->name, sender_key,
+                                                         g_get_real_time () / 1000, CHATD_MESSAGE_TTL_MS, &error);
+  gboolean duplicate = FALSE;
+  if (message == NULL || !chatd_mailbox_store (m->mailbox, message, &duplicate, &error))
+    {
+      refuse_incoming (in, error->message);
+      return;
+    }
+  /* committed: now the receipt */
+  g_autoptr(GBytes) receipt = chatd_receipt_build (own_key, message, &error);
+  if (receipt != NULL)
+    chatd_transport_send_on (m->transport, in->connection, receipt, NULL, NULL);
+  if (duplicate)
+    {
+      m->n_duplicates++;
+      return;
+    }
+  m->n_received++;
+  g_autofree char *text = g_strdup_printf ("%s: %s", message->sender, message->text);
+  chatd_event_hub_emit (m->node->events, "message", chatd_message_to_variant (message), text);
+}
+
+static void
+on_sender_record (gpointer record_ptr, const GError *error, gpointer user_data)
+{
+  Incoming *in = user_data;
+  ChatdKeyRecord *record = record_ptr;
+  ChatdMessenger *m = in->messenger;
+  g_autofree char *sender = NULL;
+  guint8 fp[32], record_fp[32];
+  if (record == NULL)
+    {
+      refuse_incoming (in, error ? error->message : "no key record for the sender");
+      incoming_free (in);
+      return;
+    }
+  chatd_envelope_peek (in->envelope, &sender, fp);
+  gcry_md_hash_buffer (GCRY_MD_SHA256, record_fp, g_bytes_get_data (record->public_key, NULL),
+                       g_bytes_get_size (record->public_key));
+  g_autoptr(GError) local = NULL;
+  g_autoptr(ChatdKey) key = import_key (m, record->suite, record->public_key, &local);
+  if (key == NULL || g_ascii_strcasecmp (record->name, sender) != 0 || memcmp (fp, record_fp, 32) != 0)
+    {
+      refuse_incoming (in, "signed by a key the server does not know for its sender (forged?)");
+      incoming_free (in);
+      return;
+    }
+  pin (m, record->name, record->suite, record->public_key, NULL);
+  accept_with_key (in, key);
+  incoming_free (in);
+}
+
+static void
+handle_envelope (ChatdMessenger *m, ChatdConnection *connection, const char *peer, ChatdAuthMessage *envelope)
+{
+  g_autofree char *sender = NULL;
+  guint8 fp[32];
+  if (!chatd_envelope_peek (envelope, &sender, fp) || !chatd_user_name_is_valid (sender, NULL))
+    {
+      m->n_refused++;
+      g_message ("envelope from %s dropped: no valid sender", peer);
+      chatd_auth_message_free (envelope);
+      return;
+    }
+  Incoming *in = g_new0 (Incoming, 1);
+  in->messenger = m;
+  in->connection = chatd_connection_ref (connection);
+  in->envelope = envelope;
+  in->peer = g_strdup (peer);
+  /* the pinned key if it is the one used; else ask the server which key it vouches for */
+  g_autofree char *suite = NULL;
+  g_autoptr(GBytes) pinned = chatd_mailbox_contact_key (m->mailbox, sender, &suite);
+  if (pinned != NULL)
+    {
+      guint8 pinned_fp[32];
+      gcry_md_hash_buffer (GCRY_MD_SHA256, pinned_fp, g_bytes_get_data (pinned, NULL), g_bytes_get_size (pinned));
+      g_autoptr(ChatdKey) key = memcmp (pinned_fp, fp, 32) == 0 ? import_key (m, suite, pinned, NULL) : NULL;
+      if (key != NULL)
+        {
+          accept_with_key (in, key);
+          incoming_free (in);
+          return;
+        }
+    }
+  chatd_user_role_fetch_key_record (m->role, sender, on_sender_record, in);
+}
+
+static void
+handle_receipt (ChatdMessenger *m, const char *peer, const ChatdAuthMessage *receipt)
+{
+  if (receipt->fields[RC_ID].len != CHATD_MESSAGE_ID_LEN)
+    return;
+  g_autofree char *id = g_malloc (2 * CHATD_MESSAGE_ID_LEN + 1);
+  for (guint i = 0; i < CHATD_MESSAGE_ID_LEN; i++)
+    g_snprintf (id + 2 * i, 3, "%02x", ((const guint8 *) receipt->fields[RC_ID].data)[i]);
+  Delivery *d = g_hash_table_lookup (m->awaiting, id);
+  if (d == NULL)
+    return;   /* late or repeated */
+  g_autoptr(GError) error = NULL;
+  if (!chatd_receipt_verify (receipt, d->message, d->recipient_key, &error))
+    {
+      g_message ("receipt from %s dropped: %s", peer, error->message);
+      return;
+    }
+  m->n_delivered++;
+  g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "id", g_variant_new_string (d->message->id_text));
+  g_variant_builder_add (&b, "{sv}", "to", g_variant_new_string (d->message->recipient));
+  g_autofree char *text = g_strdup_printf ("%s stored %s", d->message->recipient, d->message->id_text);
+  chatd_event_hub_emit (m->node->events, "delivery", g_variant_builder_end (&b), text);
+  delivery_done (d, "delivered", NULL);
+}
+
+void
+chatd_messenger_handle (ChatdMessenger *m, ChatdConnection *connection, const ChatdAddress *from, GBytes *bytes)
+{
+  g_autofree char *peer = chatd_address_to_string (from);
+  g_autoptr(GError) error = NULL;
+  ChatdAuthMessage *message = chatd_auth_message_parse (bytes, &error);
+  if (message == NULL)
+    {
+      m->n_refused++;
+      g_message ("from %s: %s (dropped)", peer, error->message);
+      return;
+    }
+  if (message->type == CHATD_MSG_ENVELOPE)
+    handle_envelope (m, connection, peer, message);
+  else
+    {
+      if (message->type == CHATD_MSG_RECEIPT)
+        handle_receipt (m, peer, message);
+      else
+        g_message ("from %s: unexpected %s (dropped)", peer, chatd_auth_message_type_name (message->type));
+      chatd_auth_message_free (message);
+    }
+}
+
+/* --- recv --- */
+
+typedef struct {
+  const ChatdHost *host;
+  ChatdCall       *call;
+  char            *from;
+  guint            subscription;
+  gulong           cancelled;
+} Follow;
+
+static void
+on_message_event (const char *id, const char *kind, GVariant *data, const char *text, gpointer user_data)
+{
+  Follow *f = user_data;
+  if (!g_str_equal (kind, "message"))
+    return;
+  const char *sender = NULL;
+  g_variant_lookup (data, "from", "&s", &sender);
+  if (f->from != NULL && g_ascii_strcasecmp (f->from, sender ? sender : "") != 0)
+    return;
+  f->host->call_emit (f->call, g_variant_ref (data));
+}
+
+static gboolean
+end_follow (gpointer user_data)
+{
+  Follow *f = user_data;
+  g_cancellable_disconnect (f->host->call_get_cancellable (f->call), f->cancelled);
+  f->host->unsubscribe (f->host, f->subscription);
+  g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "status", g_variant_new_string ("ended"));
+  f->host->call_return (f->call, g_variant_builder_end (&b));
+  g_free (f->from);
+  g_free (f);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_follow_cancelled (GCancellable *cancellable, gpointer user_data)
+{
+  g_idle_add (end_follow, user_data);
+}
+
+void
+chatd_messenger_recv (ChatdMessenger *m, const ChatdHost *host, ChatdCall *call, const char *since,
+                      const char *from, gboolean follow)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) stored = chatd_mailbox_list (m->mailbox, since, from, &error);
+  if (stored == NULL)
+    {
+      host->call_fail (call, error);
+      return;
+    }
+  g_variant_ref_sink (stored);
+  if (!follow)
+    {
+      host->call_return (call, g_steal_pointer (&stored));
+      return;
+    }
+  /* replay, then live: all on the main loop, so nothing is lost or doubled */
+  gsize n = g_variant_n_children (stored);
+  for (gsize i = 0; i < n; i++)
+    host->call_emit (call, g_variant_get_child_value (stored, i));
+  Follow *f = g_new0 (Follow, 1);
+  f->host = host;
+  f->call = call;
+  f->from = g_strdup (from);
+  f->subscription = host->subscribe (host, "", on_message_event, f, NULL);
+  f->cancelled = g_cancellable_connect (host->call_get_cancellable (call), G_CALLBACK (on_follow_cancelled), f, NULL);
+}
+
+void
+chatd_messenger_verify (ChatdMessenger *m, const ChatdHost *host, ChatdCall *call, const char *user)
+{
+  g_autoptr(GError) error = NULL;
+  GVariant *contact = chatd_user_name_is_valid (user, &error) ? chatd_mailbox_contact (m->mailbox, user, &error) : NULL;
+  if (contact == NULL)
+    host->call_fail (call, error);
+  else
+    host->call_return (call, contact);
+}
+
+/* --- life --- */
+
+static guint64 read_u64 (gpointer p) { return *(guint64 *) p; }
+
+ChatdMessenger *
+chatd_messenger_new (ChatdUserRole *role, ChatdNode *node, ChatdTransport *transport, GError **error)
+{
+  ChatdMailbox *mailbox = chatd_mailbox_open (node->state_dir, error);
+  if (mailbox == NULL)
+    return NULL;
+  ChatdMessenger *m = g_new0 (ChatdMessenger, 1);
+  m->role = role;
+  m->node = node;
+  m->transport = transport;
+  m->mailbox = mailbox;
+  m->awaiting = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) delivery_free);
+  chatd_counters_add (node->counters, "messages.sent", read_u64, &m->n_sent, NULL);
+  chatd_counters_add (node->counters, "messages.delivered", read_u64, &m->n_delivered, NULL);
+  chatd_counters_add (node->counters, "messages.received", read_u64, &m->n_received, NULL);
+  chatd_counters_add (node->counters, "messages.duplicates", read_u64, &m->n_duplicates, NULL);
+  chatd_counters_add (node->counters, "messages.refused", read_u64, &m->n_refused, NULL);
+  return m;
+}
+
+void
+chatd_messenger_free (ChatdMessenger *m)
+{
+  if (m == NULL)
+    return;
+  g_clear_pointer (&m->awaiting, g_hash_table_unref);
+  chatd_mailbox_free (m->mailbox);
+  g_free (m);
+}

@@ -1,0 +1,31 @@
+/* chat-net.h: a server and user nodes for integration tests: the server
+ * seeded at a low KDF cost, user nodes logged in with --daemon. */
+#pragma once
+#include "node-harness.h"
+
+#include <json-glib/json-glib.h>
+
+#define SERVER_CONFIG "[chatd]\nserver=true\n[server]\nkdf-memory-kib=256\nkdf-passes=1\npow-bits=6\n"
+
+typedef struct {
+  TestNode  *server;
+  char      *connect;     /* 127.0.0.1:PORT */
+  GPtrArray *users;       /* TestNode* of user nodes, stopped at the end */
+} Net;
+
+void      net_start  (Net *net);
+void      net_stop   (Net *net);
+/* chatctl --json ARGS on node: the parsed document */
+JsonNode *json_of    (TestNode *node, const char *const *args);
+char     *status_field (TestNode *node, const char *field);
+gboolean  list_has   (TestNode *node, const char *name);
+gboolean  not_listed (TestNode *node, const char *name);
+gboolean  login_state_is (TestNode *node, const char *state);
+pid_t     node_pid   (TestNode *node);
+/* chatd --user ... --daemon; its exit status, stderr in ret_err */
+int       start_user (Net *net, TestNode *node, const char *user, const char *password,
+                      const char *const *extra, char **ret_err);
+/* a demo user (password: the name, capitalised) logged in; stopped by net_stop */
+TestNode *login      (Net *net, const char *user);
+gboolean  wait_until (TestNode *node, gboolean (*check) (TestNode *, const char *), const char *arg,
+                      int seconds);
