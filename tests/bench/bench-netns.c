@@ -5,6 +5,10 @@
  * loses one segment, not a 64 KiB train. */
 #include "bench-netns.h"
 
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <gio/gio.h>
 
@@ -52,7 +56,7 @@ bench_netns_create (guint loss_percent, BenchNetns *ret, GError **error)
 {
   BenchNetns n = { 0 };
   g_autofree char *veth_s = NULL, *veth_c = NULL;
-  guint id = (guint) getpid () % 100000;
+  guint id = (guint) getpid ();
 
   n.server_ns = g_strdup_printf ("chatd-bench-%u-s", id);
   n.client_ns = g_strdup_printf ("chatd-bench-%u-c", id);
@@ -97,4 +101,28 @@ bench_netns_destroy (BenchNetns *n)
   n->created = 0;
   g_clear_pointer (&n->server_ns, g_free);
   g_clear_pointer (&n->client_ns, g_free);
+}
+
+/* Deletes namespaces left behind by a benchmark that was killed: their
+ * names carry the pid of a process that no longer exists. */
+void
+bench_netns_remove_stale (void)
+{
+  g_autoptr (GDir) dir = g_dir_open ("/var/run/netns", 0, NULL);
+  const char *name;
+
+  if (dir == NULL)
+    return;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      long pid;
+      char *end = NULL;
+      if (!g_str_has_prefix (name, "chatd-bench-"))
+        continue;
+      pid = strtol (name + strlen ("chatd-bench-"), &end, 10);
+      if (pid <= 0 || end == NULL || *end != '-')
+        continue;
+      if (kill ((pid_t) pid, 0) < 0 && errno == ESRCH)
+        (void) run_command (NULL, "ip", "netns", "del", name, NULL);
+    }
 }

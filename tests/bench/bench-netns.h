@@ -15,5 +15,6 @@ typedef struct {
 
 gboolean bench_netns_create (guint loss_percent, BenchNetns *ret, GError **error);
 void bench_netns_destroy (BenchNetns *netns);
+void bench_netns_remove_stale (void);
 
 G_END_DECLS

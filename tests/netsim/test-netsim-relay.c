@@ -600,6 +600,39 @@ test_relay_blackhole (void)
 }
 
 static void
+test_relay_rate (void)
+{
+  /* 8 Mbit/s: 100 datagrams of 1000 bytes take 100 ms to serialise; with a
+   * 20 kB queue the burst beyond it is dropped. */
+  const char *args[] = { "--rate-up=8", "--queue-bytes-up=20000", NULL };
+  guint16 up_port;
+  int upstream = udp_socket (&up_port), client = udp_socket (NULL);
+  Relay *relay = relay_start (up_port, args);
+  g_autofree char *summary = NULL;
+  guint8 data[1000] = { 0 };
+  gint64 start = g_get_monotonic_time (), last = 0;
+  guint received = 0;
+
+  for (guint i = 0; i < 100; i++)
+    send_to_port (client, relay->port, data, sizeof data);
+  while (receive_within (upstream, data, sizeof data, 300, NULL) == sizeof data)
+    {
+      received++;
+      last = g_get_monotonic_time ();
+    }
+  summary = relay_stop (relay);
+  /* about 21 fit (one on the link, 20 kB waiting); the rest are dropped */
+  g_assert_cmpuint (received, >=, 18);
+  g_assert_cmpuint (received, <=, 30);
+  g_assert_cmpuint (summary_value (summary, "netsim-relay: up", "queue"), ==, 100 - received);
+  /* and they leave at 1 ms per datagram */
+  g_assert_cmpint (last - start, >=, (gint64) (received - 1) * MS);
+  g_assert_cmpint (last - start, <, (gint64) (received + 40) * MS);
+  close (upstream);
+  close (client);
+}
+
+static void
 test_relay_directions (void)
 {
   const char *args[] = { "--loss-down=100", "--delay-up=5", NULL };
@@ -827,6 +860,7 @@ main (int argc, char **argv)
   g_test_add_func ("/netsim/relay/duplicate-and-corrupt", test_relay_duplicate_and_corrupt);
   g_test_add_func ("/netsim/relay/reorder", test_relay_reorder);
   g_test_add_func ("/netsim/relay/blackhole", test_relay_blackhole);
+  g_test_add_func ("/netsim/relay/rate", test_relay_rate);
   g_test_add_func ("/netsim/relay/directions", test_relay_directions);
   g_test_add_func ("/netsim/relay/delay-down", test_relay_delay_down);
   g_test_add_func ("/netsim/relay/duration", test_relay_duration);
