@@ -168,18 +168,8 @@ handle_challenge (ChatdEnrollClient *client, const ChatdAuthMessage *ch, GBytes 
   if (client->server_key == NULL ||
       !chatd_key_fingerprint (client->server_key, client->server_fingerprint, NULL))
     return fail (ret_message, "bad server key", error, CHATD_ERROR_REFUSED, "bad server key");
-  if (client->config.pinned_server_key != NULL &&
-      !g_bytes_equal (client->config.pinned_server_key, client->server_key_blob))
-    {
-      guint8 pinned_fp[32];
-      gcry_md_hash_buffer (GCRY_MD_SHA256, pinned_fp, g_bytes_get_data (client->config.pinned_server_key, NULL),
-                           g_bytes_get_size (client->config.pinned_server_key));
-      g_autofree char *expected = chatd_fingerprint_to_string (pinned_fp);
-      g_autofree char *offered = chatd_fingerprint_to_string (client->server_fingerprint);
-      return fail (ret_message, "server key not trusted", error, CHATD_ERROR_REFUSED,
-                   "the server's key changed: pinned %s, offered %s (refusing to enrol)",
-                   expected, offered);
-    }
+  if (!chatd_login_check_pinned_key (client->config.pinned_server_key, client->server_key_blob, "enrol", error))
+    return fail (ret_message, "server key not trusted", error, CHATD_ERROR_REFUSED, "server key not trusted");
   guint bits = ((const guint8 *) f[CH_BITS].data)[0];
   if (bits > CHATD_POW_BITS_MAX)
     return fail (ret_message, "difficulty too high", error, CHATD_ERROR_NOT_SUPPORTED,

@@ -123,19 +123,8 @@ handle_challenge (ChatdLoginClient *client, const ChatdAuthMessage *ch, GBytes *
   client->server_key = key_suite->import_public (key_suite, f[CH_KEY].data, f[CH_KEY].len, error);
   if (client->server_key == NULL || !chatd_key_fingerprint (client->server_key, client->server_fingerprint, error))
     return fail (ret_message, "bad server key", error, CHATD_ERROR_REFUSED, "bad server key");
-  if (client->config.pinned_server_key != NULL &&
-      !g_bytes_equal (client->config.pinned_server_key, client->server_key_blob))
-    {
-      guint8 pinned_fp[32];
-      gsize pinned_len;
-      const guint8 *pinned = g_bytes_get_data (client->config.pinned_server_key, &pinned_len);
-      gcry_md_hash_buffer (GCRY_MD_SHA256, pinned_fp, pinned, pinned_len);
-      g_autofree char *expected = chatd_fingerprint_to_string (pinned_fp);
-      g_autofree char *offered = chatd_fingerprint_to_string (client->server_fingerprint);
-      return fail (ret_message, "server key not trusted", error, CHATD_ERROR_REFUSED,
-                   "the server's key changed: pinned %s, offered %s (refusing to log in)",
-                   expected, offered);
-    }
+  if (!chatd_login_check_pinned_key (client->config.pinned_server_key, client->server_key_blob, "log in", error))
+    return fail (ret_message, "server key not trusted", error, CHATD_ERROR_REFUSED, "server key not trusted");
   if (f[CH_SHARE].len != client->config.channel_suite->kx_public_len)
     return fail (ret_message, "bad share", error, CHATD_ERROR_REFUSED, "the server's share has the wrong size");
   guint bits = ((const guint8 *) f[CH_BITS].data)[0];

@@ -46,6 +46,26 @@ chatd_login_transcript_hash (const ChatdLoginTranscript *t, guint8 ret_hash[32],
   return TRUE;
 }
 
+static char *
+fingerprint_of_blob (GBytes *blob)
+{
+  guint8 fp[32];
+  gcry_md_hash_buffer (GCRY_MD_SHA256, fp, g_bytes_get_data (blob, NULL), g_bytes_get_size (blob));
+  return chatd_fingerprint_to_string (fp);
+}
+
+gboolean
+chatd_login_check_pinned_key (GBytes *pinned, GBytes *offered, const char *action, GError **error)
+{
+  if (pinned == NULL || g_bytes_equal (pinned, offered))
+    return TRUE;
+  g_autofree char *expected = fingerprint_of_blob (pinned);
+  g_autofree char *got = fingerprint_of_blob (offered);
+  g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
+               "the server's key changed: pinned %s, offered %s (refusing to %s)", expected, got, action);
+  return FALSE;
+}
+
 void
 chatd_login_name_aad (const ChatdSlice *n1, const ChatdSlice *client_share, GByteArray *ret_aad)
 {

@@ -47,6 +47,10 @@ void     chatd_login_transcript_init (ChatdLoginTranscript *t, const guint8 *ser
 /* SHA-256 of the domain-separated transcript */
 gboolean chatd_login_transcript_hash (const ChatdLoginTranscript *t, guint8 ret_hash[32],
                                       GError **error);
+/* TRUE if no key is pinned or the offered one is the pinned one; else the
+ * error names both fingerprints ("... (refusing to <action>)"). */
+gboolean chatd_login_check_pinned_key (GBytes *pinned, GBytes *offered, const char *action,
+                                       GError **error);
 /* The associated data that binds the sealed name to this login attempt */
 void     chatd_login_name_aad (const ChatdSlice *n1, const ChatdSlice *client_share,
                                GByteArray *ret_aad);

@@ -326,6 +326,23 @@ is_final (const GError *error)
          g_error_matches (error, CHATD_ERROR, CHATD_ERROR_NOT_SUPPORTED);
 }
 
+/* the login or enrolment client gave up on this exchange */
+static void
+client_failed (ChatdUserRole *role, const ChatdAuthMessage *message, GBytes *reply, const GError *error)
+{
+  role->n_login_failures++;
+  if (reply != NULL)
+    send_to_server (role, reply);
+  /* the server's own temporary refusals are worth another try */
+  if (message->type == CHATD_MSG_FAILED &&
+      (strstr (error->message, "retry") != NULL || strstr (error->message, "not ready") != NULL))
+    retry_later (role, error->message);
+  else if (is_final (error))
+    give_up (role, CHATD_LOGIN_STATE_REFUSED, error->message);
+  else
+    retry_later (role, error->message);
+}
+
 static void
 handle_login_message (ChatdUserRole *role, const ChatdAuthMessage *message)
 {
@@ -340,17 +357,7 @@ handle_login_message (ChatdUserRole *role, const ChatdAuthMessage *message)
       login_succeeded (role);
       break;
     case CHATD_LOGIN_CLIENT_FAILED:
-      role->n_login_failures++;
-      if (reply != NULL)
-        send_to_server (role, reply);
-      /* the server's own temporary refusals are worth another try */
-      if (message->type == CHATD_MSG_FAILED &&
-          (strstr (error->message, "retry") != NULL || strstr (error->message, "not ready") != NULL))
-        retry_later (role, error->message);
-      else if (is_final (error))
-        give_up (role, CHATD_LOGIN_STATE_REFUSED, error->message);
-      else
-        retry_later (role, error->message);
+      client_failed (role, message, reply, error);
       break;
     }
 }
@@ -385,16 +392,7 @@ handle_enrol_message (ChatdUserRole *role, const ChatdAuthMessage *message)
       enrol_succeeded (role);
       break;
     case CHATD_ENROLL_CLIENT_FAILED:
-      role->n_login_failures++;
-      if (reply != NULL)
-        send_to_server (role, reply);
-      if (message->type == CHATD_MSG_FAILED &&
-          (strstr (error->message, "retry") != NULL || strstr (error->message, "not ready") != NULL))
-        retry_later (role, error->message);
-      else if (is_final (error))
-        give_up (role, CHATD_LOGIN_STATE_REFUSED, error->message);
-      else
-        retry_later (role, error->message);
+      client_failed (role, message, reply, error);
       break;
     }
 }
