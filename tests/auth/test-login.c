@@ -6,6 +6,7 @@
 #include "login.h"
 #include "login-client.h"
 #include "login-server.h"
+#include "proof-of-work.h"
 #include "suite-25519.h"
 
 #include <gcrypt.h>
@@ -225,29 +226,40 @@ test_answer_refusals (void)
   g_clear_error (&error);
   g_clear_pointer (&refusal, g_bytes_unref);
 
-  /* a wrong proof of work: the last byte of X changed */
-  gsize len;
-  guint8 *bad = g_memdup2 (g_bytes_get_data (answer, &len), g_bytes_get_size (answer));
-  bad[len - 1] ^= 1;
-  g_autoptr(GBytes) bad_pow = g_bytes_new_take (bad, len);
-  ChatdLoginServerOutcome o = server_step (&w, 1, "127.0.0.1:4000", bad_pow, &refusal, NULL, &error);
-  /* with 6 bits a flipped X may still hold by chance (1 in 64): then it is fine */
-  if (o == CHATD_LOGIN_SERVER_REFUSED)
-    g_assert_nonnull (strstr (error->message, "proof of work"));
+  /* a wrong proof of work: the next X after the client's that does not hold */
+  g_autoptr(ChatdAuthMessage) parsed = parse (answer);
+  guint64 x = 0;
+  g_assert_true (chatd_auth_field_u64 (parsed, AN_POW, &x));
+  guint8 pow_challenge[CHATD_LOGIN_N_LEN + 32];
+  memcpy (pow_challenge, parsed->fields[AN_N1].data, CHATD_LOGIN_N_LEN);
+  memcpy (pow_challenge + CHATD_LOGIN_N_LEN, parsed->fields[AN_MAC].data, 32);
+  guint bits = ((const guint8 *) parsed->fields[AN_BITS].data)[0];
+  do
+    x++;
+  while (chatd_pow_check (pow_challenge, sizeof pow_challenge, parsed->fields[AN_SEALED].data,
+                          parsed->fields[AN_SEALED].len, bits, x));
+  guint8 x_be[8];
+  chatd_u64_to_be (x, x_be);
+  ChatdSlice fields[CHATD_AUTH_FIELDS_MAX];
+  memcpy (fields, parsed->fields, sizeof (ChatdSlice) * parsed->n_fields);
+  fields[AN_POW] = CHATD_SLICE (x_be, 8);
+  g_autoptr(GBytes) bad_pow = chatd_auth_message_build (CHATD_MSG_ANSWER, fields, parsed->n_fields);
+  g_assert_cmpint (server_step (&w, 1, "127.0.0.1:4000", bad_pow, &refusal, NULL, &error), ==,
+                   CHATD_LOGIN_SERVER_REFUSED);
+  g_assert_nonnull (strstr (error->message, "proof of work"));
   g_clear_error (&error);
   g_clear_pointer (&refusal, g_bytes_unref);
-  g_clear_pointer (&reply, g_bytes_unref);
 
-  /* the real one, then the same again: replay */
-  if (o != CHATD_LOGIN_SERVER_REPLY)
-    g_assert_cmpint (server_step (&w, 1, "127.0.0.1:4000", answer, &reply, NULL, &error), ==, CHATD_LOGIN_SERVER_REPLY);
+  /* the real one, then the same again: replay (a refused answer used nothing up) */
+  g_assert_cmpint (server_step (&w, 1, "127.0.0.1:4000", answer, &reply, NULL, &error), ==, CHATD_LOGIN_SERVER_REPLY);
   g_assert_no_error (error);
   g_assert_cmpint (server_step (&w, 3, "127.0.0.1:4000", answer, &refusal, NULL, &error), ==, CHATD_LOGIN_SERVER_REFUSED);
   g_assert_nonnull (strstr (error->message, "replayed"));
   g_clear_error (&error);
 
   /* a tampered challenge field (the timestamp pushed back) breaks the MAC */
-  guint8 *old = g_memdup2 (g_bytes_get_data (answer, &len), len);
+  gsize len;
+  guint8 *old = g_memdup2 (g_bytes_get_data (answer, &len), g_bytes_get_size (answer));
   old[3 + 1 + 16 + 1 + 1 + 1 + 2] ^= 0x40;   /* inside the ts field */
   g_autoptr(GBytes) old_ts = g_bytes_new_take (old, len);
   g_clear_pointer (&refusal, g_bytes_unref);

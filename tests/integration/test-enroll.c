@@ -4,71 +4,9 @@
  * refused with a clear reason (and a log line at the server) and store
  * nothing; passwd makes the old password fail and the new one work; userdel
  * of an online user ends its session for good. */
-#include "node-harness.h"
+#include "chat-net.h"
 
-#include <json-glib/json-glib.h>
 #include <string.h>
-
-#define SERVER_CONFIG "[chatd]\nserver=true\n[server]\nkdf-memory-kib=256\nkdf-passes=1\npow-bits=6\n"
-
-typedef struct {
-  TestNode  *server;
-  char      *connect;
-  GPtrArray *users;
-} Net;
-
-static JsonNode *
-json_of (TestNode *node, const char *const *args)
-{
-  g_autofree char *out = NULL;
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) "--json");
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-  g_assert_cmpint (test_run_chatctl (node, (const char *const *) argv->pdata, &out, NULL), ==, 0);
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_assert_true (json_parser_load_from_data (parser, out, -1, NULL));
-  return json_node_copy (json_parser_get_root (parser));
-}
-
-static char *
-status_field (TestNode *node, const char *field)
-{
-  g_autoptr(JsonNode) root = json_of (node, CHATD_ARGS ("status"));
-  JsonObject *o = json_node_get_object (root);
-  return json_object_has_member (o, field) ? g_strdup (json_object_get_string_member (o, field)) : NULL;
-}
-
-static gboolean
-list_has (TestNode *node, const char *name)
-{
-  g_autoptr(JsonNode) root = json_of (node, CHATD_ARGS ("list"));
-  JsonArray *a = json_node_get_array (root);
-  for (guint i = 0; i < json_array_get_length (a); i++)
-    if (g_strcmp0 (json_object_get_string_member (json_array_get_object_element (a, i), "name"), name) == 0)
-      return TRUE;
-  return FALSE;
-}
-
-static gboolean
-login_state_is (TestNode *node, const char *state)
-{
-  g_autofree char *s = status_field (node, "login-state");
-  return g_strcmp0 (s, state) == 0;
-}
-
-static gboolean
-wait_until (TestNode *node, gboolean (*check) (TestNode *, const char *), const char *arg, int seconds)
-{
-  for (int i = 0; i < seconds * 10; i++)
-    {
-      if (check (node, arg))
-        return TRUE;
-      g_usleep (100000);
-    }
-  return FALSE;
-}
 
 static char *
 server_log (Net *net)
@@ -93,60 +31,17 @@ server_logged (Net *net, const char *needle)
   return FALSE;
 }
 
-static void
-net_start (Net *net)
-{
-  net->server = test_node_new ();
-  net->users = g_ptr_array_new_with_free_func ((GDestroyNotify) test_node_free);
-  g_autofree char *config = g_build_filename (net->server->root, "server.conf", NULL);
-  g_assert_true (g_file_set_contents (config, SERVER_CONFIG, -1, NULL));
-  test_node_start_server (net->server, CHATD_ARGS ("--config", config));
-  g_assert_cmpint (test_run_chatctl (net->server, CHATD_ARGS ("seed"), NULL, NULL), ==, 0);
-  net->connect = status_field (net->server, "listen");
-  g_assert_nonnull (net->connect);
-}
-
-static void
-net_stop (Net *net)
-{
-  g_ptr_array_unref (net->users);
-  test_node_free (net->server);
-  g_free (net->connect);
-}
-
-/* a user node with --daemon; its exit status, stderr in ret_err.  The node
- * is kept (and stopped at the end) when it started. */
+/* a fresh user node with --daemon; its exit status, stderr in ret_err.  The
+ * node is kept (and stopped at the end) whether it started or not. */
 static int
-start_user (Net *net, const char *user, const char *password, const char *const *extra,
-            TestNode **ret_node, char **ret_err)
+start_new_user (Net *net, const char *user, const char *password, const char *const *extra,
+                TestNode **ret_node, char **ret_err)
 {
   TestNode *node = test_node_new ();
-  g_autoptr(GSubprocessLauncher) launcher = test_node_launcher (node);
-  g_subprocess_launcher_setenv (launcher, "CHATD_PASSWORD", password, TRUE);
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  const char *const base[] = { g_getenv ("CHATD"), "--user", user, "--connect", net->connect,
-                               "--listen", "127.0.0.1:0", "--daemon", "--wait", "20",
-                               "--socket", node->socket_path, "--state-dir", node->state_dir,
-                               "--plugin-dir", g_getenv ("CHATD_PLUGIN_DIR"), NULL };
-  for (guint i = 0; base[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) base[i]);
-  for (guint i = 0; extra != NULL && extra[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) extra[i]);
-  g_ptr_array_add (argv, NULL);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSubprocess) p = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
-  g_assert_no_error (error);
-  g_autofree char *err = NULL;
-  g_subprocess_communicate_utf8 (p, NULL, NULL, NULL, &err, &error);
-  g_assert_no_error (error);
-  int status = g_subprocess_get_exit_status (p);
-  g_test_message ("chatd --user %s -> %d: %s", user, status, err);
   g_ptr_array_add (net->users, node);
   if (ret_node != NULL)
     *ret_node = node;
-  if (ret_err != NULL)
-    *ret_err = g_steal_pointer (&err);
-  return status;
+  return start_user (net, node, user, password, extra, ret_err);
 }
 
 static char *
@@ -180,7 +75,7 @@ test_enrol_then_login (void)
   g_autofree char *token = useradd_token (&net, "Dave");
   g_assert_nonnull (token);
   TestNode *dave = NULL;
-  g_assert_cmpint (start_user (&net, "Dave", "dave's secret", CHATD_ARGS ("--enroll", token), &dave, NULL), ==, 0);
+  g_assert_cmpint (start_new_user (&net, "Dave", "dave's secret", CHATD_ARGS ("--enroll", token), &dave, NULL), ==, 0);
   g_assert_true (wait_until (dave, (gpointer) list_has, "Dave", 5));
   g_assert_true (login_state_is (dave, "online"));
   /* registered with the key made on Dave's node; the server key trusted on first use */
@@ -199,10 +94,10 @@ test_enrol_then_login (void)
   /* later starts log in normally; a wrong password is refused */
   g_ptr_array_remove (net.users, dave);
   g_autofree char *err = NULL;
-  g_assert_cmpint (start_user (&net, "dave", "wrong", NULL, NULL, &err), ==, 3);
+  g_assert_cmpint (start_new_user (&net, "dave", "wrong", NULL, NULL, &err), ==, 3);
   g_assert_nonnull (strstr (err, "login failed"));
   TestNode *again = NULL;
-  g_assert_cmpint (start_user (&net, "dave", "dave's secret", NULL, &again, NULL), ==, 0);
+  g_assert_cmpint (start_new_user (&net, "dave", "dave's secret", NULL, &again, NULL), ==, 0);
   g_assert_true (wait_until (again, (gpointer) list_has, "Dave", 5));
   net_stop (&net);
 }
@@ -218,7 +113,7 @@ expect_enrol_refused (Net *net, const char *user, const char *token, const char 
   for (guint i = 0; extra != NULL && extra[i] != NULL; i++)
     g_ptr_array_add (args, (gpointer) extra[i]);
   g_ptr_array_add (args, NULL);
-  g_assert_cmpint (start_user (net, user, "pw", (const char *const *) args->pdata, NULL, &err), ==, 3);
+  g_assert_cmpint (start_new_user (net, user, "pw", (const char *const *) args->pdata, NULL, &err), ==, 3);
   g_assert_true (test_is_one_line (err));
   g_assert_nonnull (strstr (err, needle));
 }
@@ -246,7 +141,7 @@ test_enrol_refused (void)
   g_assert_nonnull (strstr (still_pending, "pending"));
 
   /* the right token works once; used again: the name is registered */
-  g_assert_cmpint (start_user (&net, "Erin", "erin-pw", CHATD_ARGS ("--enroll", token), NULL, NULL), ==, 0);
+  g_assert_cmpint (start_new_user (&net, "Erin", "erin-pw", CHATD_ARGS ("--enroll", token), NULL, NULL), ==, 0);
   expect_enrol_refused (&net, "Erin", token, NULL, "'Erin' is already registered (this token has been used)");
   g_assert_true (server_logged (&net, "enrolment of 'erin' from"));
   net_stop (&net);
@@ -258,7 +153,7 @@ test_passwd (void)
   Net net = { 0 };
   net_start (&net);
   TestNode *alice = NULL;
-  g_assert_cmpint (start_user (&net, "Alice", "Alice", NULL, &alice, NULL), ==, 0);
+  g_assert_cmpint (start_new_user (&net, "Alice", "Alice", NULL, &alice, NULL), ==, 0);
   g_autofree char *out = NULL, *err = NULL;
   /* never from argv */
   g_assert_cmpint (test_run_chatctl (alice, CHATD_ARGS ("passwd", "Wonderland"), NULL, &err), ==, 1);
@@ -269,10 +164,10 @@ test_passwd (void)
   g_ptr_array_remove (net.users, alice);
 
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (start_user (&net, "Alice", "Alice", NULL, NULL, &err), ==, 3);
+  g_assert_cmpint (start_new_user (&net, "Alice", "Alice", NULL, NULL, &err), ==, 3);
   g_assert_nonnull (strstr (err, "login failed"));
   TestNode *again = NULL;
-  g_assert_cmpint (start_user (&net, "Alice", "Wonderland", NULL, &again, NULL), ==, 0);
+  g_assert_cmpint (start_new_user (&net, "Alice", "Wonderland", NULL, &again, NULL), ==, 0);
   g_assert_true (login_state_is (again, "online"));
   net_stop (&net);
 }
@@ -283,7 +178,7 @@ test_userdel_ends_session (void)
   Net net = { 0 };
   net_start (&net);
   TestNode *bob = NULL;
-  g_assert_cmpint (start_user (&net, "Bob", "Bob", NULL, &bob, NULL), ==, 0);
+  g_assert_cmpint (start_new_user (&net, "Bob", "Bob", NULL, &bob, NULL), ==, 0);
   g_assert_true (wait_until (net.server, (gpointer) list_has, "Bob", 5));
   g_assert_cmpint (test_run_chatctl (net.server, CHATD_ARGS ("userdel", "Bob"), NULL, NULL), ==, 0);
   g_assert_true (wait_until (bob, login_state_is, "ended", 5));
