@@ -7,7 +7,11 @@
  *
  * The keys come from the server's directory (the demo users' keys are wrapped
  * there with their names as passwords), so Eve signs with her real key and
- * the control message is a real one of Alice's. */
+ * the control message is a real one of Alice's.
+ *
+ * Also: a contact whose key really changes (Bob deleted and registered
+ * again) is reported to Alice: a key-changed event, and verify shows the new
+ * fingerprint with the old one in its history. */
 #include "chat-net.h"
 #include "envelope.h"
 #include "password-wrap.h"
@@ -16,6 +20,7 @@
 #include "suite-rsa.h"
 
 #include <gcrypt.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <string.h>
 
@@ -293,6 +298,67 @@ test_eve_cannot_send_as_alice (void)
   net_stop (&net);
 }
 
+static JsonObject *
+verify_of (TestNode *node, const char *name, JsonNode **ret_root)
+{
+  *ret_root = json_of (node, CHATD_ARGS ("verify", name));
+  return json_node_get_object (*ret_root);
+}
+
+static void
+test_changed_key_reported (void)
+{
+  Net net = { 0 };
+  net_start (&net);
+  TestNode *alice = login (&net, "Alice");
+  TestNode *bob = login (&net, "Bob");
+  g_assert_cmpint (test_run_chatctl (alice, CHATD_ARGS ("send", "Bob", "before"), NULL, NULL), ==, 0);
+  JsonNode *root = NULL;
+  JsonObject *v = verify_of (alice, "Bob", &root);
+  g_autofree char *old_fp = g_strdup (json_object_get_string_member (v, "fingerprint"));
+  g_assert_false (json_object_get_boolean_member (v, "changed"));
+  json_node_unref (root);
+
+  /* Bob is deleted and registered again: the server makes him a new key */
+  g_assert_cmpint (test_run_chatctl (net.server, CHATD_ARGS ("userdel", "Bob"), NULL, NULL), ==, 0);
+  g_assert_true (wait_until (bob, login_state_is, "ended", 10));
+  g_assert_cmpint (test_run_chatctl_input (net.server, CHATD_ARGS ("useradd", "Bob", "--password-stdin"),
+                                           "Bob2\n", NULL, NULL), ==, 0);
+  TestNode *bob2 = test_node_new ();
+  g_ptr_array_add (net.users, bob2);
+  g_assert_cmpint (start_user (&net, bob2, "Bob", "Bob2", NULL, NULL), ==, 0);
+
+  g_autofree char *out = NULL;
+  g_assert_cmpint (test_run_chatctl (alice, CHATD_ARGS ("send", "Bob", "after"), &out, NULL), ==, 0);
+  g_assert_true (g_str_has_prefix (out, "delivered "));
+  v = verify_of (alice, "Bob", &root);
+  const char *new_fp = json_object_get_string_member (v, "fingerprint");
+  g_assert_cmpstr (new_fp, !=, old_fp);
+  g_assert_true (json_object_get_boolean_member (v, "changed"));
+  JsonArray *history = json_object_get_array_member (v, "history");
+  gboolean old_in_history = FALSE;
+  for (guint i = 0; i < json_array_get_length (history); i++)
+    old_in_history |= strstr (json_array_get_string_element (history, i), old_fp) != NULL;
+  g_assert_true (old_in_history);
+
+  /* the event, replayed from the node's held events */
+  g_autoptr(GSubprocessLauncher) launcher = test_node_launcher (alice);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) stream = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("CHATCTL"),
+                                                               "--socket", alice->socket_path, "--json",
+                                                               "events", "--since", "0", NULL);
+  g_assert_no_error (error);
+  g_usleep (G_USEC_PER_SEC / 2);
+  g_subprocess_send_signal (stream, SIGINT);
+  g_autofree char *events = NULL;
+  g_subprocess_communicate_utf8 (stream, NULL, NULL, &events, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_regex_match_simple ("\"kind\" *: *\"key-changed\"", events, 0, 0));
+  g_assert_nonnull (strstr (events, new_fp));
+  json_node_unref (root);
+  net_stop (&net);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -301,5 +367,6 @@ main (int argc, char **argv)
   if (!chatd_crypto_init (&error))
     g_error ("%s", error->message);
   g_test_add_func ("/integration/eve/cannot-send-as-alice", test_eve_cannot_send_as_alice);
+  g_test_add_func ("/integration/contacts/changed-key-reported", test_changed_key_reported);
   return g_test_run ();
 }
