@@ -185,6 +185,19 @@ chatd_aead_context_free (ChatdAeadContext *context)
   g_free (context);
 }
 
+gboolean
+chatd_aead_context_set_key (ChatdAeadContext *context, const guint8 *key, GError **error)
+{
+  gcry_error_t err = gcry_cipher_setkey (context->handle, key, CHATD_AEAD_KEY_LEN);
+  if (err)
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_FAILED,
+                   "AEAD key setup failed: %s", gcry_strerror (err));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* a fresh message under the same key: reset the state, then the nonce and
  * the associated data */
 static gboolean

@@ -41,6 +41,9 @@ typedef struct _ChatdAeadContext ChatdAeadContext;
 ChatdAeadContext *chatd_aead_context_new     (ChatdAeadAlgorithm algorithm, const guint8 *key,
                                               GError **error);
 void              chatd_aead_context_free    (ChatdAeadContext *context);   /* wipes the key */
+/* Replaces the key (CHATD_AEAD_KEY_LEN bytes) without a new cipher handle. */
+gboolean          chatd_aead_context_set_key (ChatdAeadContext *context, const guint8 *key,
+                                              GError **error);
 /* As chatd_aead_encrypt / chatd_aead_decrypt with the context's key. */
 gboolean          chatd_aead_context_encrypt (ChatdAeadContext *context, const guint8 *nonce,
                                               const guint8 *aad, gsize aad_len,

@@ -67,7 +67,7 @@ check_descriptor (const ChatdSuite *s, GError **error)
       (!s->hash || !s->mac || !s->kdf || s->kdf_len < 16 || s->kdf_len > CHATD_SUITE_KDF_LEN_MAX))
     return BAD_DESCRIPTOR ("hash, MAC or KDF functions or lengths missing");
   if ((s->caps & CHATD_SUITE_CAN_AEAD_CONTEXT) &&
-      (!(s->caps & CHATD_SUITE_CAN_AEAD) || !s->aead_context_new || !s->aead_context_free ||
+      (!(s->caps & CHATD_SUITE_CAN_AEAD) || !s->aead_context_new || !s->aead_context_free || !s->aead_context_set_key ||
        !s->aead_context_seal || !s->aead_context_open))
     return BAD_DESCRIPTOR ("AEAD context functions missing (or no AEAD)");
 
@@ -227,8 +227,10 @@ run_aead_context (const ChatdSuite *s, const ChatdSuiteKat *kat, GError **error)
   g_autofree guint8 *ciphertext = g_malloc (kat->output.len);
   g_autofree guint8 *plaintext = g_malloc (MAX (kat->input.len, 1));
   g_autofree guint8 *bad = flipped_copy (&kat->output);
-  ChatdAeadContext *context = s->aead_context_new (kat->key.data, error);
-  gboolean ok = context != NULL;
+  g_autofree guint8 *other_key = flipped_copy (&kat->key);
+  /* made with another key, then re-keyed: set_key must replace the key */
+  ChatdAeadContext *context = s->aead_context_new (other_key, error);
+  gboolean ok = context != NULL && s->aead_context_set_key (context, kat->key.data, error);
 
   for (guint round = 0; ok && round < 2; round++)
     {

@@ -5,22 +5,27 @@
 
 #include <string.h>
 
+#define LABEL_MAX 32
+
 struct _ChatdPeerRatchet {
   const ChatdSuite *suite;
-  ChatdSecret      *chain_key;   /* chain_key(next) */
   guint64           next;
   GHashTable       *skipped;     /* guint64 * counter -> ChatdSecret * message key */
   GQueue            order;       /* guint64 * counters, oldest first (for eviction) */
-};
 
-struct _ChatdPeerRatchetStep {
-  guint64      counter;
-  ChatdSecret *message_key;
-  /* when counter >= next: the chain key after it and the keys it skipped
-   * (next .. counter-1), in order */
-  ChatdSecret *chain_key;
-  GPtrArray   *skipped_keys;
-  gboolean     from_skipped;
+  /* one secure block: the fixed buffers below point into it */
+  ChatdSecret      *memory;
+  guint8           *chain_key;       /* chain_key(next), kdf_len */
+  guint8           *scratch;         /* label | chain key, LABEL_MAX + kdf_len */
+  guint8           *digest;          /* kdf_len */
+
+  /* the last peek */
+  gboolean          pending;
+  gboolean          pending_from_skipped;
+  guint64           pending_counter;
+  guint8           *pending_key;     /* aead_key_len */
+  guint8           *pending_chain;   /* chain key after pending_counter, kdf_len */
+  GPtrArray        *pending_skipped; /* ChatdSecret * keys of next .. pending_counter-1 */
 };
 
 static void
@@ -39,12 +44,29 @@ chatd_peer_ratchet_new (const ChatdSuite *suite, const guint8 *chain_key, GError
                    "suite '%s' cannot drive a message key chain", suite ? suite->name : "(none)");
       return NULL;
     }
+  gsize k = suite->kdf_len;
   ChatdPeerRatchet *ratchet = g_new0 (ChatdPeerRatchet, 1);
   ratchet->suite = suite;
-  ratchet->chain_key = chatd_secret_new_from (chain_key, suite->kdf_len);
+  ratchet->memory = chatd_secret_new (k + (LABEL_MAX + k) + k + suite->aead_key_len + k);
+  guint8 *p = ratchet->memory->data;
+  ratchet->chain_key = p, p += k;
+  ratchet->scratch = p, p += LABEL_MAX + k;
+  ratchet->digest = p, p += k;
+  ratchet->pending_key = p, p += suite->aead_key_len;
+  ratchet->pending_chain = p;
+  memcpy (ratchet->chain_key, chain_key, k);
   ratchet->skipped = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, secret_free_func);
   g_queue_init (&ratchet->order);
   return ratchet;
+}
+
+static void
+clear_pending (ChatdPeerRatchet *ratchet)
+{
+  ratchet->pending = FALSE;
+  chatd_wipe (ratchet->pending_key, ratchet->suite->aead_key_len);
+  chatd_wipe (ratchet->pending_chain, ratchet->suite->kdf_len);
+  g_clear_pointer (&ratchet->pending_skipped, g_ptr_array_unref);
 }
 
 void
@@ -52,69 +74,70 @@ chatd_peer_ratchet_free (ChatdPeerRatchet *ratchet)
 {
   if (ratchet == NULL)
     return;
-  chatd_secret_free (ratchet->chain_key);
+  clear_pending (ratchet);
+  chatd_secret_free (ratchet->memory);
   g_hash_table_destroy (ratchet->skipped);
   g_queue_clear_full (&ratchet->order, g_free);
   g_free (ratchet);
 }
 
-void
-chatd_peer_ratchet_step_free (ChatdPeerRatchetStep *step)
+/* hash(label | chain_key) into ratchet->digest */
+static gboolean
+hash_labelled (ChatdPeerRatchet *ratchet, const char *label, const guint8 *chain_key, GError **error)
 {
-  if (step == NULL)
-    return;
-  chatd_secret_free (step->message_key);
-  chatd_secret_free (step->chain_key);
-  if (step->skipped_keys != NULL)
-    g_ptr_array_unref (step->skipped_keys);
-  g_free (step);
+  const ChatdSuite *suite = ratchet->suite;
+  gsize label_len = strlen (label) + 1;
+  G_STATIC_ASSERT (sizeof CHATD_PEER_LABEL_MESSAGE_KEY <= LABEL_MAX &&
+                   sizeof CHATD_PEER_LABEL_CHAIN_KEY <= LABEL_MAX);
+  memcpy (ratchet->scratch, label, label_len);
+  memmove (ratchet->scratch + label_len, chain_key, suite->kdf_len);
+  gboolean ok = suite->hash (ratchet->scratch, label_len + suite->kdf_len, ratchet->digest, error);
+  chatd_wipe (ratchet->scratch, LABEL_MAX + suite->kdf_len);
+  return ok;
 }
 
-/* chain_key(n) -> message_key(n), chain_key(n+1); the caller wipes the old
- * chain key */
+/* chain_key(n) -> message_key(n), chain_key(n+1); chain_out may be
+ * chain_in (then it is overwritten) */
 static gboolean
-step_chain (const ChatdSuite *suite, const guint8 *chain_key, ChatdSecret **ret_message_key,
-            ChatdSecret **ret_chain_key, GError **error)
+step_chain (ChatdPeerRatchet *ratchet, const guint8 *chain_in, guint8 *message_key_out,
+            guint8 *chain_out, GError **error)
 {
-  static const char message_label[] = CHATD_PEER_LABEL_MESSAGE_KEY;
-  static const char chain_label[] = CHATD_PEER_LABEL_CHAIN_KEY;
-  g_autoptr(ChatdSecret) message_key = chatd_secret_new (suite->kdf_len);
-  g_autoptr(ChatdSecret) next = chatd_secret_new (suite->kdf_len);
-  if (!suite->mac (chain_key, suite->kdf_len, (const guint8 *) message_label, sizeof message_label,
-                   message_key->data, error) ||
-      !suite->mac (chain_key, suite->kdf_len, (const guint8 *) chain_label, sizeof chain_label,
-                   next->data, error))
+  const ChatdSuite *suite = ratchet->suite;
+  if (!hash_labelled (ratchet, CHATD_PEER_LABEL_MESSAGE_KEY, chain_in, error))
     return FALSE;
-  chatd_secret_truncate (message_key, suite->aead_key_len);
-  *ret_message_key = g_steal_pointer (&message_key);
-  *ret_chain_key = g_steal_pointer (&next);
+  memcpy (message_key_out, ratchet->digest, suite->aead_key_len);
+  if (!hash_labelled (ratchet, CHATD_PEER_LABEL_CHAIN_KEY, chain_in, error))
+    {
+      chatd_wipe (message_key_out, suite->aead_key_len);
+      return FALSE;
+    }
+  memcpy (chain_out, ratchet->digest, suite->kdf_len);
+  chatd_wipe (ratchet->digest, suite->kdf_len);
   return TRUE;
 }
 
 gboolean
-chatd_peer_ratchet_next (ChatdPeerRatchet *ratchet, guint64 *ret_counter,
-                         ChatdSecret **ret_message_key, GError **error)
+chatd_peer_ratchet_next (ChatdPeerRatchet *ratchet, guint64 *ret_counter, guint8 *ret_message_key,
+                         GError **error)
 {
-  ChatdSecret *message_key = NULL, *chain_key = NULL;
   if (ratchet->next == G_MAXUINT64)
     {
       g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_REFUSED, "message counter exhausted");
       return FALSE;
     }
-  if (!step_chain (ratchet->suite, ratchet->chain_key->data, &message_key, &chain_key, error))
+  /* the chain key is overwritten in place: the past cannot be derived again */
+  if (!step_chain (ratchet, ratchet->chain_key, ret_message_key, ratchet->chain_key, error))
     return FALSE;
-  chatd_secret_free (ratchet->chain_key);   /* wiped: the past cannot be derived again */
-  ratchet->chain_key = chain_key;
   *ret_counter = ratchet->next++;
-  *ret_message_key = message_key;
   return TRUE;
 }
 
 gboolean
 chatd_peer_ratchet_peek (ChatdPeerRatchet *ratchet, guint64 counter,
-                         ChatdPeerRatchetStep **ret_step, GError **error)
+                         const guint8 **ret_message_key, GError **error)
 {
   const ChatdSuite *suite = ratchet->suite;
+  clear_pending (ratchet);
   if (counter < ratchet->next)
     {
       ChatdSecret *key = g_hash_table_lookup (ratchet->skipped, &counter);
@@ -124,46 +147,43 @@ chatd_peer_ratchet_peek (ChatdPeerRatchet *ratchet, guint64 counter,
                        "message %" G_GUINT64_FORMAT " was already received or is too old", counter);
           return FALSE;
         }
-      ChatdPeerRatchetStep *step = g_new0 (ChatdPeerRatchetStep, 1);
-      step->counter = counter;
-      step->from_skipped = TRUE;
-      step->message_key = chatd_secret_new_from (key->data, key->len);
-      *ret_step = step;
-      return TRUE;
+      memcpy (ratchet->pending_key, key->data, suite->aead_key_len);
+      ratchet->pending_from_skipped = TRUE;
     }
-  if (counter - ratchet->next > CHATD_PEER_SKIPPED_MAX)
+  else
     {
-      g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
-                   "message %" G_GUINT64_FORMAT " is too far ahead (expected %" G_GUINT64_FORMAT ")",
-                   counter, ratchet->next);
-      return FALSE;
+      if (counter - ratchet->next > CHATD_PEER_SKIPPED_MAX)
+        {
+          g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
+                       "message %" G_GUINT64_FORMAT " is too far ahead (expected %" G_GUINT64_FORMAT ")",
+                       counter, ratchet->next);
+          return FALSE;
+        }
+      memcpy (ratchet->pending_chain, ratchet->chain_key, suite->kdf_len);
+      if (counter > ratchet->next)
+        ratchet->pending_skipped = g_ptr_array_new_with_free_func (secret_free_func);
+      for (guint64 n = ratchet->next; n < counter; n++)
+        {
+          ChatdSecret *skipped = chatd_secret_new (suite->aead_key_len);
+          g_ptr_array_add (ratchet->pending_skipped, skipped);
+          if (!step_chain (ratchet, ratchet->pending_chain, skipped->data, ratchet->pending_chain, error))
+            {
+              clear_pending (ratchet);
+              return FALSE;
+            }
+        }
+      if (!step_chain (ratchet, ratchet->pending_chain, ratchet->pending_key, ratchet->pending_chain,
+                       error))
+        {
+          clear_pending (ratchet);
+          return FALSE;
+        }
+      ratchet->pending_from_skipped = FALSE;
     }
-  g_autoptr(ChatdPeerRatchetStep) step = g_new0 (ChatdPeerRatchetStep, 1);
-  step->counter = counter;
-  step->skipped_keys = g_ptr_array_new_with_free_func (secret_free_func);
-  g_autoptr(ChatdSecret) chain_key = chatd_secret_new_from (ratchet->chain_key->data,
-                                                            ratchet->chain_key->len);
-  for (guint64 n = ratchet->next; n <= counter; n++)
-    {
-      ChatdSecret *message_key = NULL, *next = NULL;
-      if (!step_chain (suite, chain_key->data, &message_key, &next, error))
-        return FALSE;
-      chatd_secret_free (chain_key);
-      chain_key = next;
-      if (n < counter)
-        g_ptr_array_add (step->skipped_keys, message_key);
-      else
-        step->message_key = message_key;
-    }
-  step->chain_key = g_steal_pointer (&chain_key);
-  *ret_step = g_steal_pointer (&step);
+  ratchet->pending = TRUE;
+  ratchet->pending_counter = counter;
+  *ret_message_key = ratchet->pending_key;
   return TRUE;
-}
-
-const guint8 *
-chatd_peer_ratchet_step_key (const ChatdPeerRatchetStep *step)
-{
-  return step->message_key->data;
 }
 
 static void
@@ -180,15 +200,15 @@ evict_oldest (ChatdPeerRatchet *ratchet)
 }
 
 void
-chatd_peer_ratchet_commit (ChatdPeerRatchet *ratchet, ChatdPeerRatchetStep *step)
+chatd_peer_ratchet_commit (ChatdPeerRatchet *ratchet)
 {
-  if (step->from_skipped)
+  g_return_if_fail (ratchet->pending);
+  guint64 counter = ratchet->pending_counter;
+  if (ratchet->pending_from_skipped)
     {
-      g_hash_table_remove (ratchet->skipped, &step->counter);   /* wipes the stored key */
-      /* its counter stays in `order` until it reaches the head; a stale entry
-       * there is skipped by evict_oldest's remove */
+      g_hash_table_remove (ratchet->skipped, &counter);   /* wipes the stored key */
       for (GList *l = ratchet->order.head; l != NULL; l = l->next)
-        if (*(guint64 *) l->data == step->counter)
+        if (*(guint64 *) l->data == counter)
           {
             g_free (l->data);
             g_queue_delete_link (&ratchet->order, l);
@@ -197,21 +217,20 @@ chatd_peer_ratchet_commit (ChatdPeerRatchet *ratchet, ChatdPeerRatchetStep *step
     }
   else
     {
-      for (guint i = 0; i < step->skipped_keys->len; i++)
+      GPtrArray *skipped = ratchet->pending_skipped;
+      for (guint i = 0; skipped != NULL && i < skipped->len; i++)
         {
-          guint64 *counter = g_new (guint64, 1);
-          *counter = ratchet->next + i;
-          g_hash_table_insert (ratchet->skipped, g_memdup2 (counter, sizeof *counter),
-                               g_steal_pointer (&step->skipped_keys->pdata[i]));
-          g_queue_push_tail (&ratchet->order, counter);
+          guint64 *key_counter = g_new (guint64, 1);
+          *key_counter = ratchet->next + i;
+          g_hash_table_insert (ratchet->skipped, g_memdup2 (key_counter, sizeof *key_counter),
+                               g_steal_pointer (&skipped->pdata[i]));
+          g_queue_push_tail (&ratchet->order, key_counter);
         }
-      g_ptr_array_set_free_func (step->skipped_keys, NULL);
-      chatd_secret_free (ratchet->chain_key);
-      ratchet->chain_key = g_steal_pointer (&step->chain_key);
-      ratchet->next = step->counter + 1;
+      memcpy (ratchet->chain_key, ratchet->pending_chain, ratchet->suite->kdf_len);
+      ratchet->next = counter + 1;
       evict_oldest (ratchet);
     }
-  chatd_peer_ratchet_step_free (step);
+  clear_pending (ratchet);
 }
 
 guint64

@@ -19,6 +19,12 @@ struct _ChatdPeerSession {
   ChatdSecret      *receive_transport;
   ChatdSecret      *receipt_out;         /* MACs receipts this side sends */
   ChatdSecret      *receipt_in;          /* checks receipts this side gets */
+  /* per-message keys: one secure buffer for the sealing key, and one AEAD
+   * context per direction re-keyed for each message when the suite has
+   * contexts (no cipher set up per message) */
+  ChatdSecret      *message_key;
+  ChatdAeadContext *seal_context;
+  ChatdAeadContext *open_context;
   ChatdPeerLimits   limits;
   gint64            created_us;
   guint64           sealed, opened;
@@ -35,6 +41,11 @@ chatd_peer_session_free (ChatdPeerSession *session)
   chatd_secret_free (session->receive_transport);
   chatd_secret_free (session->receipt_out);
   chatd_secret_free (session->receipt_in);
+  chatd_secret_free (session->message_key);
+  if (session->seal_context != NULL)
+    session->suite->aead_context_free (session->seal_context);
+  if (session->open_context != NULL)
+    session->suite->aead_context_free (session->open_context);
   chatd_wipe (session, sizeof *session);
   g_free (session);
 }
@@ -60,6 +71,14 @@ chatd_peer_session_new (const ChatdSuite *suite, ChatdPeerRole role, const Chatd
   /* receipts for the messages we receive are keyed by that direction's key */
   session->receipt_out = chatd_secret_new_from (keys->receipt[in], suite->kdf_len);
   session->receipt_in = chatd_secret_new_from (keys->receipt[out], suite->kdf_len);
+  session->message_key = chatd_secret_new (suite->aead_key_len);
+  if (chatd_suite_has (suite, CHATD_SUITE_CAN_AEAD_CONTEXT))
+    {
+      /* keyed with a throw-away key; each message sets its own */
+      if ((session->seal_context = suite->aead_context_new (session->message_key->data, error)) == NULL ||
+          (session->open_context = suite->aead_context_new (session->message_key->data, error)) == NULL)
+        return NULL;
+    }
   session->limits.rekey_messages = limits != NULL && limits->rekey_messages > 0
                                      ? limits->rekey_messages : CHATD_PEER_REKEY_MESSAGES;
   session->limits.rekey_after_us = limits != NULL && limits->rekey_after_us > 0
@@ -138,8 +157,7 @@ chatd_peer_session_seal (ChatdPeerSession *session, const guint8 *aad, gsize aad
       return NULL;
     }
   guint64 counter = 0;
-  g_autoptr(ChatdSecret) key = NULL;
-  if (!chatd_peer_ratchet_next (session->send, &counter, &key, error))
+  if (!chatd_peer_ratchet_next (session->send, &counter, session->message_key->data, error))
     return NULL;
   guint8 counter_be[8], nonce[CHATD_SUITE_SHARE_MAX];
   chatd_u64_to_be (counter, counter_be);
@@ -148,8 +166,16 @@ chatd_peer_session_seal (ChatdPeerSession *session, const guint8 *aad, gsize aad
   g_autofree guint8 *full_aad = message_aad (session, counter_be, aad, aad_len, &full_aad_len);
   gsize sealed_len = plaintext_len + suite->aead_tag_len;
   g_autofree guint8 *sealed = g_malloc (sealed_len);
-  if (!suite->aead_seal (key->data, nonce, full_aad, full_aad_len, plaintext, plaintext_len,
-                         sealed, error))
+  gboolean ok = session->seal_context != NULL
+                  ? suite->aead_context_set_key (session->seal_context, session->message_key->data, error) &&
+                    suite->aead_context_seal (session->seal_context, nonce, full_aad, full_aad_len,
+                                              plaintext, plaintext_len, sealed, error)
+                  : suite->aead_seal (session->message_key->data, nonce, full_aad, full_aad_len,
+                                      plaintext, plaintext_len, sealed, error);
+  chatd_wipe (session->message_key->data, session->message_key->len);   /* used once */
+  if (ok && session->seal_context != NULL)
+    ok = suite->aead_context_set_key (session->seal_context, session->message_key->data, error);
+  if (!ok)
     return NULL;
   ChatdSlice fields[] = {
     [PM_SESSION] = CHATD_SLICE (session->id, sizeof session->id),
@@ -205,8 +231,8 @@ chatd_peer_session_open (ChatdPeerSession *session, GBytes *bytes, const guint8 
                            "peer message shorter than its tag");
       return NULL;
     }
-  g_autoptr(ChatdPeerRatchetStep) step = NULL;
-  if (!chatd_peer_ratchet_peek (session->receive, counter, &step, error))
+  const guint8 *key = NULL;
+  if (!chatd_peer_ratchet_peek (session->receive, counter, &key, error))
     return NULL;
   guint8 nonce[CHATD_SUITE_SHARE_MAX];
   make_nonce (suite, counter, nonce);
@@ -215,13 +241,22 @@ chatd_peer_session_open (ChatdPeerSession *session, GBytes *bytes, const guint8 
                                              &full_aad_len);
   gsize plaintext_len = sealed->len - suite->aead_tag_len;
   g_autofree guint8 *plaintext = g_malloc (MAX (plaintext_len, 1));
-  if (!suite->aead_open (chatd_peer_ratchet_step_key (step), nonce, full_aad, full_aad_len,
-                         sealed->data, sealed->len, plaintext, error))
+  gboolean ok = session->open_context != NULL
+                  ? suite->aead_context_set_key (session->open_context, key, error) &&
+                    suite->aead_context_open (session->open_context, nonce, full_aad, full_aad_len,
+                                              sealed->data, sealed->len, plaintext, error)
+                  : suite->aead_open (key, nonce, full_aad, full_aad_len, sealed->data, sealed->len,
+                                      plaintext, error);
+  /* the context forgets the message key (message_key is all zero between seals) */
+  if (session->open_context != NULL &&
+      !suite->aead_context_set_key (session->open_context, session->message_key->data, ok ? error : NULL))
+    ok = FALSE;
+  if (!ok)
     {
       g_prefix_error (error, "peer message %" G_GUINT64_FORMAT ": ", counter);
       return NULL;
     }
-  chatd_peer_ratchet_commit (session->receive, g_steal_pointer (&step));
+  chatd_peer_ratchet_commit (session->receive);   /* the key is wiped and cannot come back */
   session->opened++;
   if (ret_counter != NULL)
     *ret_counter = counter;

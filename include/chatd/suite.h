@@ -204,11 +204,15 @@ struct _ChatdSuite {
   /* ---- CAN_AEAD_CONTEXT (read only when the bit is set; needs
    * CAN_AEAD): the same AEAD as aead_seal / aead_open, keyed once with
    * aead_key_len bytes and reused with a fresh nonce per call, so that a
-   * channel does not set up a cipher per packet.  A context is used by one
-   * thread at a time; context_free wipes it.  Every AEAD vector also runs
-   * through a context. ---- */
-  ChatdAeadContext *(*aead_context_new)  (const guint8 *key, GError **error);
-  void              (*aead_context_free) (ChatdAeadContext *context);
+   * channel does not set up a cipher per packet.  context_set_key re-keys
+   * a context in place (a key per message, as a ratchet makes them, without
+   * a new cipher each time).  A context is used by one thread at a time;
+   * context_free wipes it.  Every AEAD vector also runs through a context,
+   * made with another key and re-keyed. ---- */
+  ChatdAeadContext *(*aead_context_new)     (const guint8 *key, GError **error);
+  void              (*aead_context_free)    (ChatdAeadContext *context);
+  gboolean          (*aead_context_set_key) (ChatdAeadContext *context, const guint8 *key,
+                                             GError **error);
   gboolean          (*aead_context_seal) (ChatdAeadContext *context, const guint8 *nonce,
                                           const guint8 *aad, gsize aad_len,
                                           const guint8 *plaintext, gsize plaintext_len,

@@ -539,6 +539,7 @@ const ChatdSuite chatd_suite_25519 = {
   .kdf = chatd_sha256_suite_kdf,
   .aead_context_new = aead_context_new,
   .aead_context_free = chatd_aead_context_free,
+  .aead_context_set_key = chatd_aead_context_set_key,
   .aead_context_seal = chatd_aead_context_encrypt,
   .aead_context_open = chatd_aead_context_decrypt,
 };

@@ -3,7 +3,11 @@
  * each side), in process, one core.  Prints medians of 5 runs.  Run by
  * `make bench`; also alone:
  *
- *   build/tests/bench/peer-bench [--messages N]
+ *   build/tests/bench/peer-bench [--messages N] [--live-secrets K]
+ *
+ * --live-secrets K first puts K other 32-byte secrets in libgcrypt's secure
+ * memory, as a node with many sessions has (tests/bench/secmem-bench shows
+ * why that matters for code that allocates secure memory per operation).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -55,12 +59,17 @@ compare_double (const void *a, const void *b)
 int
 main (int argc, char **argv)
 {
-  guint messages = 100000;
+  guint messages = 100000, live = 0;
   for (int i = 1; i + 1 < argc; i++)
     if (g_str_equal (argv[i], "--messages"))
       messages = (guint) g_ascii_strtoull (argv[i + 1], NULL, 10);
+    else if (g_str_equal (argv[i], "--live-secrets"))
+      live = (guint) g_ascii_strtoull (argv[i + 1], NULL, 10);
   if (!chatd_crypto_init (NULL))
     return 1;
+  g_autoptr(GPtrArray) secrets = g_ptr_array_new_with_free_func ((GDestroyNotify) chatd_secret_free);
+  while (secrets->len < live)
+    g_ptr_array_add (secrets, chatd_secret_new_random (32));
   alice = chatd_suite_25519.generate (&chatd_suite_25519, 0, NULL);
   bob = chatd_suite_25519.generate (&chatd_suite_25519, 0, NULL);
   alice_public = public_of (alice);
@@ -108,8 +117,8 @@ main (int argc, char **argv)
   qsort (seal_us, RUNS, sizeof (double), compare_double);
   qsort (open_us, RUNS, sizeof (double), compare_double);
   qsort (both_us, RUNS, sizeof (double), compare_double);
-  printf ("peer-bench: suite %s, %u messages of %zu bytes per run, medians of %d runs (one core)\n",
-          chatd_suite_25519.name, messages, sizeof text, RUNS);
+  printf ("peer-bench: suite %s, %u messages of %zu bytes per run, medians of %d runs (one core), "
+          "%u other live secrets\n", chatd_suite_25519.name, messages, sizeof text, RUNS, live);
   printf ("  handshake (3 messages, both sides)   %8.2f ms\n", handshake_ms[RUNS / 2]);
   printf ("  seal (ratchet step + AEAD + framing) %8.2f µs\n", seal_us[RUNS / 2]);
   printf ("  open (ratchet step + AEAD + parsing) %8.2f µs\n", open_us[RUNS / 2]);

@@ -113,27 +113,32 @@ test_out_of_order (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(ChatdPeerRatchet) r = chatd_peer_ratchet_new (CHANNEL_SUITE, chain, &error);
   g_assert_no_error (error);
-  ChatdPeerRatchetStep *step = NULL;
-  g_assert_false (chatd_peer_ratchet_peek (r, CHATD_PEER_SKIPPED_MAX + 1, &step, &error));
+  const guint8 *key = NULL;
+  g_assert_false (chatd_peer_ratchet_peek (r, CHATD_PEER_SKIPPED_MAX + 1, &key, &error));
   g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
   g_clear_error (&error);
   g_assert_cmpuint (chatd_peer_ratchet_next_counter (r), ==, 0);
-  g_assert_true (chatd_peer_ratchet_peek (r, CHATD_PEER_SKIPPED_MAX, &step, &error));
-  chatd_peer_ratchet_commit (r, step);
+  g_assert_true (chatd_peer_ratchet_peek (r, CHATD_PEER_SKIPPED_MAX, &key, &error));
+  chatd_peer_ratchet_commit (r);
   g_assert_cmpuint (chatd_peer_ratchet_skipped_count (r), ==, CHATD_PEER_SKIPPED_MAX);
-  g_assert_true (chatd_peer_ratchet_peek (r, 2 * CHATD_PEER_SKIPPED_MAX, &step, &error));
-  chatd_peer_ratchet_commit (r, step);
+  g_assert_true (chatd_peer_ratchet_peek (r, 2 * CHATD_PEER_SKIPPED_MAX, &key, &error));
+  chatd_peer_ratchet_commit (r);
   /* still bounded: the oldest skipped keys were dropped (wiped) */
   g_assert_cmpuint (chatd_peer_ratchet_skipped_count (r), ==, CHATD_PEER_SKIPPED_MAX);
-  g_assert_false (chatd_peer_ratchet_peek (r, 0, &step, &error));   /* dropped: too old */
+  g_assert_false (chatd_peer_ratchet_peek (r, 0, &key, &error));   /* dropped: too old */
   g_clear_error (&error);
-  g_assert_true (chatd_peer_ratchet_peek (r, 2 * CHATD_PEER_SKIPPED_MAX - 1, &step, &error));
-  chatd_peer_ratchet_step_free (step);   /* peeked, not used: still there */
-  g_assert_true (chatd_peer_ratchet_peek (r, 2 * CHATD_PEER_SKIPPED_MAX - 1, &step, &error));
-  chatd_peer_ratchet_commit (r, step);   /* used: gone */
+  guint8 first[32];
+  g_assert_true (chatd_peer_ratchet_peek (r, 2 * CHATD_PEER_SKIPPED_MAX - 1, &key, &error));
+  memcpy (first, key, sizeof first);
+  /* peeked, not used: still there, the same key */
+  g_assert_true (chatd_peer_ratchet_peek (r, 2 * CHATD_PEER_SKIPPED_MAX - 1, &key, &error));
+  g_assert_cmpmem (first, sizeof first, key, sizeof first);
+  chatd_peer_ratchet_commit (r);   /* used: gone */
   g_assert_cmpuint (chatd_peer_ratchet_skipped_count (r), ==, CHATD_PEER_SKIPPED_MAX - 1);
-  g_assert_false (chatd_peer_ratchet_peek (r, 2 * CHATD_PEER_SKIPPED_MAX - 1, &step, &error));
+  g_assert_false (chatd_peer_ratchet_peek (r, 2 * CHATD_PEER_SKIPPED_MAX - 1, &key, &error));
   g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  /* the next counter was not disturbed by the refusals */
+  g_assert_cmpuint (chatd_peer_ratchet_next_counter (r), ==, 2 * CHATD_PEER_SKIPPED_MAX + 1);
 }
 
 /* 10,000 messages from Alice to Bob with a re-key every 1,000: when the
@@ -414,6 +419,16 @@ test_forward_secrecy (void)
  * checking that the hand derivation is the ratchet's) cannot open earlier
  * messages: a ratchet started from it never yields an earlier key. */
 static void
+hand_step (const char *label, const guint8 *chain, guint8 *out)
+{
+  guint8 input[64 + 32];
+  gsize label_len = strlen (label) + 1;
+  memcpy (input, label, label_len);
+  memcpy (input + label_len, chain, 32);
+  g_assert_true (CHANNEL_SUITE->hash (input, label_len + 32, out, NULL));
+}
+
+static void
 test_stolen_chain_key (void)
 {
   const ChatdSuite *suite = CHANNEL_SUITE;
@@ -422,41 +437,32 @@ test_stolen_chain_key (void)
   chatd_random_nonce (chain, sizeof chain);
   g_autoptr(GError) error = NULL;
   g_autoptr(ChatdPeerRatchet) sender = chatd_peer_ratchet_new (suite, chain, &error);
-  ChatdSecret *earlier[BEFORE];
+  guint8 earlier[BEFORE][32];
+  guint64 counter;
   for (guint i = 0; i < BEFORE; i++)
-    {
-      guint64 counter;
-      g_assert_true (chatd_peer_ratchet_next (sender, &counter, &earlier[i], &error));
-    }
+    g_assert_true (chatd_peer_ratchet_next (sender, &counter, earlier[i], &error));
   /* the thief's copy of the chain key after BEFORE steps */
-  static const char chain_label[] = CHATD_PEER_LABEL_CHAIN_KEY;
-  static const char message_label[] = CHATD_PEER_LABEL_MESSAGE_KEY;
   guint8 stolen[32];
   memcpy (stolen, chain, sizeof stolen);
   for (guint i = 0; i < BEFORE; i++)
     {
       guint8 mk[32];
-      g_assert_true (suite->mac (stolen, 32, (const guint8 *) message_label, sizeof message_label, mk, NULL));
-      g_assert_cmpmem (mk, suite->aead_key_len, earlier[i]->data, earlier[i]->len);   /* model == code */
-      g_assert_true (suite->mac (stolen, 32, (const guint8 *) chain_label, sizeof chain_label, stolen, NULL));
+      hand_step (CHATD_PEER_LABEL_MESSAGE_KEY, stolen, mk);
+      g_assert_cmpmem (mk, suite->aead_key_len, earlier[i], suite->aead_key_len);   /* model == code */
+      hand_step (CHATD_PEER_LABEL_CHAIN_KEY, stolen, stolen);
     }
-  ChatdSecret *next_key = NULL;
-  guint64 counter;
-  g_assert_true (chatd_peer_ratchet_next (sender, &counter, &next_key, &error));
+  guint8 next_key[32];
+  g_assert_true (chatd_peer_ratchet_next (sender, &counter, next_key, &error));
   g_autoptr(ChatdPeerRatchet) thief = chatd_peer_ratchet_new (suite, stolen, &error);
   for (guint n = 0; n < 2 * CHATD_PEER_SKIPPED_MAX; n++)
     {
-      ChatdSecret *k = NULL;
-      g_assert_true (chatd_peer_ratchet_next (thief, &counter, &k, &error));
+      guint8 k[32];
+      g_assert_true (chatd_peer_ratchet_next (thief, &counter, k, &error));
       if (n == 0)
-        g_assert_cmpmem (k->data, k->len, next_key->data, next_key->len);   /* the future: yes */
+        g_assert_cmpmem (k, suite->aead_key_len, next_key, suite->aead_key_len);   /* the future: yes */
       for (guint i = 0; i < BEFORE; i++)
-        g_assert_false (memcmp (k->data, earlier[i]->data, k->len) == 0);   /* the past: never */
-      chatd_secret_free (k);
+        g_assert_false (memcmp (k, earlier[i], suite->aead_key_len) == 0);   /* the past: never */
     }
-  chatd_secret_free (next_key);
-  for (guint i = 0; i < BEFORE; i++)
-    chatd_secret_free (earlier[i]);
 }
 
 int
