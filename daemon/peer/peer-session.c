@@ -314,7 +314,7 @@ chatd_peer_session_check_receipt (ChatdPeerSession *session, GBytes *bytes, guin
       g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_REFUSED, "peer receipt MAC does not match");
       return FALSE;
     }
-  if (counter >= session->sealed)
+  if (counter >= chatd_peer_ratchet_next_counter (session->send))
     {
       g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
                    "receipt for message %" G_GUINT64_FORMAT " that was never sent", counter);
