@@ -16,7 +16,7 @@ typedef struct {
   ChatdKey   *public_key;
 } TestUser;
 
-static ChatdKey *
+G_GNUC_UNUSED static ChatdKey *
 test_public_of (const ChatdKey *key)
 {
   g_autoptr(GBytes) blob = key->suite->export_public (key, NULL);
@@ -24,7 +24,7 @@ test_public_of (const ChatdKey *key)
                                     g_bytes_get_size (blob), NULL);
 }
 
-static void
+G_GNUC_UNUSED static void
 test_user_init (TestUser *user, const char *name, const ChatdSuite *suite, guint bits)
 {
   user->name = name;
@@ -34,20 +34,20 @@ test_user_init (TestUser *user, const char *name, const ChatdSuite *suite, guint
   g_assert_nonnull (user->public_key);
 }
 
-static void
+G_GNUC_UNUSED static void
 test_user_clear (TestUser *user)
 {
   g_clear_pointer (&user->key, chatd_key_free);
   g_clear_pointer (&user->public_key, chatd_key_free);
 }
 
-static ChatdPeerIdentity
+G_GNUC_UNUSED static ChatdPeerIdentity
 self_of (const TestUser *user)
 {
   return (ChatdPeerIdentity) { user->name, user->key };
 }
 
-static ChatdPeerIdentity
+G_GNUC_UNUSED static ChatdPeerIdentity
 peer_of (const TestUser *user)
 {
   return (ChatdPeerIdentity) { user->name, user->public_key };
@@ -62,7 +62,7 @@ typedef struct {
   ChatdSecret      *initiator_ephemeral;   /* only if asked for */
 } TestHandshake;
 
-static void
+G_GNUC_UNUSED static void
 test_handshake_clear (TestHandshake *t)
 {
   g_clear_pointer (&t->init, g_bytes_unref);
@@ -74,7 +74,7 @@ test_handshake_clear (TestHandshake *t)
 }
 
 /* a whole handshake between two honest users; asserts that it succeeds */
-static void
+G_GNUC_UNUSED static void
 test_run_handshake (const TestUser *i, const TestUser *r, const ChatdPeerHandshakeConfig *config,
                     gint64 now_us, gboolean keep_ephemeral, TestHandshake *out)
 {
