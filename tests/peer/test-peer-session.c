@@ -332,6 +332,52 @@ test_protector (void)
   test_handshake_clear (&t);
 }
 
+/* A suite without the AEAD context (the one-shot path in the session and
+ * in the packet protector) talks to one with it: same bytes on the wire. */
+static void
+test_without_aead_context (void)
+{
+  static ChatdSuite no_context;
+  no_context = chatd_suite_25519;
+  no_context.caps &= ~CHATD_SUITE_CAN_AEAD_CONTEXT;
+  ChatdPeerIdentity a = self_of (&alice), a_peer = peer_of (&bob);
+  ChatdPeerIdentity b = self_of (&bob), b_peer = peer_of (&alice);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) init = NULL, response = NULL, finish = NULL, none = NULL;
+  g_autoptr(ChatdPeerHandshake) hi = chatd_peer_handshake_new_initiator (&no_context, &a, &a_peer, NULL, T0, &init,
+                                                                         &error);
+  g_autoptr(ChatdPeerHandshake) hr = chatd_peer_handshake_new_responder (CHANNEL_SUITE, &b, &b_peer, NULL, T0, &error);
+  g_assert_true (chatd_peer_handshake_receive (hr, init, T0, &response, &error));
+  g_assert_true (chatd_peer_handshake_receive (hi, response, T0, &finish, &error));
+  g_assert_true (chatd_peer_handshake_receive (hr, finish, T0, &none, &error));
+  g_assert_no_error (error);
+  g_autoptr(ChatdPeerSession) si = chatd_peer_handshake_take_session (hi);
+  g_autoptr(ChatdPeerSession) sr = chatd_peer_handshake_take_session (hr);
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autoptr(GBytes) m1 = seal_text (si, "one-shot", NULL);
+      assert_opens (sr, m1, "one-shot");
+      g_autoptr(GBytes) m2 = seal_text (sr, "context", NULL);
+      assert_opens (si, m2, "context");
+    }
+  ChatdPacketProtector pi, pr;
+  g_assert_true (chatd_peer_session_take_protector (si, &pi, &error));
+  g_assert_true (chatd_peer_session_take_protector (sr, &pr, &error));
+  const guint8 header[18] = { 0x83 };
+  for (guint64 pn = 0; pn < 20; pn++)
+    {
+      guint8 payload[40], tag[32];
+      memset (payload, (int) pn, sizeof payload);
+      g_assert_true (pi.seal (pi.user_data, pn, header, sizeof header, payload, sizeof payload, tag));
+      g_assert_true (pr.open (pr.user_data, pn, header, sizeof header, payload, sizeof payload, tag));
+      g_assert_true (pr.seal (pr.user_data, pn, header, sizeof header, payload, sizeof payload, tag));
+      g_assert_true (pi.open (pi.user_data, pn, header, sizeof header, payload, sizeof payload, tag));
+      g_assert_cmpint (payload[39], ==, (int) pn);
+    }
+  pi.free_func (pi.user_data);
+  pr.free_func (pr.user_data);
+}
+
 /* does any of the recorded messages open in this session view? */
 static guint
 count_opening (ChatdPeerSession *s, GPtrArray *recorded)
@@ -478,6 +524,7 @@ main (int argc, char **argv)
   g_test_add_func ("/peer/session/rekey-rule", test_rekey_rule);
   g_test_add_func ("/peer/session/receipts", test_receipts);
   g_test_add_func ("/peer/session/protector", test_protector);
+  g_test_add_func ("/peer/session/without-aead-context", test_without_aead_context);
   g_test_add_func ("/peer/session/forward-secrecy", test_forward_secrecy);
   g_test_add_func ("/peer/session/stolen-chain-key", test_stolen_chain_key);
   int status = g_test_run ();
