@@ -38,6 +38,13 @@ typedef enum {
   /* between user nodes (end to end) */
   CHATD_MSG_ENVELOPE  = 32,
   CHATD_MSG_RECEIPT   = 33,
+  /* peer sessions between user nodes (daemon/peer, doc/protocol.md
+   * "Peer session (forward-secret)") */
+  CHATD_MSG_PEER_INIT     = 40,
+  CHATD_MSG_PEER_RESPONSE = 41,
+  CHATD_MSG_PEER_FINISH   = 42,
+  CHATD_MSG_PEER_MESSAGE  = 43,
+  CHATD_MSG_PEER_RECEIPT  = 44,
 } ChatdMsgType;
 
 typedef struct {

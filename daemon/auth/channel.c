@@ -11,6 +11,12 @@ struct _ChatdChannel {
   ChatdSecret      *send_key;
   ChatdSecret      *receive_key;
   ChatdSecret      *confirm_key;
+  /* with CAN_AEAD_CONTEXT: one keyed cipher per direction, reused for every
+   * packet with a fresh nonce (setting a cipher up per packet costs a
+   * secure-memory allocation, which gets slow with many live keys:
+   * doc/peer.md) */
+  ChatdAeadContext *send_context;
+  ChatdAeadContext *receive_context;
   guint8           *scratch;    /* one packet's ciphertext and tag */
 };
 
@@ -22,6 +28,10 @@ chatd_channel_free (ChatdChannel *channel)
   chatd_secret_free (channel->send_key);
   chatd_secret_free (channel->receive_key);
   chatd_secret_free (channel->confirm_key);
+  if (channel->send_context != NULL)
+    channel->suite->aead_context_free (channel->send_context);
+  if (channel->receive_context != NULL)
+    channel->suite->aead_context_free (channel->receive_context);
   if (channel->scratch != NULL)
     {
       chatd_wipe (channel->scratch, SCRATCH_MAX);
@@ -40,17 +50,59 @@ expand (const guint8 prk[CHATD_SHA256_LEN], const char *label, gsize len, GError
   return g_steal_pointer (&key);
 }
 
-ChatdChannel *
-chatd_channel_new (const ChatdSuite *suite, const guint8 *shared, gsize shared_len,
-                   const guint8 transcript_hash[32], gboolean is_initiator, GError **error)
+static gboolean
+suite_can_protect (const ChatdSuite *suite, GError **error)
 {
   if (!chatd_suite_has (suite, CHATD_SUITE_CAN_AEAD) || suite->aead_nonce_len < 8 ||
       suite->aead_tag_len < 8 || suite->aead_tag_len > 32)
     {
       g_set_error (error, CHATD_ERROR, CHATD_ERROR_NOT_SUPPORTED,
                    "suite '%s' cannot protect a channel", suite ? suite->name : "(none)");
-      return NULL;
+      return FALSE;
     }
+  return TRUE;
+}
+
+/* keys set: the contexts, if the suite has them, and the scratch buffer */
+static gboolean
+channel_finish (ChatdChannel *channel, GError **error)
+{
+  const ChatdSuite *suite = channel->suite;
+  if (chatd_suite_has (suite, CHATD_SUITE_CAN_AEAD_CONTEXT))
+    {
+      channel->send_context = suite->aead_context_new (channel->send_key->data, error);
+      if (channel->send_context == NULL)
+        return FALSE;
+      channel->receive_context = suite->aead_context_new (channel->receive_key->data, error);
+      if (channel->receive_context == NULL)
+        return FALSE;
+    }
+  channel->scratch = g_malloc0 (SCRATCH_MAX);
+  return TRUE;
+}
+
+ChatdChannel *
+chatd_channel_new_with_keys (const ChatdSuite *suite, const guint8 *send_key,
+                             const guint8 *receive_key, GError **error)
+{
+  if (!suite_can_protect (suite, error))
+    return NULL;
+  g_autoptr(ChatdChannel) channel = g_new0 (ChatdChannel, 1);
+  channel->suite = suite;
+  channel->send_key = chatd_secret_new_from (send_key, suite->aead_key_len);
+  channel->receive_key = chatd_secret_new_from (receive_key, suite->aead_key_len);
+  channel->confirm_key = chatd_secret_new (CHATD_CHANNEL_CONFIRM_LEN);   /* unused here */
+  if (!channel_finish (channel, error))
+    return NULL;
+  return g_steal_pointer (&channel);
+}
+
+ChatdChannel *
+chatd_channel_new (const ChatdSuite *suite, const guint8 *shared, gsize shared_len,
+                   const guint8 transcript_hash[32], gboolean is_initiator, GError **error)
+{
+  if (!suite_can_protect (suite, error))
+    return NULL;
   g_autoptr(ChatdSecret) prk = chatd_secret_new (CHATD_SHA256_LEN);
   ChatdSlice ikm = CHATD_SLICE (shared, shared_len);
   if (!chatd_hkdf_extract (transcript_hash, 32, &ikm, 1, prk->data, error))
@@ -64,7 +116,8 @@ chatd_channel_new (const ChatdSuite *suite, const guint8 *shared, gsize shared_l
       (channel->confirm_key = expand (prk->data, "chatd/1/channel confirm",
                                       CHATD_CHANNEL_CONFIRM_LEN, error)) == NULL)
     return NULL;
-  channel->scratch = g_malloc0 (SCRATCH_MAX);
+  if (!channel_finish (channel, error))
+    return NULL;
   return g_steal_pointer (&channel);
 }
 
@@ -94,8 +147,12 @@ channel_seal (gpointer user_data, guint64 pn, const guint8 *header, gsize header
     return FALSE;
   guint8 nonce[64];
   make_nonce (suite, pn, nonce);
-  if (!suite->aead_seal (channel->send_key->data, nonce, header, header_len, payload, payload_len,
-                         channel->scratch, NULL))
+  gboolean ok = channel->send_context != NULL
+                  ? suite->aead_context_seal (channel->send_context, nonce, header, header_len,
+                                              payload, payload_len, channel->scratch, NULL)
+                  : suite->aead_seal (channel->send_key->data, nonce, header, header_len,
+                                      payload, payload_len, channel->scratch, NULL);
+  if (!ok)
     return FALSE;
   memcpy (payload, channel->scratch, payload_len);
   memcpy (ret_tag, channel->scratch + payload_len, suite->aead_tag_len);
@@ -114,8 +171,12 @@ channel_open (gpointer user_data, guint64 pn, const guint8 *header, gsize header
   make_nonce (suite, pn, nonce);
   memcpy (channel->scratch, payload, payload_len);
   memcpy (channel->scratch + payload_len, tag, suite->aead_tag_len);
+  gsize sealed_len = payload_len + suite->aead_tag_len;
+  if (channel->receive_context != NULL)
+    return suite->aead_context_open (channel->receive_context, nonce, header, header_len,
+                                     channel->scratch, sealed_len, payload, NULL);
   return suite->aead_open (channel->receive_key->data, nonce, header, header_len,
-                           channel->scratch, payload_len + suite->aead_tag_len, payload, NULL);
+                           channel->scratch, sealed_len, payload, NULL);
 }
 
 static void

@@ -16,11 +16,18 @@ typedef struct _ChatdChannel ChatdChannel;
 ChatdChannel *chatd_channel_new (const ChatdSuite *suite, const guint8 *shared, gsize shared_len,
                                  const guint8 transcript_hash[32], gboolean is_initiator,
                                  GError **error);
+/* A channel from two directional keys (aead_key_len bytes each) that
+ * another key schedule derived (peer sessions, daemon/peer); it has no
+ * confirm key of its own. */
+ChatdChannel *chatd_channel_new_with_keys (const ChatdSuite *suite, const guint8 *send_key,
+                                           const guint8 *receive_key, GError **error);
 void          chatd_channel_free (ChatdChannel *channel);
 /* The key both sides use to confirm they derived the same keys. */
 const guint8 *chatd_channel_confirm_key (ChatdChannel *channel);
 /* A protector for chatd_connection_install_protector; it takes the channel
- * (freed with the connection). */
+ * (freed with the connection).  With a suite that has CAN_AEAD_CONTEXT it
+ * keeps one keyed cipher per direction and sets only the nonce (the packet
+ * number) and the associated data (the header) per packet. */
 ChatdPacketProtector chatd_channel_take_protector (ChatdChannel *channel);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChatdChannel, chatd_channel_free)

@@ -34,4 +34,26 @@ gboolean chatd_aead_decrypt (ChatdAeadAlgorithm algorithm,
                              const guint8 *ciphertext, gsize ciphertext_len,
                              guint8 *ret_plaintext, GError **error);
 
+/* An AEAD keyed once and reused with a fresh nonce per call: one libgcrypt
+ * cipher handle (in secure memory), instead of one per packet. */
+typedef struct _ChatdAeadContext ChatdAeadContext;
+
+ChatdAeadContext *chatd_aead_context_new     (ChatdAeadAlgorithm algorithm, const guint8 *key,
+                                              GError **error);
+void              chatd_aead_context_free    (ChatdAeadContext *context);   /* wipes the key */
+/* Replaces the key (CHATD_AEAD_KEY_LEN bytes) without a new cipher handle. */
+gboolean          chatd_aead_context_set_key (ChatdAeadContext *context, const guint8 *key,
+                                              GError **error);
+/* As chatd_aead_encrypt / chatd_aead_decrypt with the context's key. */
+gboolean          chatd_aead_context_encrypt (ChatdAeadContext *context, const guint8 *nonce,
+                                              const guint8 *aad, gsize aad_len,
+                                              const guint8 *plaintext, gsize plaintext_len,
+                                              guint8 *ret_ciphertext, GError **error);
+gboolean          chatd_aead_context_decrypt (ChatdAeadContext *context, const guint8 *nonce,
+                                              const guint8 *aad, gsize aad_len,
+                                              const guint8 *ciphertext, gsize ciphertext_len,
+                                              guint8 *ret_plaintext, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChatdAeadContext, chatd_aead_context_free)
+
 G_END_DECLS

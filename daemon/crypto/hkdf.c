@@ -109,3 +109,27 @@ chatd_hkdf_sha256 (const guint8 *salt, gsize salt_len,
     return FALSE;
   return chatd_hkdf_expand (prk->data, &info_part, 1, ret_okm, out_len, error);
 }
+
+gboolean
+chatd_sha256_suite_hash (const guint8 *data, gsize len, guint8 *ret_digest, GError **error)
+{
+  (void) error;
+  gcry_md_hash_buffer (GCRY_MD_SHA256, ret_digest, len > 0 ? data : (const guint8 *) "", len);
+  return TRUE;
+}
+
+gboolean
+chatd_sha256_suite_mac (const guint8 *key, gsize key_len, const guint8 *data, gsize len,
+                        guint8 *ret_mac, GError **error)
+{
+  ChatdSlice part = CHATD_SLICE (data, len);
+  return chatd_hmac_sha256 (key, key_len, &part, 1, ret_mac, error);
+}
+
+gboolean
+chatd_sha256_suite_kdf (const guint8 *salt, gsize salt_len, const guint8 *ikm, gsize ikm_len,
+                        const guint8 *info, gsize info_len, guint8 *ret_okm, gsize okm_len,
+                        GError **error)
+{
+  return chatd_hkdf_sha256 (salt, salt_len, ikm, ikm_len, info, info_len, ret_okm, okm_len, error);
+}

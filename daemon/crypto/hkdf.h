@@ -34,4 +34,16 @@ gboolean chatd_hkdf_sha256 (const guint8 *salt, gsize salt_len,
                             const guint8 *info, gsize info_len,
                             guint8 *ret_okm, gsize out_len, GError **error);
 
+/* The suite interface's CAN_KDF functions (include/chatd/suite.h) on
+ * SHA-256: kdf_len 32, hash SHA-256, mac HMAC-SHA256, kdf HKDF-SHA256.  The
+ * built-in suites point their descriptors at these. */
+#define CHATD_SHA256_SUITE_KDF_LEN CHATD_SHA256_LEN
+gboolean chatd_sha256_suite_hash (const guint8 *data, gsize len, guint8 *ret_digest,
+                                  GError **error);
+gboolean chatd_sha256_suite_mac  (const guint8 *key, gsize key_len, const guint8 *data, gsize len,
+                                  guint8 *ret_mac, GError **error);
+gboolean chatd_sha256_suite_kdf  (const guint8 *salt, gsize salt_len, const guint8 *ikm,
+                                  gsize ikm_len, const guint8 *info, gsize info_len,
+                                  guint8 *ret_okm, gsize okm_len, GError **error);
+
 G_END_DECLS

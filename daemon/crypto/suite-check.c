@@ -63,6 +63,14 @@ check_descriptor (const ChatdSuite *s, GError **error)
        !length_ok (s->aead_nonce_len) || !length_ok (s->aead_tag_len)))
     return BAD_DESCRIPTOR ("AEAD functions or lengths missing");
 
+  if ((s->caps & CHATD_SUITE_CAN_KDF) &&
+      (!s->hash || !s->mac || !s->kdf || s->kdf_len < 16 || s->kdf_len > CHATD_SUITE_KDF_LEN_MAX))
+    return BAD_DESCRIPTOR ("hash, MAC or KDF functions or lengths missing");
+  if ((s->caps & CHATD_SUITE_CAN_AEAD_CONTEXT) &&
+      (!(s->caps & CHATD_SUITE_CAN_AEAD) || !s->aead_context_new || !s->aead_context_free || !s->aead_context_set_key ||
+       !s->aead_context_seal || !s->aead_context_open))
+    return BAD_DESCRIPTOR ("AEAD context functions missing (or no AEAD)");
+
   if (s->n_kats > CHATD_SUITE_KATS_MAX || (s->n_kats > 0 && s->kats == NULL))
     return BAD_DESCRIPTOR ("invalid known-answer vector table");
   return TRUE;
@@ -77,6 +85,9 @@ kat_capability (ChatdKatKind kind)
     case CHATD_KAT_OPEN: return CHATD_SUITE_CAN_SEAL;
     case CHATD_KAT_KEY_EXCHANGE: return CHATD_SUITE_CAN_KEY_EXCHANGE;
     case CHATD_KAT_AEAD: return CHATD_SUITE_CAN_AEAD;
+    case CHATD_KAT_HASH:
+    case CHATD_KAT_MAC:
+    case CHATD_KAT_KDF: return CHATD_SUITE_CAN_KDF;
     default: return 0;
     }
 }
@@ -208,6 +219,83 @@ run_aead (const ChatdSuite *s, const ChatdSuiteKat *kat, GError **error)
   return TRUE;
 }
 
+/* the same vector through a context, twice (the second call checks that a
+ * context really is reusable) */
+static gboolean
+run_aead_context (const ChatdSuite *s, const ChatdSuiteKat *kat, GError **error)
+{
+  g_autofree guint8 *ciphertext = g_malloc (kat->output.len);
+  g_autofree guint8 *plaintext = g_malloc (MAX (kat->input.len, 1));
+  g_autofree guint8 *bad = flipped_copy (&kat->output);
+  g_autofree guint8 *other_key = flipped_copy (&kat->key);
+  /* made with another key, then re-keyed: set_key must replace the key */
+  ChatdAeadContext *context = s->aead_context_new (other_key, error);
+  gboolean ok = context != NULL && s->aead_context_set_key (context, kat->key.data, error);
+
+  for (guint round = 0; ok && round < 2; round++)
+    {
+      ok = s->aead_context_seal (context, kat->nonce.data, kat->aad.data, kat->aad.len,
+                                 kat->input.data, kat->input.len, ciphertext, error);
+      if (ok && memcmp (ciphertext, kat->output.data, kat->output.len) != 0)
+        ok = KAT_FAILED ("context ciphertext differs from the expected one (round %u)", round);
+      if (ok && s->aead_context_open (context, kat->nonce.data, kat->aad.data, kat->aad.len,
+                                      bad, kat->output.len, plaintext, NULL))
+        ok = KAT_FAILED ("a damaged ciphertext opens through a context");
+      if (ok)
+        ok = s->aead_context_open (context, kat->nonce.data, kat->aad.data, kat->aad.len,
+                                   kat->output.data, kat->output.len, plaintext, error);
+      if (ok && kat->input.len > 0 && memcmp (plaintext, kat->input.data, kat->input.len) != 0)
+        ok = KAT_FAILED ("context plaintext differs from the expected one");
+    }
+  if (context != NULL)
+    s->aead_context_free (context);
+  return ok;
+}
+
+static gboolean
+run_hash_or_mac (const ChatdSuite *s, const ChatdSuiteKat *kat, GError **error)
+{
+  guint8 out[CHATD_SUITE_KDF_LEN_MAX];
+  g_autofree guint8 *bad = flipped_copy (&kat->input);
+  guint8 other[CHATD_SUITE_KDF_LEN_MAX];
+
+  if (kat->output.len != s->kdf_len)
+    return BAD_DESCRIPTOR ("hash or MAC vector has wrong lengths");
+  gboolean ok = kat->kind == CHATD_KAT_HASH
+                  ? s->hash (kat->input.data, kat->input.len, out, error)
+                  : s->mac (kat->key.data, kat->key.len, kat->input.data, kat->input.len, out, error);
+  if (!ok)
+    return FALSE;
+  if (memcmp (out, kat->output.data, s->kdf_len) != 0)
+    return KAT_FAILED ("%s differs from the expected one", kat->kind == CHATD_KAT_HASH ? "hash" : "MAC");
+  if (kat->input.len > 0)
+    {
+      ok = kat->kind == CHATD_KAT_HASH
+             ? s->hash (bad, kat->input.len, other, error)
+             : s->mac (kat->key.data, kat->key.len, bad, kat->input.len, other, error);
+      if (!ok)
+        return FALSE;
+      if (memcmp (other, kat->output.data, s->kdf_len) == 0)
+        return KAT_FAILED ("a changed input gives the same %s",
+                           kat->kind == CHATD_KAT_HASH ? "hash" : "MAC");
+    }
+  return TRUE;
+}
+
+static gboolean
+run_kdf (const ChatdSuite *s, const ChatdSuiteKat *kat, GError **error)
+{
+  if (kat->output.len == 0 || kat->output.len > CHATD_SUITE_KDF_OUTPUT_MAX)
+    return BAD_DESCRIPTOR ("KDF vector has wrong lengths");
+  g_autoptr(ChatdSecret) out = chatd_secret_new (kat->output.len);
+  if (!s->kdf (kat->nonce.data, kat->nonce.len, kat->key.data, kat->key.len,
+               kat->aad.data, kat->aad.len, out->data, kat->output.len, error))
+    return FALSE;
+  if (memcmp (out->data, kat->output.data, kat->output.len) != 0)
+    return KAT_FAILED ("derived bytes differ from the expected ones");
+  return TRUE;
+}
+
 static gboolean
 run_kat (const ChatdSuite *s, const ChatdSuiteKat *kat, GError **error)
 {
@@ -216,7 +304,12 @@ run_kat (const ChatdSuite *s, const ChatdSuiteKat *kat, GError **error)
     case CHATD_KAT_SIGN: return run_sign (s, kat, error);
     case CHATD_KAT_OPEN: return run_open (s, kat, error);
     case CHATD_KAT_KEY_EXCHANGE: return run_key_exchange (s, kat, error);
-    case CHATD_KAT_AEAD: return run_aead (s, kat, error);
+    case CHATD_KAT_AEAD:
+      return run_aead (s, kat, error) &&
+             (!(s->caps & CHATD_SUITE_CAN_AEAD_CONTEXT) || run_aead_context (s, kat, error));
+    case CHATD_KAT_HASH:
+    case CHATD_KAT_MAC: return run_hash_or_mac (s, kat, error);
+    case CHATD_KAT_KDF: return run_kdf (s, kat, error);
     default: return BAD_DESCRIPTOR ("unknown vector kind %d", (int) kat->kind);
     }
 }
@@ -258,6 +351,8 @@ chatd_suite_check (const ChatdSuite *suite, GError **error)
           return FALSE;
         }
       covered |= cap;
+      if (kat->kind == CHATD_KAT_AEAD && (suite->caps & CHATD_SUITE_CAN_AEAD_CONTEXT))
+        covered |= CHATD_SUITE_CAN_AEAD_CONTEXT;
     }
   if (covered != suite->caps)
     {

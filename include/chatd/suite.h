@@ -43,10 +43,25 @@ typedef enum {
   CHATD_SUITE_CAN_SEAL         = 1 << 1,  /* seal to a public key / open with the private key */
   CHATD_SUITE_CAN_KEY_EXCHANGE = 1 << 2,  /* ephemeral Diffie-Hellman for channels */
   CHATD_SUITE_CAN_AEAD         = 1 << 3,  /* symmetric AEAD for channels */
+  /* Added later, backward compatible: the fields these two need sit at the
+   * end of ChatdSuite and are read only when the bit is set, so a suite
+   * built against the older header (whose descriptor ends at n_kats) never
+   * has them read. */
+  CHATD_SUITE_CAN_KDF          = 1 << 4,  /* hash, MAC and KDF for key schedules */
+  CHATD_SUITE_CAN_AEAD_CONTEXT = 1 << 5,  /* an AEAD keyed once, reused per packet (needs CAN_AEAD) */
 } ChatdSuiteCaps;
 
 #define CHATD_SUITE_CAPS_ALL (CHATD_SUITE_CAN_SIGN | CHATD_SUITE_CAN_SEAL | \
-                              CHATD_SUITE_CAN_KEY_EXCHANGE | CHATD_SUITE_CAN_AEAD)
+                              CHATD_SUITE_CAN_KEY_EXCHANGE | CHATD_SUITE_CAN_AEAD | \
+                              CHATD_SUITE_CAN_KDF | CHATD_SUITE_CAN_AEAD_CONTEXT)
+
+/* bound on kdf_len (the hash, MAC and pseudo-random key length) */
+#define CHATD_SUITE_KDF_LEN_MAX  64
+/* bound on one kdf() output */
+#define CHATD_SUITE_KDF_OUTPUT_MAX 1024
+
+/* An AEAD keyed once (CAN_AEAD_CONTEXT): the suite defines the structure. */
+typedef struct _ChatdAeadContext ChatdAeadContext;
 
 typedef enum {
   CHATD_KEY_PUBLIC  = 1,
@@ -84,6 +99,13 @@ typedef enum {
   /* key; nonce; aad; input: plaintext; output: ciphertext || tag.
    * aead_seal must give output and aead_open must give input back. */
   CHATD_KAT_AEAD,
+  /* CAN_KDF. input: message; output: hash (kdf_len bytes). */
+  CHATD_KAT_HASH,
+  /* CAN_KDF. key; input: message; output: MAC (kdf_len bytes). */
+  CHATD_KAT_MAC,
+  /* CAN_KDF. key: input keying material; nonce: salt; aad: info;
+   * output: the derived bytes (their length is asked for). */
+  CHATD_KAT_KDF,
 } ChatdKatKind;
 
 typedef struct {
@@ -165,6 +187,40 @@ struct _ChatdSuite {
    * per capability ---- */
   const ChatdSuiteKat *kats;
   gsize                n_kats;
+
+  /* ---- CAN_KDF (read only when the bit is set): key schedules of
+   * channels and peer sessions.  kdf_len is the length of a hash, a MAC and
+   * an extracted key.  kdf is extract-then-expand (HKDF-like: salt may be
+   * empty, info binds the purpose); okm_len <= CHATD_SUITE_KDF_OUTPUT_MAX.
+   * mac keys may have any length. ---- */
+  gsize     kdf_len;
+  gboolean  (*hash) (const guint8 *data, gsize len, guint8 *ret_digest, GError **error);
+  gboolean  (*mac)  (const guint8 *key, gsize key_len, const guint8 *data, gsize len,
+                     guint8 *ret_mac, GError **error);
+  gboolean  (*kdf)  (const guint8 *salt, gsize salt_len, const guint8 *ikm, gsize ikm_len,
+                     const guint8 *info, gsize info_len, guint8 *ret_okm, gsize okm_len,
+                     GError **error);
+
+  /* ---- CAN_AEAD_CONTEXT (read only when the bit is set; needs
+   * CAN_AEAD): the same AEAD as aead_seal / aead_open, keyed once with
+   * aead_key_len bytes and reused with a fresh nonce per call, so that a
+   * channel does not set up a cipher per packet.  context_set_key re-keys
+   * a context in place (a key per message, as a ratchet makes them, without
+   * a new cipher each time).  A context is used by one thread at a time;
+   * context_free wipes it.  Every AEAD vector also runs through a context,
+   * made with another key and re-keyed. ---- */
+  ChatdAeadContext *(*aead_context_new)     (const guint8 *key, GError **error);
+  void              (*aead_context_free)    (ChatdAeadContext *context);
+  gboolean          (*aead_context_set_key) (ChatdAeadContext *context, const guint8 *key,
+                                             GError **error);
+  gboolean          (*aead_context_seal) (ChatdAeadContext *context, const guint8 *nonce,
+                                          const guint8 *aad, gsize aad_len,
+                                          const guint8 *plaintext, gsize plaintext_len,
+                                          guint8 *ret_ciphertext, GError **error);
+  gboolean          (*aead_context_open) (ChatdAeadContext *context, const guint8 *nonce,
+                                          const guint8 *aad, gsize aad_len,
+                                          const guint8 *ciphertext, gsize ciphertext_len,
+                                          guint8 *ret_plaintext, GError **error);
 };
 
 static inline gboolean

@@ -16,6 +16,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "suite-25519.h"
+#include "kat-sha256.h"
 
 static const guint8 rfc8032_test1_key[78] = {
   0x43, 0x48, 0x44, 0x4b, 0x01, 0x02, 0x05, 0x32, 0x35, 0x35, 0x31, 0x39,
@@ -174,6 +175,8 @@ const ChatdSuiteKat chatd_suite_25519_kats[CHATD_SUITE_25519_N_KATS] = {
     .input = CHATD_KAT_STRING (RFC8439_PLAINTEXT),
     .output = CHATD_KAT_BYTES (rfc8439_ciphertext),
   },
+  CHATD_KATS_SHA256,
+  /* the opening vector stays last (tests/crypto/test-suites.c) */
   {
     .kind = CHATD_KAT_OPEN, .name = "chatd HPKE seal (RFC 9180 A.2 ephemeral)",
     .key = CHATD_KAT_BYTES (chatd_suite_25519_kat_private),

@@ -7,6 +7,7 @@
 #include "x25519.h"
 
 #include "aead.h"
+#include "hkdf.h"
 #include "keyblob.h"
 #include "secret.h"
 
@@ -496,11 +497,18 @@ aead_open (const guint8 *key, const guint8 *nonce, const guint8 *aad, gsize aad_
                              ciphertext, ciphertext_len, ret_plaintext, error);
 }
 
+static ChatdAeadContext *
+aead_context_new (const guint8 *key, GError **error)
+{
+  return chatd_aead_context_new (CHATD_AEAD_CHACHA20_POLY1305, key, error);
+}
+
 const ChatdSuite chatd_suite_25519 = {
   .name = CHATD_SUITE_25519_NAME,
   .description = "Ed25519 signatures, HPKE (X25519, HKDF-SHA256, ChaCha20-Poly1305) sealing, "
-                 "X25519 key exchange, ChaCha20-Poly1305",
-  .caps = CHATD_SUITE_CAPS_ALL,
+                 "X25519 key exchange, ChaCha20-Poly1305, HKDF-SHA256",
+  .caps = CHATD_SUITE_CAN_SIGN | CHATD_SUITE_CAN_SEAL | CHATD_SUITE_CAN_KEY_EXCHANGE |
+          CHATD_SUITE_CAN_AEAD | CHATD_SUITE_CAN_KDF | CHATD_SUITE_CAN_AEAD_CONTEXT,
   .generate = generate,
   .key_free = key_free,
   .export_public = export_public,
@@ -525,4 +533,13 @@ const ChatdSuite chatd_suite_25519 = {
   .aead_open = aead_open,
   .kats = chatd_suite_25519_kats,
   .n_kats = CHATD_SUITE_25519_N_KATS,
+  .kdf_len = CHATD_SHA256_SUITE_KDF_LEN,
+  .hash = chatd_sha256_suite_hash,
+  .mac = chatd_sha256_suite_mac,
+  .kdf = chatd_sha256_suite_kdf,
+  .aead_context_new = aead_context_new,
+  .aead_context_free = chatd_aead_context_free,
+  .aead_context_set_key = chatd_aead_context_set_key,
+  .aead_context_seal = chatd_aead_context_encrypt,
+  .aead_context_open = chatd_aead_context_decrypt,
 };

@@ -21,7 +21,7 @@ G_BEGIN_DECLS
 extern const ChatdSuite chatd_suite_25519;
 
 /* its known-answer vectors (kat-25519.c) */
-#define CHATD_SUITE_25519_N_KATS 6
+#define CHATD_SUITE_25519_N_KATS (6 + 3)   /* 3: CHATD_KATS_SHA256_N */
 extern const ChatdSuiteKat chatd_suite_25519_kats[CHATD_SUITE_25519_N_KATS];
 
 /* the private key blob of the signing and opening vectors (RFC 8032 7.1

@@ -7,6 +7,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "suite-rsa.h"
+#include "kat-sha256.h"
 
 const guint8 chatd_suite_rsa_kat_private[923] = {
   0x43, 0x48, 0x44, 0x4b, 0x01, 0x02, 0x03, 0x72, 0x73, 0x61, 0x03, 0x8f,
@@ -162,4 +163,5 @@ const ChatdSuiteKat chatd_suite_rsa_kats[CHATD_SUITE_RSA_N_KATS] = {
     .input = CHATD_KAT_BYTES (oaep_sealed),
     .output = CHATD_KAT_STRING (PLAINTEXT),
   },
+  CHATD_KATS_SHA256,
 };

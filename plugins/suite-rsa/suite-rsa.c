@@ -5,6 +5,7 @@
 #include "suite-rsa.h"
 
 #include "aead.h"
+#include "hkdf.h"
 #include "keyblob.h"
 #include "secret.h"
 
@@ -614,8 +615,8 @@ open_sealed (const ChatdKey *key, const guint8 *aad, gsize aad_len,
 const ChatdSuite chatd_suite_rsa = {
   .name = CHATD_SUITE_RSA_NAME,
   .description = "RSA-PSS-SHA256 signatures, RSA-OAEP-SHA256 + AES-256-GCM sealing "
-                 "(3072-bit keys, 2048 accepted)",
-  .caps = CHATD_SUITE_CAN_SIGN | CHATD_SUITE_CAN_SEAL,
+                 "(3072-bit keys, 2048 accepted), HKDF-SHA256",
+  .caps = CHATD_SUITE_CAN_SIGN | CHATD_SUITE_CAN_SEAL | CHATD_SUITE_CAN_KDF,
   .generate = generate,
   .key_free = key_free,
   .export_public = export_public,
@@ -630,4 +631,8 @@ const ChatdSuite chatd_suite_rsa = {
   .open = open_sealed,
   .kats = chatd_suite_rsa_kats,
   .n_kats = CHATD_SUITE_RSA_N_KATS,
+  .kdf_len = CHATD_SHA256_SUITE_KDF_LEN,
+  .hash = chatd_sha256_suite_hash,
+  .mac = chatd_sha256_suite_mac,
+  .kdf = chatd_sha256_suite_kdf,
 };

@@ -20,7 +20,7 @@ G_BEGIN_DECLS
 
 extern const ChatdSuite chatd_suite_rsa;
 
-#define CHATD_SUITE_RSA_N_KATS 2
+#define CHATD_SUITE_RSA_N_KATS (2 + 3)   /* 3: CHATD_KATS_SHA256_N */
 extern const ChatdSuiteKat chatd_suite_rsa_kats[CHATD_SUITE_RSA_N_KATS];
 /* the RSA-2048 private key blob of the vectors, for the tests */
 extern const guint8 chatd_suite_rsa_kat_private[];

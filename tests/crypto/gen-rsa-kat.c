@@ -66,7 +66,7 @@ main (void)
           " * nonce (libgcrypt random-override); tests/crypto/rsa-kat-inputs.h has the inputs.\n"
           " *\n"
           " * SPDX-License-Identifier: LGPL-2.1-or-later\n"
-          " */\n#include \"suite-rsa.h\"\n\n");
+          " */\n#include \"suite-rsa.h\"\n#include \"kat-sha256.h\"\n\n");
   print_array ("chatd_suite_rsa_kat_private", blob->data, blob_len, FALSE);
   printf ("const gsize chatd_suite_rsa_kat_private_len = sizeof chatd_suite_rsa_kat_private;\n\n");
   print_array ("pss_signature", g_bytes_get_data (sig, NULL), g_bytes_get_size (sig), TRUE);
@@ -87,6 +87,7 @@ main (void)
           "    .input = CHATD_KAT_BYTES (oaep_sealed),\n"
           "    .output = CHATD_KAT_STRING (PLAINTEXT),\n"
           "  },\n"
+          "  CHATD_KATS_SHA256,\n"
           "};\n");
   return 0;
 }

@@ -318,6 +318,54 @@ test_keyblob_envelope (void)
   g_assert_nonnull (strstr (error->message, "magic"));
 }
 
+/* A context keyed once gives what the one-shot functions give, packet
+ * after packet, for both algorithms; set_key really replaces the key; a bad
+ * tag is refused and leaves no plaintext. */
+static void
+test_aead_context (void)
+{
+  static const ChatdAeadAlgorithm algorithms[] = { CHATD_AEAD_AES256_GCM, CHATD_AEAD_CHACHA20_POLY1305 };
+  guint8 key[CHATD_AEAD_KEY_LEN], key2[CHATD_AEAD_KEY_LEN], nonce[CHATD_AEAD_NONCE_LEN] = { 0 };
+  guint8 plain[100], aad[18], one_shot[sizeof plain + CHATD_AEAD_TAG_LEN];
+  guint8 via_context[sizeof one_shot], opened[sizeof plain];
+  chatd_random_nonce (key, sizeof key);
+  chatd_random_nonce (key2, sizeof key2);
+  for (guint a = 0; a < G_N_ELEMENTS (algorithms); a++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(ChatdAeadContext) seal = chatd_aead_context_new (algorithms[a], key, &error);
+      g_autoptr(ChatdAeadContext) open = chatd_aead_context_new (algorithms[a], key2, &error);
+      g_assert_no_error (error);
+      g_assert_true (chatd_aead_context_set_key (open, key, &error));
+      for (guint pn = 0; pn < 50; pn++)
+        {
+          nonce[11] = (guint8) pn;
+          memset (plain, (int) pn, sizeof plain);
+          memset (aad, (int) (pn * 3), sizeof aad);
+          g_assert_true (chatd_aead_encrypt (algorithms[a], key, nonce, aad, sizeof aad, plain, sizeof plain,
+                                             one_shot, &error));
+          g_assert_true (chatd_aead_context_encrypt (seal, nonce, aad, sizeof aad, plain, sizeof plain,
+                                                     via_context, &error));
+          g_assert_cmpmem (one_shot, sizeof one_shot, via_context, sizeof via_context);
+          g_assert_true (chatd_aead_context_decrypt (open, nonce, aad, sizeof aad, via_context,
+                                                     sizeof via_context, opened, &error));
+          g_assert_cmpmem (opened, sizeof opened, plain, sizeof plain);
+          via_context[pn % sizeof via_context] ^= 1;
+          g_assert_false (chatd_aead_context_decrypt (open, nonce, aad, sizeof aad, via_context,
+                                                      sizeof via_context, opened, &error));
+          g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+          g_clear_error (&error);
+          for (gsize i = 0; i < sizeof opened; i++)
+            g_assert_cmpint (opened[i], ==, 0);
+        }
+      /* a re-keyed context no longer opens what the old key sealed */
+      g_assert_true (chatd_aead_context_encrypt (seal, nonce, NULL, 0, plain, sizeof plain, via_context, &error));
+      g_assert_true (chatd_aead_context_set_key (open, key2, &error));
+      g_assert_false (chatd_aead_context_decrypt (open, nonce, NULL, 0, via_context, sizeof via_context, opened,
+                                                  NULL));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -327,6 +375,7 @@ main (int argc, char **argv)
   g_test_add_func ("/crypto/hkdf/rfc5869", test_hkdf_rfc5869);
   g_test_add_func ("/crypto/aead/aes256-gcm-nist", test_aead_gcm_nist);
   g_test_add_func ("/crypto/aead/chacha20-poly1305-rfc8439", test_aead_chacha_rfc8439);
+  g_test_add_func ("/crypto/aead/context", test_aead_context);
   g_test_add_func ("/crypto/argon2id/rfc9106", test_argon2id_rfc9106);
   g_test_add_func ("/crypto/argon2id/params-cap", test_kdf_params_cap);
   g_test_add_func ("/crypto/secret/secure-and-constant-time", test_secret_and_compare);

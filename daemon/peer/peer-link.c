@@ -1,0 +1,124 @@
+/* peer-link.c: the current and the retired sessions with one peer. */
+#define G_LOG_DOMAIN "chatd-peer"
+#include "peer-link.h"
+
+#include <string.h>
+
+typedef struct {
+  ChatdPeerSession *session;
+  gint64            retired_us;
+} Retired;
+
+struct _ChatdPeerLink {
+  ChatdPeerSession *current;
+  GQueue            retired;   /* Retired *, oldest first */
+};
+
+static void
+retired_free (gpointer data)
+{
+  Retired *r = data;
+  chatd_peer_session_free (r->session);
+  g_free (r);
+}
+
+ChatdPeerLink *
+chatd_peer_link_new (void)
+{
+  ChatdPeerLink *link = g_new0 (ChatdPeerLink, 1);
+  g_queue_init (&link->retired);
+  return link;
+}
+
+void
+chatd_peer_link_free (ChatdPeerLink *link)
+{
+  if (link == NULL)
+    return;
+  chatd_peer_session_free (link->current);
+  g_queue_clear_full (&link->retired, retired_free);
+  g_free (link);
+}
+
+static void
+expire (ChatdPeerLink *link, gint64 now_us)
+{
+  while (link->retired.length > CHATD_PEER_RETIRED_MAX ||
+         (link->retired.length > 0 &&
+          now_us - ((Retired *) g_queue_peek_head (&link->retired))->retired_us >=
+            CHATD_PEER_RETIRED_GRACE_US))
+    retired_free (g_queue_pop_head (&link->retired));
+}
+
+void
+chatd_peer_link_install (ChatdPeerLink *link, ChatdPeerSession *session, gint64 now_us)
+{
+  if (link->current != NULL)
+    {
+      Retired *r = g_new0 (Retired, 1);
+      r->session = link->current;
+      r->retired_us = now_us;
+      g_queue_push_tail (&link->retired, r);
+    }
+  link->current = session;
+  expire (link, now_us);
+}
+
+ChatdPeerSession *
+chatd_peer_link_current (ChatdPeerLink *link)
+{
+  return link->current;
+}
+
+guint
+chatd_peer_link_retired_count (ChatdPeerLink *link, gint64 now_us)
+{
+  expire (link, now_us);
+  return link->retired.length;
+}
+
+GBytes *
+chatd_peer_link_seal (ChatdPeerLink *link, const guint8 *aad, gsize aad_len,
+                      const guint8 *plaintext, gsize plaintext_len, guint64 *ret_counter,
+                      GError **error)
+{
+  if (link->current == NULL)
+    {
+      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_NOT_FOUND, "no peer session yet");
+      return NULL;
+    }
+  return chatd_peer_session_seal (link->current, aad, aad_len, plaintext, plaintext_len,
+                                  ret_counter, error);
+}
+
+GBytes *
+chatd_peer_link_open (ChatdPeerLink *link, GBytes *message, const guint8 *aad, gsize aad_len,
+                      gint64 now_us, guint64 *ret_counter, GError **error)
+{
+  guint8 id[CHATD_PEER_SESSION_ID_LEN];
+  if (!chatd_peer_message_session_id (message, id, error))
+    return NULL;
+  expire (link, now_us);
+  ChatdPeerSession *session = NULL;
+  if (link->current != NULL && memcmp (chatd_peer_session_id (link->current), id, sizeof id) == 0)
+    session = link->current;
+  for (GList *l = link->retired.head; session == NULL && l != NULL; l = l->next)
+    {
+      Retired *r = l->data;
+      if (memcmp (chatd_peer_session_id (r->session), id, sizeof id) == 0)
+        session = r->session;
+    }
+  if (session == NULL)
+    {
+      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
+                           "message of an unknown or expired peer session");
+      return NULL;
+    }
+  return chatd_peer_session_open (session, message, aad, aad_len, ret_counter, error);
+}
+
+gboolean
+chatd_peer_link_needs_rekey (ChatdPeerLink *link, gint64 now_us)
+{
+  return link->current == NULL || chatd_peer_session_needs_rekey (link->current, now_us);
+}

@@ -1,0 +1,30 @@
+/* peer-link.h: the sessions with one peer over time.  New messages go out
+ * in the current session; after a re-key (a new handshake, installed here)
+ * the previous sessions still open the messages that were on their way, for
+ * CHATD_PEER_RETIRED_GRACE_US and at most CHATD_PEER_RETIRED_MAX of them,
+ * then they are wiped.  A retired session never seals. */
+#pragma once
+#include "peer-session.h"
+
+typedef struct _ChatdPeerLink ChatdPeerLink;
+
+ChatdPeerLink    *chatd_peer_link_new     (void);
+void              chatd_peer_link_free    (ChatdPeerLink *link);
+/* Takes session; it becomes the current one, the old current one retires. */
+void              chatd_peer_link_install (ChatdPeerLink *link, ChatdPeerSession *session,
+                                           gint64 now_us);
+/* The current session (borrowed), or NULL before the first handshake. */
+ChatdPeerSession *chatd_peer_link_current (ChatdPeerLink *link);
+guint             chatd_peer_link_retired_count (ChatdPeerLink *link, gint64 now_us);
+
+/* Seals in the current session (CHATD_ERROR_NOT_FOUND without one). */
+GBytes  *chatd_peer_link_seal (ChatdPeerLink *link, const guint8 *aad, gsize aad_len,
+                               const guint8 *plaintext, gsize plaintext_len,
+                               guint64 *ret_counter, GError **error);
+/* Opens a PEER_MESSAGE of the current or a retired session. */
+GBytes  *chatd_peer_link_open (ChatdPeerLink *link, GBytes *message, const guint8 *aad,
+                               gsize aad_len, gint64 now_us, guint64 *ret_counter, GError **error);
+/* TRUE without a session or when the current one is due for a re-key. */
+gboolean chatd_peer_link_needs_rekey (ChatdPeerLink *link, gint64 now_us);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChatdPeerLink, chatd_peer_link_free)

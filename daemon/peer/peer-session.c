@@ -1,0 +1,384 @@
+/* peer-session.c: sealing, opening and receipts inside a peer session. */
+#define G_LOG_DOMAIN "chatd-peer"
+#include "peer-session.h"
+#include "peer-ratchet.h"
+#include "auth-message.h"
+#include "channel.h"
+
+#include <string.h>
+
+#define AAD_MAX (64 * 1024)
+
+struct _ChatdPeerSession {
+  const ChatdSuite *suite;
+  ChatdPeerRole     role;
+  guint8            id[CHATD_PEER_SESSION_ID_LEN];
+  ChatdPeerRatchet *send;
+  ChatdPeerRatchet *receive;
+  ChatdSecret      *send_transport;      /* NULL once the protector took them */
+  ChatdSecret      *receive_transport;
+  ChatdSecret      *receipt_out;         /* MACs receipts this side sends */
+  ChatdSecret      *receipt_in;          /* checks receipts this side gets */
+  /* per-message keys: one secure buffer for the sealing key, and one AEAD
+   * context per direction re-keyed for each message when the suite has
+   * contexts (no cipher set up per message) */
+  ChatdSecret      *message_key;
+  ChatdAeadContext *seal_context;
+  ChatdAeadContext *open_context;
+  ChatdPeerLimits   limits;
+  gint64            created_us;
+  guint64           sealed, opened;
+};
+
+void
+chatd_peer_session_free (ChatdPeerSession *session)
+{
+  if (session == NULL)
+    return;
+  chatd_peer_ratchet_free (session->send);
+  chatd_peer_ratchet_free (session->receive);
+  chatd_secret_free (session->send_transport);
+  chatd_secret_free (session->receive_transport);
+  chatd_secret_free (session->receipt_out);
+  chatd_secret_free (session->receipt_in);
+  chatd_secret_free (session->message_key);
+  if (session->seal_context != NULL)
+    session->suite->aead_context_free (session->seal_context);
+  if (session->open_context != NULL)
+    session->suite->aead_context_free (session->open_context);
+  chatd_wipe (session, sizeof *session);
+  g_free (session);
+}
+
+ChatdPeerSession *
+chatd_peer_session_new (const ChatdSuite *suite, ChatdPeerRole role, const ChatdPeerKeys *keys,
+                        const ChatdPeerLimits *limits, gint64 now_us, GError **error)
+{
+  if (!chatd_peer_suite_is_usable (suite, error))
+    return NULL;
+  /* what this side sends travels in its own direction */
+  guint out = role == CHATD_PEER_ROLE_INITIATOR ? CHATD_PEER_I2R : CHATD_PEER_R2I;
+  guint in = 1 - out;
+  g_autoptr(ChatdPeerSession) session = g_new0 (ChatdPeerSession, 1);
+  session->suite = suite;
+  session->role = role;
+  memcpy (session->id, keys->session_id, sizeof session->id);
+  if ((session->send = chatd_peer_ratchet_new (suite, keys->chain[out], error)) == NULL ||
+      (session->receive = chatd_peer_ratchet_new (suite, keys->chain[in], error)) == NULL)
+    return NULL;
+  session->send_transport = chatd_secret_new_from (keys->transport[out], suite->aead_key_len);
+  session->receive_transport = chatd_secret_new_from (keys->transport[in], suite->aead_key_len);
+  /* receipts for the messages we receive are keyed by that direction's key */
+  session->receipt_out = chatd_secret_new_from (keys->receipt[in], suite->kdf_len);
+  session->receipt_in = chatd_secret_new_from (keys->receipt[out], suite->kdf_len);
+  session->message_key = chatd_secret_new (suite->aead_key_len);
+  if (chatd_suite_has (suite, CHATD_SUITE_CAN_AEAD_CONTEXT))
+    {
+      /* keyed with a throw-away key; each message sets its own */
+      if ((session->seal_context = suite->aead_context_new (session->message_key->data, error)) == NULL ||
+          (session->open_context = suite->aead_context_new (session->message_key->data, error)) == NULL)
+        return NULL;
+    }
+  session->limits.rekey_messages = limits != NULL && limits->rekey_messages > 0
+                                     ? limits->rekey_messages : CHATD_PEER_REKEY_MESSAGES;
+  session->limits.rekey_after_us = limits != NULL && limits->rekey_after_us > 0
+                                     ? limits->rekey_after_us : CHATD_PEER_REKEY_AFTER_US;
+  session->created_us = now_us;
+  return g_steal_pointer (&session);
+}
+
+const guint8 *
+chatd_peer_session_id (const ChatdPeerSession *session)
+{
+  return session->id;
+}
+
+ChatdPeerRole
+chatd_peer_session_role (const ChatdPeerSession *session)
+{
+  return session->role;
+}
+
+static void
+make_nonce (const ChatdSuite *suite, guint64 counter, guint8 *nonce)
+{
+  memset (nonce, 0, suite->aead_nonce_len);
+  for (gsize i = 0; i < 8; i++, counter >>= 8)
+    nonce[suite->aead_nonce_len - 1 - i] = counter & 0xff;
+}
+
+/* label | session id | counter | caller's aad */
+static guint8 *
+message_aad (const ChatdPeerSession *session, const guint8 counter_be[8], const guint8 *aad,
+             gsize aad_len, gsize *ret_len)
+{
+  static const char label[] = CHATD_PEER_LABEL_MESSAGE;
+  gsize len = sizeof label + sizeof session->id + 8 + aad_len;
+  guint8 *out = g_malloc (len), *p = out;
+  memcpy (p, label, sizeof label), p += sizeof label;
+  memcpy (p, session->id, sizeof session->id), p += sizeof session->id;
+  memcpy (p, counter_be, 8), p += 8;
+  if (aad_len > 0)
+    memcpy (p, aad, aad_len);
+  *ret_len = len;
+  return out;
+}
+
+static gboolean
+aad_ok (gsize aad_len, GError **error)
+{
+  if (aad_len <= AAD_MAX)
+    return TRUE;
+  g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT,
+               "associated data of %" G_GSIZE_FORMAT " bytes is too long", aad_len);
+  return FALSE;
+}
+
+GBytes *
+chatd_peer_session_seal (ChatdPeerSession *session, const guint8 *aad, gsize aad_len,
+                         const guint8 *plaintext, gsize plaintext_len, guint64 *ret_counter,
+                         GError **error)
+{
+  const ChatdSuite *suite = session->suite;
+  if (!aad_ok (aad_len, error))
+    return NULL;
+  if (plaintext_len > 1024 * 1024)
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT,
+                   "message of %" G_GSIZE_FORMAT " bytes is too long for a peer session",
+                   plaintext_len);
+      return NULL;
+    }
+  if (session->sealed >= 2 * session->limits.rekey_messages)
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
+                   "peer session has sealed %" G_GUINT64_FORMAT " messages: re-key first",
+                   session->sealed);
+      return NULL;
+    }
+  guint64 counter = 0;
+  if (!chatd_peer_ratchet_next (session->send, &counter, session->message_key->data, error))
+    return NULL;
+  guint8 counter_be[8], nonce[CHATD_SUITE_SHARE_MAX];
+  chatd_u64_to_be (counter, counter_be);
+  make_nonce (suite, counter, nonce);
+  gsize full_aad_len = 0;
+  g_autofree guint8 *full_aad = message_aad (session, counter_be, aad, aad_len, &full_aad_len);
+  gsize sealed_len = plaintext_len + suite->aead_tag_len;
+  g_autofree guint8 *sealed = g_malloc (sealed_len);
+  gboolean ok = session->seal_context != NULL
+                  ? suite->aead_context_set_key (session->seal_context, session->message_key->data, error) &&
+                    suite->aead_context_seal (session->seal_context, nonce, full_aad, full_aad_len,
+                                              plaintext, plaintext_len, sealed, error)
+                  : suite->aead_seal (session->message_key->data, nonce, full_aad, full_aad_len,
+                                      plaintext, plaintext_len, sealed, error);
+  chatd_wipe (session->message_key->data, session->message_key->len);   /* used once */
+  if (ok && session->seal_context != NULL)
+    ok = suite->aead_context_set_key (session->seal_context, session->message_key->data, error);
+  if (!ok)
+    return NULL;
+  ChatdSlice fields[] = {
+    [PM_SESSION] = CHATD_SLICE (session->id, sizeof session->id),
+    [PM_COUNTER] = CHATD_SLICE (counter_be, 8),
+    [PM_SEALED] = CHATD_SLICE (sealed, sealed_len),
+  };
+  session->sealed++;
+  if (ret_counter != NULL)
+    *ret_counter = counter;
+  return chatd_auth_message_build (CHATD_MSG_PEER_MESSAGE, fields, G_N_ELEMENTS (fields));
+}
+
+static ChatdAuthMessage *
+parse_for_session (const ChatdPeerSession *session, GBytes *bytes, ChatdMsgType type,
+                   GError **error)
+{
+  g_autoptr(ChatdAuthMessage) message = chatd_auth_message_parse (bytes, error);
+  if (message == NULL)
+    return NULL;
+  if (message->type != type)
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT, "expected %s, got %s",
+                   chatd_auth_message_type_name (type), chatd_auth_message_type_name (message->type));
+      return NULL;
+    }
+  /* the session id is field 0 of both kinds */
+  if (!chatd_memequal_ct (message->fields[0].data, session->id, sizeof session->id))
+    {
+      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
+                           "message belongs to another peer session");
+      return NULL;
+    }
+  return g_steal_pointer (&message);
+}
+
+GBytes *
+chatd_peer_session_open (ChatdPeerSession *session, GBytes *bytes, const guint8 *aad, gsize aad_len,
+                         guint64 *ret_counter, GError **error)
+{
+  const ChatdSuite *suite = session->suite;
+  if (!aad_ok (aad_len, error))
+    return NULL;
+  g_autoptr(ChatdAuthMessage) message = parse_for_session (session, bytes, CHATD_MSG_PEER_MESSAGE,
+                                                           error);
+  if (message == NULL)
+    return NULL;
+  guint64 counter = 0;
+  chatd_auth_field_u64 (message, PM_COUNTER, &counter);
+  const ChatdSlice *sealed = &message->fields[PM_SEALED];
+  if (sealed->len < suite->aead_tag_len)
+    {
+      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT,
+                           "peer message shorter than its tag");
+      return NULL;
+    }
+  const guint8 *key = NULL;
+  if (!chatd_peer_ratchet_peek (session->receive, counter, &key, error))
+    return NULL;
+  guint8 nonce[CHATD_SUITE_SHARE_MAX];
+  make_nonce (suite, counter, nonce);
+  gsize full_aad_len = 0;
+  g_autofree guint8 *full_aad = message_aad (session, message->fields[PM_COUNTER].data, aad, aad_len,
+                                             &full_aad_len);
+  gsize plaintext_len = sealed->len - suite->aead_tag_len;
+  g_autofree guint8 *plaintext = g_malloc (MAX (plaintext_len, 1));
+  gboolean ok = session->open_context != NULL
+                  ? suite->aead_context_set_key (session->open_context, key, error) &&
+                    suite->aead_context_open (session->open_context, nonce, full_aad, full_aad_len,
+                                              sealed->data, sealed->len, plaintext, error)
+                  : suite->aead_open (key, nonce, full_aad, full_aad_len, sealed->data, sealed->len,
+                                      plaintext, error);
+  /* the context forgets the message key (message_key is all zero between seals) */
+  if (session->open_context != NULL &&
+      !suite->aead_context_set_key (session->open_context, session->message_key->data, ok ? error : NULL))
+    ok = FALSE;
+  if (!ok)
+    {
+      g_prefix_error (error, "peer message %" G_GUINT64_FORMAT ": ", counter);
+      return NULL;
+    }
+  chatd_peer_ratchet_commit (session->receive);   /* the key is wiped and cannot come back */
+  session->opened++;
+  if (ret_counter != NULL)
+    *ret_counter = counter;
+  return g_bytes_new_take (g_steal_pointer (&plaintext), plaintext_len);
+}
+
+static gboolean
+receipt_mac (const ChatdPeerSession *session, const ChatdSecret *key, const guint8 counter_be[8],
+             guint8 status, guint8 *ret_mac, GError **error)
+{
+  static const char label[] = CHATD_PEER_LABEL_RECEIPT;
+  guint8 input[sizeof label + CHATD_PEER_SESSION_ID_LEN + 8 + 1], *p = input;
+  memcpy (p, label, sizeof label), p += sizeof label;
+  memcpy (p, session->id, sizeof session->id), p += sizeof session->id;
+  memcpy (p, counter_be, 8), p += 8;
+  *p = status;
+  return session->suite->mac (key->data, key->len, input, sizeof input, ret_mac, error);
+}
+
+GBytes *
+chatd_peer_session_receipt (ChatdPeerSession *session, guint64 counter, guint8 status,
+                            GError **error)
+{
+  guint8 counter_be[8], mac[CHATD_SUITE_KDF_LEN_MAX];
+  chatd_u64_to_be (counter, counter_be);
+  if (!receipt_mac (session, session->receipt_out, counter_be, status, mac, error))
+    return NULL;
+  ChatdSlice fields[] = {
+    [PT_SESSION] = CHATD_SLICE (session->id, sizeof session->id),
+    [PT_COUNTER] = CHATD_SLICE (counter_be, 8),
+    [PT_STATUS] = CHATD_SLICE (&status, 1),
+    [PT_MAC] = CHATD_SLICE (mac, session->suite->kdf_len),
+  };
+  return chatd_auth_message_build (CHATD_MSG_PEER_RECEIPT, fields, G_N_ELEMENTS (fields));
+}
+
+gboolean
+chatd_peer_session_check_receipt (ChatdPeerSession *session, GBytes *bytes, guint64 *ret_counter,
+                                  guint8 *ret_status, GError **error)
+{
+  g_autoptr(ChatdAuthMessage) message = parse_for_session (session, bytes, CHATD_MSG_PEER_RECEIPT,
+                                                           error);
+  if (message == NULL)
+    return FALSE;
+  guint64 counter = 0;
+  chatd_auth_field_u64 (message, PT_COUNTER, &counter);
+  guint8 status = *(const guint8 *) message->fields[PT_STATUS].data;
+  guint8 mac[CHATD_SUITE_KDF_LEN_MAX];
+  if (!receipt_mac (session, session->receipt_in, message->fields[PT_COUNTER].data, status, mac,
+                    error))
+    return FALSE;
+  if (message->fields[PT_MAC].len != session->suite->kdf_len ||
+      !chatd_memequal_ct (mac, message->fields[PT_MAC].data, session->suite->kdf_len))
+    {
+      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_REFUSED, "peer receipt MAC does not match");
+      return FALSE;
+    }
+  if (counter >= chatd_peer_ratchet_next_counter (session->send))
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
+                   "receipt for message %" G_GUINT64_FORMAT " that was never sent", counter);
+      return FALSE;
+    }
+  if (ret_counter != NULL)
+    *ret_counter = counter;
+  if (ret_status != NULL)
+    *ret_status = status;
+  return TRUE;
+}
+
+gboolean
+chatd_peer_session_needs_rekey (const ChatdPeerSession *session, gint64 now_us)
+{
+  return session->sealed >= session->limits.rekey_messages ||
+         now_us - session->created_us >= session->limits.rekey_after_us;
+}
+
+guint64
+chatd_peer_session_sealed_count (const ChatdPeerSession *session)
+{
+  return session->sealed;
+}
+
+guint64
+chatd_peer_session_opened_count (const ChatdPeerSession *session)
+{
+  return session->opened;
+}
+
+gboolean
+chatd_peer_session_take_protector (ChatdPeerSession *session, ChatdPacketProtector *ret_protector,
+                                   GError **error)
+{
+  if (session->send_transport == NULL)
+    {
+      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_FAILED,
+                           "the session's protector was already taken");
+      return FALSE;
+    }
+  ChatdChannel *channel = chatd_channel_new_with_keys (session->suite, session->send_transport->data,
+                                                       session->receive_transport->data, error);
+  if (channel == NULL)
+    return FALSE;
+  g_clear_pointer (&session->send_transport, chatd_secret_free);
+  g_clear_pointer (&session->receive_transport, chatd_secret_free);
+  *ret_protector = chatd_channel_take_protector (channel);
+  return TRUE;
+}
+
+gboolean
+chatd_peer_message_session_id (GBytes *bytes, guint8 ret_id[CHATD_PEER_SESSION_ID_LEN],
+                               GError **error)
+{
+  g_autoptr(ChatdAuthMessage) message = chatd_auth_message_parse (bytes, error);
+  if (message == NULL)
+    return FALSE;
+  if (message->type != CHATD_MSG_PEER_MESSAGE && message->type != CHATD_MSG_PEER_RECEIPT)
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT,
+                   "%s is not a peer session message", chatd_auth_message_type_name (message->type));
+      return FALSE;
+    }
+  memcpy (ret_id, message->fields[0].data, CHATD_PEER_SESSION_ID_LEN);
+  return TRUE;
+}

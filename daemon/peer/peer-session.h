@@ -1,0 +1,80 @@
+/* peer-session.h: one forward-secret session between two user nodes, made
+ * by a completed handshake (peer-handshake.h): messages sealed with keys from
+ * a per-direction ratchet (peer-ratchet.h), receipts that are MACs, the
+ * packet protector for the transport connection, and the re-key rule.
+ * Sans-IO: it builds and checks bytes; the caller moves them and says what
+ * time it is.
+ *
+ * PEER_MESSAGE = session id | counter | AEAD(message key(counter),
+ *                  nonce = counter (big-endian, left-padded with zeros),
+ *                  aad = "chatd/1/peer-message\0" | session id | counter | caller's aad,
+ *                  plaintext)
+ * PEER_RECEIPT = session id | counter | status | MAC(receipt key of that direction,
+ *                  "chatd/1/peer-receipt\0" | session id | counter | status)
+ *
+ * No function returns a key: message keys are used once inside seal/open and
+ * wiped. */
+#pragma once
+#include <chatd/suite.h>
+#include "chatd-crypto.h"
+#include "chatd-packet.h"
+#include "peer-keys.h"
+
+typedef struct _ChatdPeerSession ChatdPeerSession;
+
+/* The re-key rule; a zero field takes its default (peer-wire.h). */
+typedef struct {
+  guint64 rekey_messages;    /* CHATD_PEER_REKEY_MESSAGES */
+  gint64  rekey_after_us;    /* CHATD_PEER_REKEY_AFTER_US */
+} ChatdPeerLimits;
+
+/* Takes nothing from keys (copies what it needs); now_us starts the re-key
+ * clock.  limits may be NULL. */
+ChatdPeerSession *chatd_peer_session_new  (const ChatdSuite *suite, ChatdPeerRole role,
+                                           const ChatdPeerKeys *keys, const ChatdPeerLimits *limits,
+                                           gint64 now_us, GError **error);
+void              chatd_peer_session_free (ChatdPeerSession *session);
+
+const guint8 *chatd_peer_session_id   (const ChatdPeerSession *session);
+ChatdPeerRole chatd_peer_session_role (const ChatdPeerSession *session);
+
+/* A PEER_MESSAGE carrying plaintext, bound to aad (which is not carried:
+ * the receiver must pass the same, e.g. sender, recipient, message id).
+ * Refused once the session has sealed twice its re-key count: it must be
+ * re-keyed first. */
+GBytes  *chatd_peer_session_seal (ChatdPeerSession *session, const guint8 *aad, gsize aad_len,
+                                  const guint8 *plaintext, gsize plaintext_len,
+                                  guint64 *ret_counter, GError **error);
+/* Opens a PEER_MESSAGE of this session; each counter opens once (a replay is
+ * CHATD_ERROR_REFUSED), in any order within CHATD_PEER_SKIPPED_MAX.  A
+ * message that does not authenticate changes nothing. */
+GBytes  *chatd_peer_session_open (ChatdPeerSession *session, GBytes *message,
+                                  const guint8 *aad, gsize aad_len,
+                                  guint64 *ret_counter, GError **error);
+
+/* The receipt for message counter (which this side received), and the
+ * check of a receipt for a message this side sent. */
+GBytes  *chatd_peer_session_receipt       (ChatdPeerSession *session, guint64 counter,
+                                           guint8 status, GError **error);
+gboolean chatd_peer_session_check_receipt (ChatdPeerSession *session, GBytes *receipt,
+                                           guint64 *ret_counter, guint8 *ret_status,
+                                           GError **error);
+
+/* TRUE once the session has sealed rekey_messages messages or lived
+ * rekey_after_us: start a new handshake (the old session keeps working
+ * until the new one is installed, see peer-link.h). */
+gboolean chatd_peer_session_needs_rekey   (const ChatdPeerSession *session, gint64 now_us);
+guint64  chatd_peer_session_sealed_count  (const ChatdPeerSession *session);
+guint64  chatd_peer_session_opened_count  (const ChatdPeerSession *session);
+
+/* The packet protector for the transport connection between the two nodes
+ * (chatd_connection_install_protector): the session's two transport keys,
+ * packet number as nonce, header as associated data.  Once per session. */
+gboolean chatd_peer_session_take_protector (ChatdPeerSession *session,
+                                            ChatdPacketProtector *ret_protector, GError **error);
+
+/* The session id of a PEER_MESSAGE or PEER_RECEIPT, to find its session. */
+gboolean chatd_peer_message_session_id (GBytes *message,
+                                        guint8 ret_id[CHATD_PEER_SESSION_ID_LEN], GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChatdPeerSession, chatd_peer_session_free)

@@ -1,0 +1,57 @@
+/* peer-wire.h: what both sides of a peer session share: field positions of
+ * the peer-* messages (daemon/auth/auth-message.c has their schemas), the
+ * purposes of signatures and MACs, labels of the key schedule and the
+ * defaults of the re-key rule (doc/protocol.md, "Peer session
+ * (forward-secret)"). */
+#pragma once
+#include <glib.h>
+
+#define CHATD_PEER_VERSION 1
+
+/* PEER_INIT (initiator -> responder, clear) */
+enum { PI_VERSION, PI_SUITE, PI_INITIATOR, PI_RESPONDER, PI_NONCE, PI_SHARE };
+/* PEER_RESPONSE (responder -> initiator): its nonce and share, its signature
+ * over the transcript hash, its key confirmation */
+enum { PR_NONCE, PR_SHARE, PR_SIGNATURE, PR_CONFIRM };
+/* PEER_FINISH (initiator -> responder) */
+enum { PF_SIGNATURE, PF_CONFIRM };
+/* PEER_MESSAGE: session id, counter, AEAD ciphertext || tag */
+enum { PM_SESSION, PM_COUNTER, PM_SEALED };
+/* PEER_RECEIPT: session id, the counter of the message, status, MAC */
+enum { PT_SESSION, PT_COUNTER, PT_STATUS, PT_MAC };
+
+#define CHATD_PEER_NONCE_LEN      32
+#define CHATD_PEER_SESSION_ID_LEN 16
+
+/* signatures (chatd_domain_sign purposes): one per role, so that neither
+ * side's signature can be reflected as the other's */
+#define CHATD_PURPOSE_PEER_RESPONDER "peer-responder"
+#define CHATD_PURPOSE_PEER_INITIATOR "peer-initiator"
+
+/* prefixes of the suite's hash, MAC and KDF inputs (each ends in its NUL) */
+#define CHATD_PEER_LABEL_TRANSCRIPT        "chatd/1/peer-transcript"
+#define CHATD_PEER_LABEL_KEYS              "chatd/1/peer-session-keys"
+#define CHATD_PEER_LABEL_CONFIRM_RESPONDER "chatd/1/peer-confirm-responder"
+#define CHATD_PEER_LABEL_CONFIRM_INITIATOR "chatd/1/peer-confirm-initiator"
+#define CHATD_PEER_LABEL_MESSAGE_KEY       "chatd/1/peer-message-key"
+#define CHATD_PEER_LABEL_CHAIN_KEY         "chatd/1/peer-chain-key"
+#define CHATD_PEER_LABEL_MESSAGE           "chatd/1/peer-message"
+#define CHATD_PEER_LABEL_RECEIPT           "chatd/1/peer-receipt"
+
+/* Defaults (doc/protocol.md): a handshake that has not finished after this
+ * long has failed (retry; never fall back); a session is re-keyed (a new
+ * handshake) after this many messages sent in one direction or this much
+ * time, whichever comes first, and at every reconnect; at twice the message
+ * count it refuses to seal until it is re-keyed. */
+#define CHATD_PEER_HANDSHAKE_TIMEOUT_US   (10 * G_USEC_PER_SEC)
+#define CHATD_PEER_REKEY_MESSAGES         5000
+#define CHATD_PEER_REKEY_AFTER_US         ((gint64) 10 * 60 * G_USEC_PER_SEC)
+
+/* The receiving ratchet keeps at most this many keys of messages that have
+ * not arrived yet (out-of-order delivery across streams), and accepts a
+ * counter at most this far ahead of the next expected one. */
+#define CHATD_PEER_SKIPPED_MAX            2000
+/* an old session still opens late messages this long after a re-key, and
+ * at most this many old sessions are kept */
+#define CHATD_PEER_RETIRED_GRACE_US       (2 * 60 * G_USEC_PER_SEC)
+#define CHATD_PEER_RETIRED_MAX            2

@@ -1,0 +1,534 @@
+/* test-peer-session.c: messages inside peer sessions: 10,000 messages with
+ * re-keys in between and out-of-order delivery all open once; replays and
+ * forgeries are refused; receipts are MACs; forward secrecy, with its
+ * positive control; a stolen chain key does not open earlier messages. */
+#include "peer-test-util.h"
+
+static TestUser alice, bob;
+static const gint64 T0 = 1000 * G_USEC_PER_SEC;
+
+static GBytes *
+seal_text (ChatdPeerSession *s, const char *text, guint64 *ret_counter)
+{
+  g_autoptr(GError) error = NULL;
+  GBytes *m = chatd_peer_session_seal (s, (const guint8 *) "aad", 3, (const guint8 *) text, strlen (text),
+                                       ret_counter, &error);
+  g_assert_no_error (error);
+  return m;
+}
+
+static void
+assert_opens (ChatdPeerSession *s, GBytes *m, const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) p = chatd_peer_session_open (s, m, (const guint8 *) "aad", 3, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (g_bytes_get_data (p, NULL), g_bytes_get_size (p), text, strlen (text));
+}
+
+static void
+assert_refused (ChatdPeerSession *s, GBytes *m)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) p = chatd_peer_session_open (s, m, (const guint8 *) "aad", 3, NULL, &error);
+  g_assert_null (p);
+  g_assert_nonnull (error);
+}
+
+/* a copy of m with one byte of the sealed part flipped */
+static GBytes *
+tampered (GBytes *m)
+{
+  gsize len = 0;
+  const guint8 *data = g_bytes_get_data (m, &len);
+  guint8 *copy = g_memdup2 (data, len);
+  copy[len - 5] ^= 0x40;
+  return g_bytes_new_take (copy, len);
+}
+
+static void
+test_round_trip (void)
+{
+  TestHandshake t;
+  test_run_handshake (&alice, &bob, NULL, T0, FALSE, &t);
+  g_autoptr(GBytes) m = seal_text (t.initiator, "hello Bob", NULL);
+  /* wrong associated data, a flipped bit, the wrong direction: refused and
+   * nothing consumed */
+  g_autoptr(GError) error = NULL;
+  g_assert_null (chatd_peer_session_open (t.responder, m, (const guint8 *) "AAD", 3, NULL, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  g_autoptr(GBytes) bad = tampered (m);
+  assert_refused (t.responder, bad);
+  assert_refused (t.initiator, m);   /* its own message does not open in its own receive chain */
+  assert_opens (t.responder, m, "hello Bob");
+  assert_refused (t.responder, m);   /* replay */
+  g_assert_cmpuint (chatd_peer_session_opened_count (t.responder), ==, 1);
+  /* a message of another session */
+  TestHandshake other;
+  test_run_handshake (&alice, &bob, NULL, T0, FALSE, &other);
+  g_autoptr(GBytes) m2 = seal_text (other.initiator, "other", NULL);
+  assert_refused (t.responder, m2);
+  test_handshake_clear (&other);
+  test_handshake_clear (&t);
+}
+
+/* Out of order within the bound, each key once, the skipped keys bounded,
+ * a counter too far ahead refused without changing anything. */
+static void
+test_out_of_order (void)
+{
+  TestHandshake t;
+  test_run_handshake (&alice, &bob, NULL, T0, FALSE, &t);
+  enum { N = 300 };
+  GBytes *m[N];
+  char text[32];
+  for (guint i = 0; i < N; i++)
+    {
+      g_snprintf (text, sizeof text, "message %u", i);
+      guint64 counter = 0;
+      m[i] = seal_text (t.initiator, text, &counter);
+      g_assert_cmpuint (counter, ==, i);
+    }
+  /* deliver: the last first, then odd ones, then even ones backwards */
+  g_snprintf (text, sizeof text, "message %u", N - 1);
+  assert_opens (t.responder, m[N - 1], text);
+  for (guint i = 1; i < N - 1; i += 2)
+    {
+      g_snprintf (text, sizeof text, "message %u", i);
+      assert_opens (t.responder, m[i], text);
+    }
+  for (gint i = N - 2; i >= 0; i -= 2)
+    {
+      g_snprintf (text, sizeof text, "message %d", i);
+      assert_opens (t.responder, m[i], text);
+    }
+  for (guint i = 0; i < N; i++)
+    assert_refused (t.responder, m[i]);   /* every one a replay now */
+  for (guint i = 0; i < N; i++)
+    g_bytes_unref (m[i]);
+  test_handshake_clear (&t);
+
+  /* the ratchet itself: skipped keys bounded and given out once */
+  guint8 chain[32] = { 1, 2, 3 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChatdPeerRatchet) r = chatd_peer_ratchet_new (CHANNEL_SUITE, chain, &error);
+  g_assert_no_error (error);
+  const guint8 *key = NULL;
+  g_assert_false (chatd_peer_ratchet_peek (r, CHATD_PEER_SKIPPED_MAX + 1, &key, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  g_clear_error (&error);
+  g_assert_cmpuint (chatd_peer_ratchet_next_counter (r), ==, 0);
+  g_assert_true (chatd_peer_ratchet_peek (r, CHATD_PEER_SKIPPED_MAX, &key, &error));
+  chatd_peer_ratchet_commit (r);
+  g_assert_cmpuint (chatd_peer_ratchet_skipped_count (r), ==, CHATD_PEER_SKIPPED_MAX);
+  g_assert_true (chatd_peer_ratchet_peek (r, 2 * CHATD_PEER_SKIPPED_MAX, &key, &error));
+  chatd_peer_ratchet_commit (r);
+  /* still bounded: the oldest skipped keys were dropped (wiped) */
+  g_assert_cmpuint (chatd_peer_ratchet_skipped_count (r), ==, CHATD_PEER_SKIPPED_MAX);
+  g_assert_false (chatd_peer_ratchet_peek (r, 0, &key, &error));   /* dropped: too old */
+  g_clear_error (&error);
+  guint8 first[32];
+  g_assert_true (chatd_peer_ratchet_peek (r, 2 * CHATD_PEER_SKIPPED_MAX - 1, &key, &error));
+  memcpy (first, key, sizeof first);
+  /* peeked, not used: still there, the same key */
+  g_assert_true (chatd_peer_ratchet_peek (r, 2 * CHATD_PEER_SKIPPED_MAX - 1, &key, &error));
+  g_assert_cmpmem (first, sizeof first, key, sizeof first);
+  chatd_peer_ratchet_commit (r);   /* used: gone */
+  g_assert_cmpuint (chatd_peer_ratchet_skipped_count (r), ==, CHATD_PEER_SKIPPED_MAX - 1);
+  g_assert_false (chatd_peer_ratchet_peek (r, 2 * CHATD_PEER_SKIPPED_MAX - 1, &key, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  /* the next counter was not disturbed by the refusals */
+  g_assert_cmpuint (chatd_peer_ratchet_next_counter (r), ==, 2 * CHATD_PEER_SKIPPED_MAX + 1);
+}
+
+/* 10,000 messages from Alice to Bob with a re-key every 1,000: when the
+ * session is due, a new handshake runs and both sides install it while up
+ * to 200 messages of the old session are still on their way (delivered in
+ * a shuffled order); every message opens exactly once, nothing is lost. */
+static void
+test_rekey_10000 (void)
+{
+  enum { TOTAL = 10000, IN_FLIGHT = 200 };
+  ChatdPeerHandshakeConfig config = { .limits.rekey_messages = 1000 };
+  g_autoptr(ChatdPeerLink) a_link = chatd_peer_link_new ();
+  g_autoptr(ChatdPeerLink) b_link = chatd_peer_link_new ();
+  g_autoptr(GRand) rand = g_rand_new_with_seed (8);
+  gint64 now = T0;
+  g_autoptr(GPtrArray) flight = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  guint8 *seen = g_new0 (guint8, TOTAL);
+  guint rekeys = 0, delivered = 0, late = 0;
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < TOTAL || flight->len > 0; now += 1000)
+    {
+      if (i < TOTAL && chatd_peer_link_needs_rekey (a_link, now))
+        {
+          TestHandshake t;
+          test_run_handshake (&alice, &bob, &config, now, FALSE, &t);
+          chatd_peer_link_install (a_link, g_steal_pointer (&t.initiator), now);
+          chatd_peer_link_install (b_link, g_steal_pointer (&t.responder), now);
+          test_handshake_clear (&t);
+          rekeys++;
+        }
+      if (i < TOTAL)
+        {
+          guint8 text[100];
+          memset (text, 'x', sizeof text);
+          memcpy (text, &i, sizeof i);
+          GBytes *m = chatd_peer_link_seal (a_link, (const guint8 *) "Alice>Bob", 9, text, sizeof text, NULL,
+                                            &error);
+          g_assert_no_error (error);
+          g_ptr_array_add (flight, m);
+          g_ptr_array_add (all, g_bytes_ref (m));
+          i++;
+        }
+      /* deliver one at random once the window is full (or at the end) */
+      if (flight->len >= IN_FLIGHT || (i == TOTAL && flight->len > 0))
+        {
+          guint pick = g_rand_int_range (rand, 0, flight->len);
+          GBytes *m = g_ptr_array_steal_index_fast (flight, pick);
+          guint8 id[CHATD_PEER_SESSION_ID_LEN];
+          g_assert_true (chatd_peer_message_session_id (m, id, NULL));
+          if (memcmp (id, chatd_peer_session_id (chatd_peer_link_current (b_link)), sizeof id) != 0)
+            late++;   /* sealed before the last re-key: opened by a retired session */
+          g_autoptr(GBytes) p = chatd_peer_link_open (b_link, m, (const guint8 *) "Alice>Bob", 9, now, NULL,
+                                                      &error);
+          g_assert_no_error (error);
+          g_assert_cmpuint (g_bytes_get_size (p), ==, 100);
+          guint index;
+          memcpy (&index, g_bytes_get_data (p, NULL), sizeof index);
+          g_assert_cmpuint (index, <, TOTAL);
+          g_assert_cmpuint (seen[index], ==, 0);
+          seen[index] = 1;
+          delivered++;
+          g_bytes_unref (m);
+        }
+    }
+  g_assert_cmpuint (delivered, ==, TOTAL);
+  for (guint i = 0; i < TOTAL; i++)
+    g_assert_cmpuint (seen[i], ==, 1);
+  g_assert_cmpuint (rekeys, ==, TOTAL / 1000);
+  g_assert_cmpuint (late, >, 100);
+  g_test_message ("%u messages, %u handshakes, all opened once (%u after their session was replaced)",
+                  TOTAL, rekeys, late);
+  /* replays of any of them are refused (a sample across all sessions) */
+  for (guint i = 0; i < TOTAL; i += 97)
+    {
+      g_autoptr(GBytes) p = chatd_peer_link_open (b_link, all->pdata[i], (const guint8 *) "Alice>Bob", 9, now, NULL,
+                                                  &error);
+      g_assert_null (p);
+      g_assert_nonnull (error);
+      g_clear_error (&error);
+    }
+  /* long after the re-key, the retired sessions are gone */
+  g_assert_cmpuint (chatd_peer_link_retired_count (b_link, now + CHATD_PEER_RETIRED_GRACE_US), ==, 0);
+  g_free (seen);
+}
+
+static void
+test_rekey_rule (void)
+{
+  ChatdPeerHandshakeConfig config = { .limits = { .rekey_messages = 10, .rekey_after_us = 60 * G_USEC_PER_SEC } };
+  TestHandshake t;
+  test_run_handshake (&alice, &bob, &config, T0, FALSE, &t);
+  g_assert_false (chatd_peer_session_needs_rekey (t.initiator, T0));
+  g_assert_true (chatd_peer_session_needs_rekey (t.initiator, T0 + 60 * G_USEC_PER_SEC));
+  for (guint i = 0; i < 10; i++)
+    g_bytes_unref (seal_text (t.initiator, "m", NULL));
+  g_assert_true (chatd_peer_session_needs_rekey (t.initiator, T0));
+  for (guint i = 0; i < 10; i++)
+    g_bytes_unref (seal_text (t.initiator, "m", NULL));
+  /* at twice the count it refuses to seal */
+  g_autoptr(GError) error = NULL;
+  g_assert_null (chatd_peer_session_seal (t.initiator, NULL, 0, (const guint8 *) "m", 1, NULL, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  test_handshake_clear (&t);
+
+  /* the defaults are the documented ones */
+  test_run_handshake (&alice, &bob, NULL, T0, FALSE, &t);
+  g_assert_false (chatd_peer_session_needs_rekey (t.initiator, T0 + CHATD_PEER_REKEY_AFTER_US - 1));
+  g_assert_true (chatd_peer_session_needs_rekey (t.initiator, T0 + CHATD_PEER_REKEY_AFTER_US));
+  test_handshake_clear (&t);
+}
+
+/* Receipts are MACs under the session: they check for the sender, and not
+ * when tampered with, reflected, for a message never sent, or in another
+ * session. */
+static void
+test_receipts (void)
+{
+  TestHandshake t, other;
+  test_run_handshake (&alice, &bob, NULL, T0, FALSE, &t);
+  test_run_handshake (&alice, &bob, NULL, T0, FALSE, &other);
+  guint64 counter = 0;
+  g_autoptr(GBytes) m = seal_text (t.initiator, "receipt me", &counter);
+  assert_opens (t.responder, m, "receipt me");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) receipt = chatd_peer_session_receipt (t.responder, counter, 1, &error);
+  g_assert_no_error (error);
+  guint64 got_counter = 99;
+  guint8 status = 0;
+  g_assert_true (chatd_peer_session_check_receipt (t.initiator, receipt, &got_counter, &status, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (got_counter, ==, counter);
+  g_assert_cmpuint (status, ==, 1);
+
+  g_autoptr(GBytes) bad = tampered (receipt);
+  g_assert_false (chatd_peer_session_check_receipt (t.initiator, bad, NULL, NULL, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  g_clear_error (&error);
+  /* Alice's own receipt for a message Bob "sent" is not a receipt from Bob */
+  g_autoptr(GBytes) reflected = chatd_peer_session_receipt (t.initiator, counter, 1, &error);
+  g_assert_false (chatd_peer_session_check_receipt (t.initiator, reflected, NULL, NULL, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  g_clear_error (&error);
+  g_autoptr(GBytes) future = chatd_peer_session_receipt (t.responder, counter + 5, 1, &error);
+  g_assert_false (chatd_peer_session_check_receipt (t.initiator, future, NULL, NULL, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  g_clear_error (&error);
+  g_assert_false (chatd_peer_session_check_receipt (other.initiator, receipt, NULL, NULL, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  test_handshake_clear (&t);
+  test_handshake_clear (&other);
+}
+
+/* The session's packet protector: what one side seals the other opens,
+ * packet number as nonce and header as associated data. */
+static void
+test_protector (void)
+{
+  TestHandshake t;
+  test_run_handshake (&alice, &bob, NULL, T0, FALSE, &t);
+  ChatdPacketProtector pa, pb;
+  g_autoptr(GError) error = NULL;
+  g_assert_true (chatd_peer_session_take_protector (t.initiator, &pa, &error));
+  g_assert_true (chatd_peer_session_take_protector (t.responder, &pb, &error));
+  g_assert_no_error (error);
+  g_assert_false (chatd_peer_session_take_protector (t.initiator, &pa, &error));   /* once */
+  g_clear_error (&error);
+  const guint8 header[18] = { 0x83, 1, 2, 3 };
+  guint8 payload[64], tag[32];
+  memset (payload, 'p', sizeof payload);
+  g_assert_true (pa.seal (pa.user_data, 42, header, sizeof header, payload, sizeof payload, tag));
+  g_assert_cmpint (payload[0], !=, 'p');
+  guint8 copy[64];
+  memcpy (copy, payload, sizeof copy);
+  g_assert_false (pb.open (pb.user_data, 43, header, sizeof header, copy, sizeof copy, tag));   /* wrong pn */
+  memcpy (copy, payload, sizeof copy);
+  g_assert_false (pa.open (pa.user_data, 42, header, sizeof header, copy, sizeof copy, tag));   /* own key */
+  g_assert_true (pb.open (pb.user_data, 42, header, sizeof header, payload, sizeof payload, tag));
+  g_assert_cmpint (payload[0], ==, 'p');
+  /* the other way, and many packets through the same keyed contexts */
+  for (guint64 pn = 0; pn < 100; pn++)
+    {
+      memset (payload, (int) pn, sizeof payload);
+      g_assert_true (pb.seal (pb.user_data, pn, header, sizeof header, payload, sizeof payload, tag));
+      g_assert_true (pa.open (pa.user_data, pn, header, sizeof header, payload, sizeof payload, tag));
+      g_assert_cmpint (payload[10], ==, (int) pn);
+    }
+  pa.free_func (pa.user_data);
+  pb.free_func (pb.user_data);
+  test_handshake_clear (&t);
+}
+
+/* A suite without the AEAD context (the one-shot path in the session and
+ * in the packet protector) talks to one with it: same bytes on the wire. */
+static void
+test_without_aead_context (void)
+{
+  static ChatdSuite no_context;
+  no_context = chatd_suite_25519;
+  no_context.caps &= ~CHATD_SUITE_CAN_AEAD_CONTEXT;
+  ChatdPeerIdentity a = self_of (&alice), a_peer = peer_of (&bob);
+  ChatdPeerIdentity b = self_of (&bob), b_peer = peer_of (&alice);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) init = NULL, response = NULL, finish = NULL, none = NULL;
+  g_autoptr(ChatdPeerHandshake) hi = chatd_peer_handshake_new_initiator (&no_context, &a, &a_peer, NULL, T0, &init,
+                                                                         &error);
+  g_autoptr(ChatdPeerHandshake) hr = chatd_peer_handshake_new_responder (CHANNEL_SUITE, &b, &b_peer, NULL, T0, &error);
+  g_assert_true (chatd_peer_handshake_receive (hr, init, T0, &response, &error));
+  g_assert_true (chatd_peer_handshake_receive (hi, response, T0, &finish, &error));
+  g_assert_true (chatd_peer_handshake_receive (hr, finish, T0, &none, &error));
+  g_assert_no_error (error);
+  g_autoptr(ChatdPeerSession) si = chatd_peer_handshake_take_session (hi);
+  g_autoptr(ChatdPeerSession) sr = chatd_peer_handshake_take_session (hr);
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autoptr(GBytes) m1 = seal_text (si, "one-shot", NULL);
+      assert_opens (sr, m1, "one-shot");
+      g_autoptr(GBytes) m2 = seal_text (sr, "context", NULL);
+      assert_opens (si, m2, "context");
+    }
+  ChatdPacketProtector pi, pr;
+  g_assert_true (chatd_peer_session_take_protector (si, &pi, &error));
+  g_assert_true (chatd_peer_session_take_protector (sr, &pr, &error));
+  const guint8 header[18] = { 0x83 };
+  for (guint64 pn = 0; pn < 20; pn++)
+    {
+      guint8 payload[40], tag[32];
+      memset (payload, (int) pn, sizeof payload);
+      g_assert_true (pi.seal (pi.user_data, pn, header, sizeof header, payload, sizeof payload, tag));
+      g_assert_true (pr.open (pr.user_data, pn, header, sizeof header, payload, sizeof payload, tag));
+      g_assert_true (pr.seal (pr.user_data, pn, header, sizeof header, payload, sizeof payload, tag));
+      g_assert_true (pi.open (pi.user_data, pn, header, sizeof header, payload, sizeof payload, tag));
+      g_assert_cmpint (payload[39], ==, (int) pn);
+    }
+  pi.free_func (pi.user_data);
+  pr.free_func (pr.user_data);
+}
+
+/* does any of the recorded messages open in this session view? */
+static guint
+count_opening (ChatdPeerSession *s, GPtrArray *recorded)
+{
+  guint n = 0;
+  for (guint i = 0; i < recorded->len; i++)
+    {
+      g_autoptr(GBytes) p = chatd_peer_session_open (s, recorded->pdata[i], (const guint8 *) "aad", 3, NULL, NULL);
+      if (p != NULL)
+        n++;
+    }
+  return n;
+}
+
+/* Forward secrecy.  Record a session: its handshake and 20 messages each
+ * way.  Control: a decryptor given the session's ephemeral secret runs the
+ * handshake's own derivation on the record and opens all of them.  Attack:
+ * the same decryptor given both users' long-term private keys tries every
+ * secret-sized window of both private key blobs as the key exchange secret,
+ * for either side and either direction; nothing opens. */
+static void
+test_forward_secrecy (void)
+{
+  TestHandshake t;
+  test_run_handshake (&alice, &bob, NULL, T0, TRUE, &t);
+  g_assert_nonnull (t.initiator_ephemeral);
+  g_autoptr(GPtrArray) to_bob = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr(GPtrArray) to_alice = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  char text[32];
+  for (guint i = 0; i < 20; i++)
+    {
+      g_snprintf (text, sizeof text, "secret %u", i);
+      g_ptr_array_add (to_bob, seal_text (t.initiator, text, NULL));
+      g_ptr_array_add (to_alice, seal_text (t.responder, text, NULL));
+    }
+  const ChatdSuite *suite = CHANNEL_SUITE;
+  g_autoptr(GError) error = NULL;
+
+  /* control: the ephemeral secret opens the whole record, both ways */
+  g_autoptr(ChatdPeerSession) as_bob = chatd_peer_handshake_replay (
+    suite, t.init, t.response, alice.public_key, bob.public_key, CHATD_PEER_ROLE_INITIATOR,
+    t.initiator_ephemeral->data, t.initiator_ephemeral->len, CHATD_PEER_ROLE_RESPONDER, &error);
+  g_assert_no_error (error);
+  g_autoptr(ChatdPeerSession) as_alice = chatd_peer_handshake_replay (
+    suite, t.init, t.response, alice.public_key, bob.public_key, CHATD_PEER_ROLE_INITIATOR,
+    t.initiator_ephemeral->data, t.initiator_ephemeral->len, CHATD_PEER_ROLE_INITIATOR, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (count_opening (as_bob, to_bob), ==, 20);
+  g_assert_cmpuint (count_opening (as_alice, to_alice), ==, 20);
+
+  /* attack: only the long-term private keys */
+  const TestUser *users[] = { &alice, &bob };
+  guint attempts = 0, opened = 0;
+  for (guint u = 0; u < G_N_ELEMENTS (users); u++)
+    {
+      const ChatdKey *key = users[u]->key;
+      g_autoptr(ChatdSecret) blob = chatd_secret_new (key->suite->private_blob_max);
+      gsize blob_len = 0;
+      g_assert_true (key->suite->export_private (key, blob->data, blob->len, &blob_len, &error));
+      for (gsize off = 0; off + suite->kx_secret_len <= blob_len; off++)
+        for (guint secret_of = 0; secret_of < 2; secret_of++)
+          for (guint as_role = 0; as_role < 2; as_role++)
+            {
+              g_autoptr(GError) attempt_error = NULL;
+              g_autoptr(ChatdPeerSession) s = chatd_peer_handshake_replay (
+                suite, t.init, t.response, alice.public_key, bob.public_key, secret_of,
+                blob->data + off, suite->kx_secret_len, as_role, &attempt_error);
+              if (s == NULL)
+                continue;   /* e.g. a low-order result */
+              attempts++;
+              opened += count_opening (s, as_role == CHATD_PEER_ROLE_RESPONDER ? to_bob : to_alice);
+            }
+    }
+  g_test_message ("forward secrecy: %u key schedules from the long-term keys, %u messages opened",
+                  attempts, opened);
+  g_assert_cmpuint (attempts, >, 100);
+  g_assert_cmpuint (opened, ==, 0);
+
+  /* and once the handshake is over the sessions hold no ephemeral secret:
+   * the handshake wiped it (the copy above came from before the end) */
+  test_handshake_clear (&t);
+}
+
+/* A thief who gets the current chain key (here derived by hand, after
+ * checking that the hand derivation is the ratchet's) cannot open earlier
+ * messages: a ratchet started from it never yields an earlier key. */
+static void
+hand_step (const char *label, const guint8 *chain, guint8 *out)
+{
+  guint8 input[64 + 32];
+  gsize label_len = strlen (label) + 1;
+  memcpy (input, label, label_len);
+  memcpy (input + label_len, chain, 32);
+  g_assert_true (CHANNEL_SUITE->hash (input, label_len + 32, out, NULL));
+}
+
+static void
+test_stolen_chain_key (void)
+{
+  const ChatdSuite *suite = CHANNEL_SUITE;
+  enum { BEFORE = 10 };
+  guint8 chain[32];
+  chatd_random_nonce (chain, sizeof chain);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChatdPeerRatchet) sender = chatd_peer_ratchet_new (suite, chain, &error);
+  guint8 earlier[BEFORE][32];
+  guint64 counter;
+  for (guint i = 0; i < BEFORE; i++)
+    g_assert_true (chatd_peer_ratchet_next (sender, &counter, earlier[i], &error));
+  /* the thief's copy of the chain key after BEFORE steps */
+  guint8 stolen[32];
+  memcpy (stolen, chain, sizeof stolen);
+  for (guint i = 0; i < BEFORE; i++)
+    {
+      guint8 mk[32];
+      hand_step (CHATD_PEER_LABEL_MESSAGE_KEY, stolen, mk);
+      g_assert_cmpmem (mk, suite->aead_key_len, earlier[i], suite->aead_key_len);   /* model == code */
+      hand_step (CHATD_PEER_LABEL_CHAIN_KEY, stolen, stolen);
+    }
+  guint8 next_key[32];
+  g_assert_true (chatd_peer_ratchet_next (sender, &counter, next_key, &error));
+  g_autoptr(ChatdPeerRatchet) thief = chatd_peer_ratchet_new (suite, stolen, &error);
+  for (guint n = 0; n < 2 * CHATD_PEER_SKIPPED_MAX; n++)
+    {
+      guint8 k[32];
+      g_assert_true (chatd_peer_ratchet_next (thief, &counter, k, &error));
+      if (n == 0)
+        g_assert_cmpmem (k, suite->aead_key_len, next_key, suite->aead_key_len);   /* the future: yes */
+      for (guint i = 0; i < BEFORE; i++)
+        g_assert_false (memcmp (k, earlier[i], suite->aead_key_len) == 0);   /* the past: never */
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_assert_true (chatd_crypto_init (NULL));
+  test_user_init (&alice, "Alice", &chatd_suite_25519, 0);
+  test_user_init (&bob, "Bob", &chatd_suite_25519, 0);
+  g_test_add_func ("/peer/session/round-trip", test_round_trip);
+  g_test_add_func ("/peer/session/out-of-order", test_out_of_order);
+  g_test_add_func ("/peer/session/rekey-10000", test_rekey_10000);
+  g_test_add_func ("/peer/session/rekey-rule", test_rekey_rule);
+  g_test_add_func ("/peer/session/receipts", test_receipts);
+  g_test_add_func ("/peer/session/protector", test_protector);
+  g_test_add_func ("/peer/session/without-aead-context", test_without_aead_context);
+  g_test_add_func ("/peer/session/forward-secrecy", test_forward_secrecy);
+  g_test_add_func ("/peer/session/stolen-chain-key", test_stolen_chain_key);
+  int status = g_test_run ();
+  test_user_clear (&alice);
+  test_user_clear (&bob);
+  return status;
+}
