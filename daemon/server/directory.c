@@ -89,6 +89,22 @@ chatd_directory_default_suite (ChatdDirectory *directory, GError **error)
   return suite;
 }
 
+const ChatdSuite *
+chatd_directory_user_suite (ChatdDirectory *directory, GError **error)
+{
+  const char *name = directory->config.user_suite;
+  if (name == NULL)
+    return chatd_directory_default_suite (directory, error);
+  const ChatdSuite *suite = chatd_registry_lookup_suite (directory->registry, name);
+  if (suite == NULL || !chatd_suite_has (suite, CHATD_SUITE_CAN_SIGN | CHATD_SUITE_CAN_SEAL))
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_NOT_SUPPORTED,
+                   "user-suite '%s': no loaded suite of that name signs and seals", name);
+      return NULL;
+    }
+  return suite;
+}
+
 ChatdDirectory *
 chatd_directory_open (const char *state_dir, const ChatdDirectoryConfig *config,
                       ChatdRegistry *registry, GError **error)
