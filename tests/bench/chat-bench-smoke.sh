@@ -1,0 +1,26 @@
+#!/bin/sh
+# chat-bench-smoke.sh CHAT-BENCH: runs `chat-bench --quick` (suite chatd) and
+# checks the shape of its table: one row per suite, size and in-flight count
+# with numbers in every column, and Bob's inbox holding every message
+# exactly once for each suite (chat-bench checks that itself and exits 1).
+set -u
+out=$("$1" --quick)
+status=$?
+printf '%s\n' "$out"
+[ "$status" -eq 0 ] || { echo "chat-bench --quick exited with $status"; exit 1; }
+printf '%s\n' "$out" | grep -Eq '^mode +suite +size +inflight +messages +msgs/s +client/s +p50 ms +p99 ms +p99.9 ms' ||
+  { echo "no table header"; exit 1; }
+num='[0-9]+(\.[0-9]+)?'
+for suite in rsa 25519; do
+  for size in 100 4096; do
+    for inflight in 1 16; do
+      printf '%s\n' "$out" | grep -Eq "^envelope +$suite +$size +$inflight +[1-9][0-9]* +$num +$num +$num +$num +$num +$num +$num +$num\$" ||
+        { echo "no complete row for $suite, $size B, $inflight in flight"; exit 1; }
+    done
+  done
+  printf '%s\n' "$out" | grep -Eq "^envelope $suite: Bob's inbox holds ([0-9]+) messages \\(\\1 distinct\\); \\1 sends delivered; \\1 message events, 0 doubled; 0 event ids not in the inbox: ok\$" ||
+    { echo "no passed inbox check for $suite"; exit 1; }
+done
+printf '%s\n' "$out" | grep -Eq '^control path alone .*: [0-9]+ with 1 in flight, [0-9]+ with 16 in flight' ||
+  { echo "no control path figure"; exit 1; }
+echo "chat-bench-smoke: ok"
