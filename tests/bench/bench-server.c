@@ -351,8 +351,22 @@ bench_server_free (BenchServer *server)
 
 /* ---- user nodes ---- */
 
+/* a --daemon node is not our child: it has exited once /proc has no entry
+ * for it or shows it as a zombie (its new parent reaps it when it gets to it) */
+static gboolean
+process_running (gint pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", pid);
+  g_autofree char *stat = NULL;
+  if (!g_file_get_contents (path, &stat, NULL, NULL))
+    return FALSE;
+  const char *after = strrchr (stat, ')');
+  return after != NULL && after[1] == ' ' && after[2] != 'Z' && after[2] != 'X';
+}
+
 BenchUser *
-bench_user_start (BenchServer *server, const char *name, const char *password, GError **error)
+bench_user_start (BenchServer *server, const char *name, const char *password, const char *plugin_path,
+                  GError **error)
 {
   BenchUser *user = g_new0 (BenchUser, 1);
   user->name = g_strdup (name);
@@ -361,6 +375,8 @@ bench_user_start (BenchServer *server, const char *name, const char *password, G
   g_autoptr(GSubprocessLauncher) launcher =
     launcher_for (server, G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_subprocess_launcher_setenv (launcher, "CHATD_PASSWORD", password, TRUE);
+  if (plugin_path != NULL)
+    g_subprocess_launcher_setenv (launcher, "CHATD_PLUGIN_PATH", plugin_path, TRUE);
   g_autoptr(GSubprocess) process = g_subprocess_launcher_spawnv (launcher, (const char *const []) {
       server->config->chatd, "--user", name, "--connect", server->listen, "--listen", "127.0.0.1:0",
       "--daemon", "--wait", "30", "--state-dir", user->state_dir, "--socket", user->socket_path,
@@ -396,11 +412,10 @@ bench_user_stop (BenchServer *server, BenchUser *user)
   if (user->pid > 0 &&
       bench_ctl_at (server, user->socket_path, (const char *const []) { "shutdown", NULL }, NULL, NULL, NULL))
     {
-      g_autofree char *proc = g_strdup_printf ("/proc/%d", user->pid);
       gint64 deadline = g_get_monotonic_time () + STOP_WAIT_US;
-      while (g_file_test (proc, G_FILE_TEST_EXISTS) && g_get_monotonic_time () < deadline)
+      while (process_running (user->pid) && g_get_monotonic_time () < deadline)
         g_usleep (10 * 1000);
-      if (g_file_test (proc, G_FILE_TEST_EXISTS))
+      if (process_running (user->pid))
         kill (user->pid, SIGKILL);
     }
   g_free (user->name);

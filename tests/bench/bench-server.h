@@ -67,8 +67,10 @@ typedef struct {
 } BenchUser;
 
 /* Starts `chatd --user NAME --connect LISTEN --daemon` with the password in
- * CHATD_PASSWORD, in the server's temporary directory. */
-BenchUser *bench_user_start (BenchServer *server, const char *name, const char *password, GError **error);
+ * CHATD_PASSWORD, in the server's temporary directory; plugin_path: its
+ * CHATD_PLUGIN_PATH (extra plugins), or NULL. */
+BenchUser *bench_user_start (BenchServer *server, const char *name, const char *password,
+                             const char *plugin_path, GError **error);
 /* Shuts it down (it exits on its own; waited for at most 10 s). */
 void       bench_user_stop  (BenchServer *server, BenchUser *user);
 /* bench_server_ctl for another node's socket */

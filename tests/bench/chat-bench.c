@@ -38,6 +38,9 @@
 #ifndef LOGIN_BENCH_PLUGIN_DIR
 #define LOGIN_BENCH_PLUGIN_DIR "."
 #endif
+#ifndef CHAT_BENCH_LOAD_DIR
+#define CHAT_BENCH_LOAD_DIR NULL
+#endif
 
 #define CONTROL_PATH        "/org/chatd/Control"
 #define CONTROL_INTERFACE   "org.chatd.Control1"
@@ -49,10 +52,10 @@
 
 typedef struct {
   gboolean quick;
-  char    *suites, *sizes, *modes;
+  char    *suites, *sizes, *modes, *generators;
   gint     reps, inflight, connections, seq_messages, many_messages;
   double   time_limit_s;
-  char    *chatd, *chatctl, *plugin_dir;
+  char    *chatd, *chatctl, *plugin_dir, *load_dir;
 } Options;
 
 /* one measurement's outcome; the table shows the median of each column */
@@ -64,7 +67,7 @@ typedef struct {
 } Sample;
 
 typedef struct {
-  const char *mode, *suite;
+  const char *mode, *suite, *generator;
   gsize       size;
   guint       inflight;
   Sample      median;
@@ -305,10 +308,69 @@ wait_stored (Link *link, GArray *sent)
     }
 }
 
-/* one measurement: up to `messages` sends of `size` bytes with `inflight` in flight */
+/* the generator inside Alice's node: one `bench-send` call (plugins/bench-load) */
 static gboolean
-measure (Link *link, const Options *o, gsize size, guint inflight, guint messages, Sample *ret,
-         GError **error)
+run_in_node (Load *load, gsize size, double time_limit_s)
+{
+  g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "user", g_variant_new_string ("Bob"));
+  g_variant_builder_add (&b, "{sv}", "count", g_variant_new_int64 (load->target));
+  g_variant_builder_add (&b, "{sv}", "size", g_variant_new_int64 ((gint64) size));
+  g_variant_builder_add (&b, "{sv}", "inflight", g_variant_new_int64 (load->inflight_max));
+  g_variant_builder_add (&b, "{sv}", "time-limit-ms", g_variant_new_int64 ((gint64) (time_limit_s * 1000)));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = g_dbus_connection_call_sync (load->link->to_alice[0], NULL, CONTROL_PATH,
+                                                           CONTROL_INTERFACE, "Run",
+                                                           g_variant_new ("(s@a{sv})", "bench-send",
+                                                                          g_variant_builder_end (&b)),
+                                                           G_VARIANT_TYPE ("(vs)"), G_DBUS_CALL_FLAGS_NONE,
+                                                           G_MAXINT, NULL, &error);
+  g_autoptr(GVariant) result = NULL;
+  g_autoptr(GVariant) ids = NULL, accepted = NULL;
+  gint64 sent = 0, failed = 0;
+  const char *failure = NULL;
+  if (reply != NULL)
+    {
+      g_variant_get (reply, "(vs)", &result, NULL);
+      if (!g_variant_is_of_type (result, G_VARIANT_TYPE_VARDICT) ||
+          !g_variant_lookup (result, "sent", "x", &sent) || !g_variant_lookup (result, "failed", "x", &failed) ||
+          !g_variant_lookup (result, "started-us", "x", &load->first_call_us) ||
+          !g_variant_lookup (result, "ended-us", "x", &load->last_reply_us) ||
+          (ids = g_variant_lookup_value (result, "ids", G_VARIANT_TYPE_STRING_ARRAY)) == NULL ||
+          (accepted = g_variant_lookup_value (result, "accepted-us", G_VARIANT_TYPE ("ax"))) == NULL ||
+          g_variant_n_children (ids) != g_variant_n_children (accepted))
+        g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "bench-send: a malformed result");
+      g_variant_lookup (result, "first-failure", "&s", &failure);
+    }
+  if (error != NULL)
+    {
+      load->failed = MAX (load->failed, 1);
+      load->first_failure = g_strdup (error->message);
+      return FALSE;
+    }
+  gsize n = 0;
+  const gint64 *times = g_variant_get_fixed_array (accepted, &n, sizeof (gint64));
+  for (gsize i = 0; i < n; i++)
+    {
+      Sent s = { .accepted_us = times[i] };
+      g_autoptr(GVariant) id = g_variant_get_child_value (ids, i);
+      g_strlcpy (s.id, g_variant_get_string (id, NULL), sizeof s.id);
+      g_array_append_val (load->sent, s);
+    }
+  load->link->delivered += (guint) n;
+  load->issued = (guint) sent;
+  load->failed = (guint) failed;
+  if (failure != NULL)
+    load->first_failure = g_strdup (failure);
+  return failed == 0;
+}
+
+/* one measurement: up to `messages` sends of `size` bytes with `inflight`
+ * in flight, from this process over Alice's control socket or (in_node)
+ * from inside Alice's node */
+static gboolean
+measure (Link *link, const Options *o, gboolean in_node, gsize size, guint inflight, guint messages,
+         Sample *ret, GError **error)
 {
   g_autofree char *text = message_text (size);
   Load load = {
@@ -319,9 +381,12 @@ measure (Link *link, const Options *o, gsize size, guint inflight, guint message
   gint pids[3] = { link->alice->pid, link->bob->pid, link->server->pid };
   for (guint i = 0; i < 3; i++)
     if (!cpu_of (pids[i], &cpu0[i], error))
-      return FALSE;
+      {
+        load_clear (&load);
+        return FALSE;
+      }
   load.deadline_us = g_get_monotonic_time () + (gint64) (o->time_limit_s * G_USEC_PER_SEC);
-  gboolean ok = load_run (&load);
+  gboolean ok = in_node ? run_in_node (&load, size, o->time_limit_s) : load_run (&load);
   guint seen = wait_stored (link, load.sent);
   for (guint i = 0; i < 3; i++)
     if (!cpu_of (pids[i], &cpu1[i], error))
@@ -451,17 +516,17 @@ link_close (Link *link)
 }
 
 static gboolean
-link_open (Link *link, const BenchServerConfig *config, guint connections, GError **error)
+link_open (Link *link, const BenchServerConfig *config, const char *load_dir, guint connections, GError **error)
 {
   link->stored = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   link->server = bench_server_start (config, error);
   if (link->server == NULL)
     return FALSE;
   /* seeded users: passwords are the names */
-  link->alice = bench_user_start (link->server, "Alice", "Alice", error);
+  link->alice = bench_user_start (link->server, "Alice", "Alice", load_dir, error);
   if (link->alice == NULL)
     return FALSE;
-  link->bob = bench_user_start (link->server, "Bob", "Bob", error);
+  link->bob = bench_user_start (link->server, "Bob", "Bob", NULL, error);
   if (link->bob == NULL || !connect_node (link->bob->socket_path, &link->to_bob, error))
     return FALSE;
   link->event_subscription = g_dbus_connection_signal_subscribe (link->to_bob, NULL, CONTROL_INTERFACE, "Event",
@@ -519,7 +584,7 @@ row_median (Row *row, Sample *samples, guint n)
 static void
 print_header (void)
 {
-  printf ("%-9s %-6s %6s %8s %8s %9s %9s %8s %8s %8s %9s %9s %9s\n", "mode", "suite", "size", "inflight",
+  printf ("%-9s %-5s %-6s %6s %8s %8s %9s %9s %8s %8s %8s %9s %9s %9s\n", "mode", "load", "suite", "size", "inflight",
           "messages", "msgs/s", "client/s", "p50 ms", "p99 ms", "p99.9 ms", "alice s/k", "bob s/k",
           "server s/k");
 }
@@ -528,7 +593,8 @@ static void
 print_row (const Row *r)
 {
   const Sample *s = &r->median;
-  printf ("%-9s %-6s %6zu %8u %8u %9.1f %9.1f %8.2f %8.2f %8.2f %9.3f %9.3f %9.3f\n", r->mode, r->suite, r->size,
+  printf ("%-9s %-5s %-6s %6zu %8u %8u %9.1f %9.1f %8.2f %8.2f %8.2f %9.3f %9.3f %9.3f\n", r->mode, r->generator,
+          r->suite, r->size,
           r->inflight, s->messages, s->rate, s->client_rate, s->p50_ms, s->p99_ms, s->p999_ms, s->alice_cpu_1k,
           s->bob_cpu_1k, s->server_cpu_1k);
 }
@@ -565,8 +631,30 @@ run_benchmark (const Options *o, const char *command_line)
       g_printerr ("chat-bench: %s\n", error->message);
       return 2;
     }
-  guint inflights[2] = { 1, (guint) o->inflight };
-  guint n_inflights = o->inflight > 1 ? 2 : 1;
+  static const char *const known_generators[] = { "ctl", "node", NULL };
+  g_auto(GStrv) generators = NULL;
+  if (!parse_list (o->generators, known_generators, &generators, &error))
+    {
+      g_printerr ("chat-bench: %s\n", error->message);
+      return 2;
+    }
+  gboolean use_ctl = g_strv_contains ((const char *const *) generators, "ctl");
+  gboolean use_node = g_strv_contains ((const char *const *) generators, "node");
+  if (use_node && o->load_dir == NULL)
+    {
+      g_printerr ("chat-bench: the node generator needs plugins/bench-load (--load-dir)\n");
+      return 2;
+    }
+  /* the rows of each suite and size: from this process, 1 and K in flight;
+   * from inside Alice's node, K in flight */
+  struct { gboolean in_node; guint inflight; } row_kinds[3];
+  guint n_rows = 0;
+  if (use_ctl)
+    row_kinds[n_rows++] = (typeof (row_kinds[0])) { FALSE, 1 };
+  if (use_ctl && o->inflight > 1)
+    row_kinds[n_rows++] = (typeof (row_kinds[0])) { FALSE, (guint) o->inflight };
+  if (use_node)
+    row_kinds[n_rows++] = (typeof (row_kinds[0])) { TRUE, (guint) o->inflight };
   g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GString) checks = g_string_new (NULL);
   g_autoptr(GString) ceilings = g_string_new (NULL);
@@ -583,7 +671,7 @@ run_benchmark (const Options *o, const char *command_line)
         };
         Link link = { 0 };
         gint64 s0 = g_get_monotonic_time ();
-        if (!link_open (&link, &config, (guint) o->connections, &error))
+        if (!link_open (&link, &config, use_node ? o->load_dir : NULL, (guint) o->connections, &error))
           {
             g_printerr ("chat-bench: suite %s: %s\n", suites[si], error->message);
             link_close (&link);
@@ -593,7 +681,7 @@ run_benchmark (const Options *o, const char *command_line)
                     (g_get_monotonic_time () - s0) / 1e6);
         /* warm-up: contact pinned, key records fetched, connections open */
         Sample ignored;
-        gboolean ok = measure (&link, o, 100, 1, WARMUP_MESSAGES, &ignored, &error);
+        gboolean ok = measure (&link, o, FALSE, 100, 1, WARMUP_MESSAGES, &ignored, &error);
         for (guint z = 0; sizes[z] != NULL && ok; z++)
           {
             guint64 size = 0;
@@ -602,26 +690,29 @@ run_benchmark (const Options *o, const char *command_line)
                 ok = FALSE;
                 break;
               }
-            for (guint k = 0; k < n_inflights && ok; k++)
+            for (guint k = 0; k < n_rows && ok; k++)
               {
                 Sample samples[64];
                 guint reps = (guint) MIN (o->reps, 64);
-                guint target = inflights[k] == 1 ? (guint) o->seq_messages : (guint) o->many_messages;
+                gboolean in_node = row_kinds[k].in_node;
+                guint inflight = row_kinds[k].inflight;
+                guint target = inflight == 1 ? (guint) o->seq_messages : (guint) o->many_messages;
                 for (guint r = 0; r < reps && ok; r++)
                   {
-                    ok = measure (&link, o, (gsize) size, inflights[k], target, &samples[r], &error);
+                    ok = measure (&link, o, in_node, (gsize) size, inflight, target, &samples[r], &error);
                     if (ok)
-                      g_printerr ("chat-bench: %s %s %" G_GUINT64_FORMAT " B, %u in flight, run %u: %u messages, "
-                                  "%.1f msgs/s, p50 %.2f ms\n", modes[m], suites[si], size, inflights[k], r + 1,
-                                  samples[r].messages, samples[r].rate, samples[r].p50_ms);
+                      g_printerr ("chat-bench: %s %s %s %" G_GUINT64_FORMAT " B, %u in flight, run %u: %u messages, "
+                                  "%.1f msgs/s, p50 %.2f ms\n", modes[m], suites[si], in_node ? "node" : "ctl",
+                                  size, inflight, r + 1, samples[r].messages, samples[r].rate, samples[r].p50_ms);
                   }
                 if (!ok)
                   break;
                 Row *row = g_new0 (Row, 1);
                 row->mode = g_intern_string (modes[m]);
+                row->generator = in_node ? "node" : "ctl";
                 row->suite = g_intern_string (suites[si]);
                 row->size = (gsize) size;
-                row->inflight = inflights[k];
+                row->inflight = inflight;
                 row_median (row, samples, reps);
                 g_ptr_array_add (rows, row);
               }
@@ -659,10 +750,13 @@ run_benchmark (const Options *o, const char *command_line)
   print_header ();
   for (guint i = 0; i < rows->len; i++)
     print_row (rows->pdata[i]);
-  printf ("\nmsgs/s: messages / (first accepted at Alice .. last stored at Bob), inside the daemons; client/s: "
-          "as this process saw it (first call .. last reply, which waits for Bob's receipt).\n"
+  printf ("\nload: ctl = this process, one control-socket call (D-Bus Run send) per message, K over %d connections; "
+          "node = bench-send inside Alice's node (plugins/bench-load), K sends in flight through the messaging service.\n"
+          "msgs/s: messages / (first accepted at Alice .. last stored at Bob), inside the daemons; client/s: "
+          "as the generator saw it (first call .. last reply, which waits for Bob's receipt).\n"
           "p50/p99/p99.9: Alice's node took the send call .. Bob's node committed it (CLOCK_MONOTONIC). "
-          "s/k: CPU seconds per 1000 messages (/proc/PID/stat; server: the manifest fetched per send).\n");
+          "s/k: CPU seconds per 1000 messages (/proc/PID/stat; server: the manifest fetched per send).\n",
+          o->connections);
   printf ("%s", ceilings->str);
   printf ("%s", checks->str);
   if (!passed)
@@ -683,6 +777,9 @@ main (int argc, char **argv)
     { "modes", 0, 0, G_OPTION_ARG_STRING, &o.modes, "Modes (envelope)", "LIST" },
     { "suites", 0, 0, G_OPTION_ARG_STRING, &o.suites, "Suites of the users' keys (rsa,25519)", "LIST" },
     { "sizes", 0, 0, G_OPTION_ARG_STRING, &o.sizes, "Message sizes in bytes (100,4096)", "LIST" },
+    { "load", 0, 0, G_OPTION_ARG_STRING, &o.generators,
+      "Load generators: ctl (this process, a control call per message), node (bench-send inside Alice's node) "
+      "(ctl,node)", "LIST" },
     { "reps", 0, 0, G_OPTION_ARG_INT, &o.reps, "Runs per row, the table shows medians (3; --quick 1)", "N" },
     { "inflight", 'k', 0, G_OPTION_ARG_INT, &o.inflight, "Sends in flight in the 'many' rows (64; --quick 16)", "K" },
     { "connections", 'c', 0, G_OPTION_ARG_INT, &o.connections,
@@ -694,6 +791,7 @@ main (int argc, char **argv)
     { "chatd", 0, 0, G_OPTION_ARG_FILENAME, &o.chatd, "The chatd executable", "PATH" },
     { "chatctl", 0, 0, G_OPTION_ARG_FILENAME, &o.chatctl, "The chatctl executable", "PATH" },
     { "plugin-dir", 0, 0, G_OPTION_ARG_FILENAME, &o.plugin_dir, "chatd's plugin directory", "DIR" },
+    { "load-dir", 0, 0, G_OPTION_ARG_FILENAME, &o.load_dir, "The directory of bench-load.so (Alice's CHATD_PLUGIN_PATH)", "DIR" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- messages between two real chatd user nodes");
@@ -718,6 +816,10 @@ main (int argc, char **argv)
     o.suites = g_strdup ("rsa,25519");
   if (o.sizes == NULL)
     o.sizes = g_strdup ("100,4096");
+  if (o.generators == NULL)
+    o.generators = g_strdup ("ctl,node");
+  if (o.load_dir == NULL && CHAT_BENCH_LOAD_DIR != NULL)
+    o.load_dir = g_strdup (CHAT_BENCH_LOAD_DIR);
   if (o.reps < 1 || o.reps > 64 || o.inflight < 1 || o.connections < 1 || o.connections > CONNECTIONS_MAX ||
       (o.inflight + o.connections - 1) / o.connections > CALLS_PER_CONNECTION_MAX || o.seq_messages < 1 ||
       o.many_messages < 1 || o.time_limit_s <= 0 || o.time_limit_s > 3600)
@@ -739,5 +841,7 @@ main (int argc, char **argv)
   g_free (o.modes);
   g_free (o.suites);
   g_free (o.sizes);
+  g_free (o.generators);
+  g_free (o.load_dir);
   return status;
 }
