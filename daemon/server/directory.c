@@ -37,6 +37,7 @@ chatd_directory_config_init (ChatdDirectoryConfig *config)
   config->kdf = CHATD_KDF_DEFAULT_PARAMS;
   config->token_lifetime = CHATD_DIRECTORY_TOKEN_LIFETIME;
   config->key_record_lifetime = CHATD_DIRECTORY_KEY_RECORD_LIFETIME;
+  config->user_suite = NULL;
 }
 
 void
