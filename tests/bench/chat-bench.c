@@ -787,7 +787,7 @@ main (int argc, char **argv)
     { "seq-messages", 0, 0, G_OPTION_ARG_INT, &o.seq_messages, "Messages per run, one in flight (300; --quick 10)", "N" },
     { "many-messages", 0, 0, G_OPTION_ARG_INT, &o.many_messages, "Messages per run, K in flight (3000; --quick 40)", "N" },
     { "time-limit", 0, 0, G_OPTION_ARG_DOUBLE, &o.time_limit_s,
-      "No new send after this many seconds of a run (4; --quick 2)", "S" },
+      "No new send after this many seconds of a run (3; --quick 2)", "S" },
     { "chatd", 0, 0, G_OPTION_ARG_FILENAME, &o.chatd, "The chatd executable", "PATH" },
     { "chatctl", 0, 0, G_OPTION_ARG_FILENAME, &o.chatctl, "The chatctl executable", "PATH" },
     { "plugin-dir", 0, 0, G_OPTION_ARG_FILENAME, &o.plugin_dir, "chatd's plugin directory", "DIR" },
@@ -808,7 +808,7 @@ main (int argc, char **argv)
   DEFAULT (connections, 4, 2);
   DEFAULT (seq_messages, 300, 10);
   DEFAULT (many_messages, 3000, 40);
-  DEFAULT (time_limit_s, 4.0, 2.0);
+  DEFAULT (time_limit_s, 3.0, 2.0);
 #undef DEFAULT
   if (o.modes == NULL)
     o.modes = g_strdup ("envelope");
