@@ -25,4 +25,6 @@ for suite in rsa 25519; do
 done
 printf '%s\n' "$out" | grep -Eq '^control path alone .*: [0-9]+ with 1 in flight, [0-9]+ with 16 in flight' ||
   { echo "no control path figure"; exit 1; }
+printf '%s\n' "$out" | grep -Eq '^bench-send alone .*: [0-9]+ with 16 in flight$' ||
+  { echo "no bench-send figure"; exit 1; }
 echo "chat-bench-smoke: ok"

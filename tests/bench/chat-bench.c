@@ -448,6 +448,33 @@ control_ceiling (Link *link, guint inflight, double seconds)
   return rate;
 }
 
+/* the in-node generator alone: bench-send to an invalid name, which the
+ * messaging service refuses at once (no crypto, no network): sends per second */
+static double
+node_ceiling (Link *link, guint inflight, double seconds)
+{
+  g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "user", g_variant_new_string ("-"));
+  g_variant_builder_add (&b, "{sv}", "count", g_variant_new_int64 (10000000));
+  g_variant_builder_add (&b, "{sv}", "size", g_variant_new_int64 (100));
+  g_variant_builder_add (&b, "{sv}", "inflight", g_variant_new_int64 (inflight));
+  g_variant_builder_add (&b, "{sv}", "time-limit-ms", g_variant_new_int64 ((gint64) (seconds * 1000)));
+  g_autoptr(GVariant) reply = g_dbus_connection_call_sync (link->to_alice[0], NULL, CONTROL_PATH, CONTROL_INTERFACE,
+                                                           "Run", g_variant_new ("(s@a{sv})", "bench-send",
+                                                                                 g_variant_builder_end (&b)),
+                                                           G_VARIANT_TYPE ("(vs)"), G_DBUS_CALL_FLAGS_NONE,
+                                                           G_MAXINT, NULL, NULL);
+  g_autoptr(GVariant) result = NULL;
+  gint64 failed = 0, started = 0, ended = 0;
+  if (reply == NULL)
+    return NAN;
+  g_variant_get (reply, "(vs)", &result, NULL);
+  if (!g_variant_lookup (result, "failed", "x", &failed) || !g_variant_lookup (result, "started-us", "x", &started) ||
+      !g_variant_lookup (result, "ended-us", "x", &ended) || ended <= started)
+    return NAN;
+  return failed / ((ended - started) / (double) G_USEC_PER_SEC);
+}
+
 /* Bob's inbox (recv) must hold every delivered message exactly once */
 static gboolean
 check_inbox (Link *link, GString *report, GError **error)
@@ -724,6 +751,10 @@ run_benchmark (const Options *o, const char *command_line)
             g_string_append_printf (ceilings, "control path alone (Run `status` on Alice's node, calls/s): "
                                     "%.0f with 1 in flight, %.0f with %d in flight over %d connections\n",
                                     one, many, o->inflight, o->connections);
+            if (use_node)
+              g_string_append_printf (ceilings, "bench-send alone (in Alice's node; sends the messaging service "
+                                      "refuses at once, an invalid recipient; sends/s): %.0f with %d in flight\n",
+                                      node_ceiling (&link, (guint) o->inflight, o->quick ? 0.3 : 1.0), o->inflight);
           }
         if (ok)
           {
