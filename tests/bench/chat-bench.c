@@ -815,8 +815,8 @@ main (int argc, char **argv)
     { "inflight", 'k', 0, G_OPTION_ARG_INT, &o.inflight, "Sends in flight in the 'many' rows (64; --quick 16)", "K" },
     { "connections", 'c', 0, G_OPTION_ARG_INT, &o.connections,
       "Control connections to Alice's node for them (4; --quick 2)", "C" },
-    { "seq-messages", 0, 0, G_OPTION_ARG_INT, &o.seq_messages, "Messages per run, one in flight (300; --quick 10)", "N" },
-    { "many-messages", 0, 0, G_OPTION_ARG_INT, &o.many_messages, "Messages per run, K in flight (3000; --quick 40)", "N" },
+    { "seq-messages", 0, 0, G_OPTION_ARG_INT, &o.seq_messages, "Messages per run, one in flight (300; --quick 8)", "N" },
+    { "many-messages", 0, 0, G_OPTION_ARG_INT, &o.many_messages, "Messages per run, K in flight (3000; --quick 24)", "N" },
     { "time-limit", 0, 0, G_OPTION_ARG_DOUBLE, &o.time_limit_s,
       "No new send after this many seconds of a run (3; --quick 2)", "S" },
     { "chatd", 0, 0, G_OPTION_ARG_FILENAME, &o.chatd, "The chatd executable", "PATH" },
@@ -837,8 +837,8 @@ main (int argc, char **argv)
   DEFAULT (reps, 3, 1);
   DEFAULT (inflight, 64, 16);
   DEFAULT (connections, 4, 2);
-  DEFAULT (seq_messages, 300, 10);
-  DEFAULT (many_messages, 3000, 40);
+  DEFAULT (seq_messages, 300, 8);
+  DEFAULT (many_messages, 3000, 24);
   DEFAULT (time_limit_s, 3.0, 2.0);
 #undef DEFAULT
   if (o.modes == NULL)
