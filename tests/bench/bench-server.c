@@ -311,15 +311,29 @@ wait_done (GObject *source, GAsyncResult *result, gpointer user_data)
   *(gboolean *) user_data = TRUE;
 }
 
-void
-bench_server_free (BenchServer *server)
+/* a crash, a sanitizer report or a critical warning in a node's log */
+static gboolean
+log_is_clean (const char *what, const char *path, GError **error)
 {
-  if (server == NULL)
-    return;
+  g_autofree char *log = NULL;
+  if (!g_file_get_contents (path, &log, NULL, NULL))
+    return TRUE;   /* nothing logged */
+  if (strstr (log, "Sanitizer") == NULL && strstr (log, "runtime error") == NULL &&
+      strstr (log, "CRITICAL") == NULL)
+    return TRUE;
+  gsize len = strlen (log);
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s logged a sanitizer report or a critical error (%s):\n%s",
+               what, path, log + (len > 4000 ? len - 4000 : 0));
+  return FALSE;
+}
+
+gboolean
+bench_server_stop (BenchServer *server, GError **error)
+{
   if (server->process != NULL)
     {
-      g_autoptr(GError) error = NULL;
-      if (!bench_server_ctl (server, (const char *const []) { "shutdown", NULL }, NULL, NULL, &error))
+      g_autoptr(GError) ctl_error = NULL;
+      if (!bench_server_ctl (server, (const char *const []) { "shutdown", NULL }, NULL, NULL, &ctl_error))
         g_subprocess_force_exit (server->process);
       gboolean exited = FALSE;
       g_subprocess_wait_async (server->process, NULL, wait_done, &exited);
@@ -335,6 +349,15 @@ bench_server_free (BenchServer *server)
         g_main_context_iteration (NULL, TRUE);
       g_clear_object (&server->process);
     }
+  return log_is_clean ("the server", server->log_path, error);
+}
+
+void
+bench_server_free (BenchServer *server)
+{
+  if (server == NULL)
+    return;
+  bench_server_stop (server, NULL);
   if (server->root != NULL && g_getenv ("LOGIN_BENCH_KEEP") == NULL)
     {
       const char *rm[] = { "rm", "-rf", server->root, NULL };
@@ -400,15 +423,15 @@ bench_user_start (BenchServer *server, const char *name, const char *password, c
 
 fail:
   g_prefix_error (error, "user node %s: ", name);
-  bench_user_stop (server, user);
+  bench_user_stop (server, user, NULL);
   return NULL;
 }
 
-void
-bench_user_stop (BenchServer *server, BenchUser *user)
+gboolean
+bench_user_stop (BenchServer *server, BenchUser *user, GError **error)
 {
   if (user == NULL)
-    return;
+    return TRUE;
   if (user->pid > 0 &&
       bench_ctl_at (server, user->socket_path, (const char *const []) { "shutdown", NULL }, NULL, NULL, NULL))
     {
@@ -418,8 +441,12 @@ bench_user_stop (BenchServer *server, BenchUser *user)
       if (process_running (user->pid))
         kill (user->pid, SIGKILL);
     }
+  g_autofree char *what = g_strdup_printf ("user node %s", user->name);
+  g_autofree char *log_path = g_build_filename (user->state_dir, "chatd.log", NULL);
+  gboolean clean = log_is_clean (what, log_path, error);
   g_free (user->name);
   g_free (user->state_dir);
   g_free (user->socket_path);
   g_free (user);
+  return clean;
 }

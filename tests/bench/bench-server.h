@@ -38,7 +38,10 @@ typedef struct {
 
 /* Starts the server, waits until its socket answers and runs `seed`. */
 BenchServer *bench_server_start (const BenchServerConfig *config, GError **error);
-/* Stops it (shutdown, then SIGKILL after 10 s) and removes the directories. */
+/* Stops it (shutdown, then SIGKILL after 10 s); FALSE if its log holds a
+ * sanitizer report or a critical error. */
+gboolean     bench_server_stop  (BenchServer *server, GError **error);
+/* Stops it and removes the directories. */
 void         bench_server_free  (BenchServer *server);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BenchServer, bench_server_free)
 
@@ -71,8 +74,10 @@ typedef struct {
  * CHATD_PLUGIN_PATH (extra plugins), or NULL. */
 BenchUser *bench_user_start (BenchServer *server, const char *name, const char *password,
                              const char *plugin_path, GError **error);
-/* Shuts it down (it exits on its own; waited for at most 10 s). */
-void       bench_user_stop  (BenchServer *server, BenchUser *user);
+/* Shuts it down (it exits on its own; waited for at most 10 s, then
+ * killed) and frees it; FALSE if its log holds a sanitizer report or a
+ * critical error. */
+gboolean   bench_user_stop  (BenchServer *server, BenchUser *user, GError **error);
 /* bench_server_ctl for another node's socket */
 gboolean   bench_ctl_at     (BenchServer *server, const char *socket_path, const char *const *argv,
                              const char *input, JsonNode **ret_json, GError **error);

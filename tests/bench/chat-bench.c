@@ -525,9 +525,11 @@ check_inbox (Link *link, GString *report, GError **error)
   return TRUE;
 }
 
-static void
-link_close (Link *link)
+/* FALSE (with error) if a node logged a sanitizer report or a critical error */
+static gboolean
+link_close (Link *link, GError **error)
 {
+  gboolean clean = TRUE;
   if (link->to_bob != NULL && link->event_subscription != 0)
     g_dbus_connection_signal_unsubscribe (link->to_bob, link->event_subscription);
   for (guint i = 0; i < link->n_to_alice; i++)
@@ -535,11 +537,13 @@ link_close (Link *link)
   g_clear_object (&link->to_bob);
   if (link->server != NULL)
     {
-      bench_user_stop (link->server, link->alice);
-      bench_user_stop (link->server, link->bob);
+      clean = bench_user_stop (link->server, link->alice, error) && clean;
+      clean = bench_user_stop (link->server, link->bob, clean ? error : NULL) && clean;
+      clean = bench_server_stop (link->server, clean ? error : NULL) && clean;
     }
   g_clear_pointer (&link->server, bench_server_free);
   g_clear_pointer (&link->stored, g_hash_table_unref);
+  return clean;
 }
 
 static gboolean
@@ -701,7 +705,7 @@ run_benchmark (const Options *o, const char *command_line)
         if (!link_open (&link, &config, use_node ? o->load_dir : NULL, (guint) o->connections, &error))
           {
             g_printerr ("chat-bench: suite %s: %s\n", suites[si], error->message);
-            link_close (&link);
+            link_close (&link, NULL);
             return 1;
           }
         g_printerr ("chat-bench: suite %s: server and two user nodes up in %.1f s\n", suites[si],
@@ -769,7 +773,14 @@ run_benchmark (const Options *o, const char *command_line)
             g_string_append_printf (checks, "%s %s: FAILED: %s\n", modes[m], suites[si], error->message);
             passed = FALSE;
           }
-        link_close (&link);
+        g_clear_error (&error);
+        if (!link_close (&link, &error))
+          {
+            g_printerr ("chat-bench: %s %s: %s\n", modes[m], suites[si], error->message);
+            g_string_append_printf (checks, "%s %s: FAILED: %s\n", modes[m], suites[si], error->message);
+            passed = FALSE;
+            g_clear_error (&error);
+          }
       }
 
   g_autofree char *load_after = load_average ();
