@@ -100,6 +100,22 @@ on_send_done (GVariant *result, const GError *error, gpointer user_data)
   bench_load_issue (load);
 }
 
+/* --time-limit-ms: no new send once those in flight would, at the rate so
+ * far, end after it */
+static gboolean
+bench_load_in_time (BenchLoad *load)
+{
+  if (load->issued == 0 || load->deadline_us == 0)
+    return TRUE;
+  gint64 now = g_get_monotonic_time ();
+  if (now >= load->deadline_us)
+    return FALSE;
+  if (load->completed == 0)
+    return TRUE;
+  double us_per_send = (now - load->started_us) / (double) load->completed;
+  return now + (gint64) ((load->in_flight + 1) * us_per_send) < load->deadline_us;
+}
+
 static void
 bench_load_issue (BenchLoad *load)
 {
@@ -108,8 +124,7 @@ bench_load_issue (BenchLoad *load)
   load->issuing = TRUE;
   GCancellable *cancellable = load->host->call_get_cancellable (load->call);
   while (!g_cancellable_is_cancelled (cancellable) && load->issued < load->count &&
-         load->in_flight < load->inflight_max &&
-         (load->issued == 0 || load->deadline_us == 0 || g_get_monotonic_time () < load->deadline_us))
+         load->in_flight < load->inflight_max && bench_load_in_time (load))
     {
       ChatdCall *send = load->host->call_new_internal (load->host, "bench-send", on_send_done, load);
       if (load->issued == 0)
@@ -185,7 +200,8 @@ bench_send_render (GVariant *result)
 }
 
 static const ChatdOption bench_send_options[] = {
-  { "time-limit-ms", CHATD_TYPE_INT, "MS", "send no new message after MS milliseconds (0: no limit)" },
+  { "time-limit-ms", CHATD_TYPE_INT, "MS",
+    "send no new message once those in flight would end after MS milliseconds (0: no limit)" },
   { NULL }
 };
 
