@@ -11,6 +11,10 @@ struct _ChatdCall {
   GCancellable          *cancellable;
   ChatdCallEnded         ended;
   gpointer               ended_data;
+  /* internal calls (no invocation, no connection, no command) */
+  char                  *label;
+  ChatdCallDone          done;
+  gpointer               done_data;
 };
 
 ChatdCall *
@@ -28,14 +32,33 @@ chatd_call_new (const ChatdHost *host, const ChatdCommand *command,
   return call;
 }
 
+ChatdCall *
+chatd_call_new_internal (const ChatdHost *host, const char *label, ChatdCallDone done, gpointer user_data)
+{
+  ChatdCall *call = g_new0 (ChatdCall, 1);
+  call->host = host;
+  call->cancellable = g_cancellable_new ();
+  call->label = g_strdup (label != NULL ? label : "internal");
+  call->done = done;
+  call->done_data = user_data;
+  return call;
+}
+
 static void
 call_end (ChatdCall *call, gboolean failed)
 {
   if (call->ended != NULL)
     call->ended (call, failed, call->ended_data);
-  g_object_unref (call->connection);
+  g_clear_object (&call->connection);
   g_object_unref (call->cancellable);
+  g_free (call->label);
   g_free (call);
+}
+
+static const char *
+call_name (ChatdCall *call)
+{
+  return call->command != NULL ? call->command->name : call->label;
 }
 
 static char *
@@ -52,11 +75,21 @@ chatd_call_return (ChatdCall *call, GVariant *result)
       !g_variant_is_of_type (owned, G_VARIANT_TYPE ("aa{sv}")))
     {
       g_critical ("command '%s' returned a %s, not a{sv} or aa{sv}",
-                  call->command->name, g_variant_get_type_string (owned));
-      g_dbus_method_invocation_return_error (call->invocation, CHATD_ERROR, CHATD_ERROR_FAILED,
+                  call_name (call), g_variant_get_type_string (owned));
+      g_autoptr(GError) error = g_error_new (CHATD_ERROR, CHATD_ERROR_FAILED,
                                              "internal error: command '%s' returned a bad result",
-                                             call->command->name);
+                                             call_name (call));
+      if (call->invocation != NULL)
+        g_dbus_method_invocation_return_gerror (call->invocation, error);
+      else
+        call->done (NULL, error, call->done_data);
       call_end (call, TRUE);
+      return;
+    }
+  if (call->invocation == NULL)
+    {
+      call->done (owned, NULL, call->done_data);
+      call_end (call, FALSE);
       return;
     }
   g_autofree char *text = render (call->command, owned);
@@ -68,8 +101,11 @@ chatd_call_return (ChatdCall *call, GVariant *result)
 void
 chatd_call_fail (ChatdCall *call, const GError *error)
 {
-  g_debug ("command '%s' failed: %s", call->command->name, error->message);
-  g_dbus_method_invocation_return_gerror (call->invocation, error);
+  g_debug ("command '%s' failed: %s", call_name (call), error->message);
+  if (call->invocation != NULL)
+    g_dbus_method_invocation_return_gerror (call->invocation, error);
+  else
+    call->done (NULL, error, call->done_data);
   call_end (call, TRUE);
 }
 
@@ -78,7 +114,7 @@ chatd_call_emit (ChatdCall *call, GVariant *item)
 {
   g_autoptr(GVariant) owned = g_variant_take_ref (item);
   g_return_if_fail (g_variant_is_of_type (owned, G_VARIANT_TYPE_VARDICT));
-  if (g_dbus_connection_is_closed (call->connection))
+  if (call->connection == NULL || g_dbus_connection_is_closed (call->connection))
     return;
   g_autofree char *text = render (call->command, owned);
   g_dbus_connection_emit_signal (call->connection, NULL, CHATD_CONTROL_PATH,

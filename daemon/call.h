@@ -11,6 +11,9 @@ typedef void (*ChatdCallEnded) (ChatdCall *call, gboolean failed, gpointer user_
 ChatdCall    *chatd_call_new          (const ChatdHost *host, const ChatdCommand *command,
                                        GDBusMethodInvocation *invocation,
                                        ChatdCallEnded ended, gpointer user_data);
+/* A call that no client made (host->call_new_internal): ending it runs done. */
+ChatdCall    *chatd_call_new_internal (const ChatdHost *host, const char *label, ChatdCallDone done,
+                                       gpointer user_data);
 /* The host table entries */
 void          chatd_call_return       (ChatdCall *call, GVariant *result);
 void          chatd_call_fail         (ChatdCall *call, const GError *error);

@@ -212,6 +212,7 @@ chatd_host_new (ChatdNode *node)
     .subscribe = host_subscribe,
     .unsubscribe = host_unsubscribe,
     .get_service = host_get_service,
+    .call_new_internal = chatd_call_new_internal,
   };
   return &impl->table;
 }

@@ -99,7 +99,7 @@ load_config (ChatdNodeOptions *options, gboolean *server_flag, GError **error)
     "server", "user", "connect", "listen", "advertise", "password-file", "server-key",
     "server-fingerprint", "state-dir", "socket", "plugin-dir", "wait", NULL };
   static const char *const plugin_keys[] = { "critical", "disabled", NULL };
-  static const char *const server_keys[] = { "kdf-memory-kib", "kdf-passes", "pow-bits", NULL };
+  static const char *const server_keys[] = { "kdf-memory-kib", "kdf-passes", "pow-bits", "user-suite", NULL };
 
   g_auto(GStrv) groups = g_key_file_get_groups (file, NULL);
   for (guint g = 0; groups[g] != NULL; g++)
@@ -176,6 +176,8 @@ load_config (ChatdNodeOptions *options, gboolean *server_flag, GError **error)
           }
         *server_numbers[i].field = (guint) value;
       }
+  if (options->user_suite == NULL)
+    options->user_suite = g_key_file_get_string (file, SERVER_GROUP, "user-suite", NULL);
   options->critical_plugins = g_key_file_get_string_list (file, PLUGINS_GROUP, "critical", NULL, NULL);
   options->disabled_plugins = g_key_file_get_string_list (file, PLUGINS_GROUP, "disabled", NULL, NULL);
   return TRUE;
@@ -330,6 +332,7 @@ chatd_node_options_clear (ChatdNodeOptions *options)
   g_free (options->password_file);
   g_free (options->server_key);
   g_free (options->server_fingerprint);
+  g_free (options->user_suite);
   g_free (options->enroll_token);
   g_free (options->state_dir);
   g_free (options->socket_path);

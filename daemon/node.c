@@ -74,6 +74,7 @@ start_directory (ChatdNode *node, GError **error)
     config.kdf.memory_kib = node->options->kdf_memory_kib;
   if (node->options->kdf_passes != 0)
     config.kdf.time_cost = node->options->kdf_passes;
+  config.user_suite = node->options->user_suite;
   node->directory = chatd_directory_open (node->state_dir, &config, node->registry, error);
   if (node->directory == NULL)
     return FALSE;

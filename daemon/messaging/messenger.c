@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "chatd-messaging"
 #include "messenger.h"
 #include "auth-message.h"
+#include "bench-times.h"
 #include "envelope.h"
 #include "key-record.h"
 #include "mailbox.h"
@@ -32,6 +33,7 @@ typedef struct {
   GVariantBuilder *results;     /* aa{sv}: to, id, status, reason */
   GString         *failures;
   GString         *warnings;
+  gint64           accepted_us;  /* chat-bench: monotonic time the send call arrived */
 } SendJob;
 
 /* one envelope on its way */
@@ -71,6 +73,7 @@ job_result (SendJob *job, const char *to, const char *id, const char *status, co
   g_variant_builder_add (job->results, "{sv}", "to", g_variant_new_string (to));
   g_variant_builder_add (job->results, "{sv}", "id", g_variant_new_string (id ? id : ""));
   g_variant_builder_add (job->results, "{sv}", "status", g_variant_new_string (status));
+  g_variant_builder_add (job->results, "{sv}", "accepted-us", g_variant_new_int64 (job->accepted_us)); /* chat-bench */
   if (reason != NULL)
     {
       g_variant_builder_add (job->results, "{sv}", "reason", g_variant_new_string (reason));
@@ -245,6 +248,7 @@ void
 chatd_messenger_send (ChatdMessenger *m, const ChatdHost *host, ChatdCall *call, const char *recipients,
                       const char *text)
 {
+  gint64 accepted_us = g_get_monotonic_time ();   /* chat-bench */
   g_auto(GStrv) names = g_strsplit (recipients, ",", CHATD_SEND_RECIPIENTS_MAX + 1);
   g_autoptr(GPtrArray) unique = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GError) error = NULL;
@@ -283,6 +287,7 @@ chatd_messenger_send (ChatdMessenger *m, const ChatdHost *host, ChatdCall *call,
   job->results = g_variant_builder_new (G_VARIANT_TYPE ("aa{sv}"));
   job->failures = g_string_new (NULL);
   job->warnings = g_string_new (NULL);
+  job->accepted_us = accepted_us;   /* chat-bench */
   chatd_user_role_fetch_manifest (m->role, on_manifest_for_send, job);
 }
 
@@ -330,6 +335,7 @@ accept_with_key (Incoming *in, const ChatdKey *sender_key)
       refuse_incoming (in, error->message);
       return;
     }
+  gint64 stored_us = g_get_monotonic_time ();   /* chat-bench */
   /* committed: now the receipt */
   g_autoptr(GBytes) receipt = chatd_receipt_build (own_key, message, &error);
   if (receipt != NULL)
@@ -341,7 +347,8 @@ accept_with_key (Incoming *in, const ChatdKey *sender_key)
     }
   m->n_received++;
   g_autofree char *text = g_strdup_printf ("%s: %s", message->sender, message->text);
-  chatd_event_hub_emit (m->node->events, "message", chatd_message_to_variant (message), text);
+  chatd_event_hub_emit (m->node->events, "message",
+                        chatd_vardict_with_time (chatd_message_to_variant (message), "stored-us", stored_us), text);
 }
 
 static void

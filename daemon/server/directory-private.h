@@ -23,6 +23,8 @@ gboolean chatd_directory_load_identity (ChatdDirectory *directory, GError **erro
 
 /* The default suite from the registry, or an error naming it. */
 const ChatdSuite *chatd_directory_default_suite (ChatdDirectory *directory, GError **error);
+/* The suite of the user keys the server makes: [server] user-suite, or the default. */
+const ChatdSuite *chatd_directory_user_suite (ChatdDirectory *directory, GError **error);
 
 /* A user from a key made on the server: wraps it for the folded name. */
 gboolean chatd_directory_user_from_key (const char *name, const ChatdKey *key,

@@ -183,7 +183,7 @@ chatd_directory_seed_async (ChatdDirectory *directory, gboolean force,
   g_task_set_task_data (task, seed, (GDestroyNotify) seed_free);
 
   GError *error = NULL;
-  const ChatdSuite *suite = chatd_directory_default_suite (directory, &error);
+  const ChatdSuite *suite = chatd_directory_user_suite (directory, &error);
   if (suite == NULL ||
       !chatd_directory_ensure_identity (directory, &seed->server_key_created, &error))
     {
@@ -279,7 +279,7 @@ chatd_directory_add_user_with_password_async (ChatdDirectory *directory, const c
   if (!g_error_matches (error, CHATD_ERROR, CHATD_ERROR_NOT_FOUND))
     goto fail;
   g_clear_error (&error);
-  suite = chatd_directory_default_suite (directory, &error);
+  suite = chatd_directory_user_suite (directory, &error);
   if (suite == NULL)
     goto fail;
 

@@ -37,6 +37,7 @@ chatd_directory_config_init (ChatdDirectoryConfig *config)
   config->kdf = CHATD_KDF_DEFAULT_PARAMS;
   config->token_lifetime = CHATD_DIRECTORY_TOKEN_LIFETIME;
   config->key_record_lifetime = CHATD_DIRECTORY_KEY_RECORD_LIFETIME;
+  config->user_suite = NULL;
 }
 
 void
@@ -86,6 +87,22 @@ chatd_directory_default_suite (ChatdDirectory *directory, GError **error)
     g_set_error (error, CHATD_ERROR, CHATD_ERROR_NOT_SUPPORTED,
                  "the server needs the crypto suite '%s' (plugin suite-25519), which is not loaded",
                  CHATD_DIRECTORY_DEFAULT_SUITE);
+  return suite;
+}
+
+const ChatdSuite *
+chatd_directory_user_suite (ChatdDirectory *directory, GError **error)
+{
+  const char *name = directory->config.user_suite;
+  if (name == NULL)
+    return chatd_directory_default_suite (directory, error);
+  const ChatdSuite *suite = chatd_registry_lookup_suite (directory->registry, name);
+  if (suite == NULL || !chatd_suite_has (suite, CHATD_SUITE_CAN_SIGN | CHATD_SUITE_CAN_SEAL))
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_NOT_SUPPORTED,
+                   "user-suite '%s': no loaded suite of that name signs and seals", name);
+      return NULL;
+    }
   return suite;
 }
 

@@ -36,6 +36,8 @@ typedef struct {
   ChatdKdfParams kdf;                 /* for server-made keys and fake records */
   gint64         token_lifetime;      /* seconds */
   gint64         key_record_lifetime; /* seconds */
+  const char    *user_suite;          /* suite of server-made user keys (seed, useradd
+                                       * --password-stdin); NULL: the default; borrowed */
 } ChatdDirectoryConfig;
 
 /* The defaults: CHATD_KDF_DEFAULT_PARAMS and the lifetimes above. */

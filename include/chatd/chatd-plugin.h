@@ -100,6 +100,10 @@ typedef struct {
 /* A counter read by `stats`.  Called on the main loop. */
 typedef guint64 (*ChatdCounterRead) (gpointer user_data);
 
+/* The outcome of a call made with host->call_new_internal: the result (a{sv}
+ * or aa{sv}, borrowed) or the error; exactly once, on the main loop. */
+typedef void (*ChatdCallDone) (GVariant *result, const GError *error, gpointer user_data);
+
 /* Receives events from the event hub (see host->subscribe). */
 typedef void (*ChatdEventFunc) (const char *id, const char *kind, GVariant *data,
                                 const char *text, gpointer user_data);
@@ -147,7 +151,21 @@ struct _ChatdHost {
    * their own public headers (e.g. chatd/service-directory.h for the server
    * role), looked up by name; NULL when this node does not offer it */
   gconstpointer (*get_service) (const ChatdHost *host, const char *name);
+
+  /* Added within ABI 1: check CHATD_HOST_HAS (host, call_new_internal).
+   * A call that no client made, for a command that drives a service entry
+   * point itself (for example many sends at once, plugins/bench-load):
+   * ending it (call_return, call_fail) runs done instead of answering a
+   * client; items it emits are dropped; its cancellable is its own.  label
+   * names it in log lines. */
+  ChatdCall *(*call_new_internal) (const ChatdHost *host, const char *label, ChatdCallDone done,
+                                   gpointer user_data);
 };
+
+/* TRUE if the daemon's host table has the entry (added after the first
+ * release of this ABI version) */
+#define CHATD_HOST_HAS(host, entry) \
+  ((host)->size >= G_STRUCT_OFFSET (ChatdHost, entry) + sizeof (((ChatdHost *) NULL)->entry))
 
 /* Defines the two exported symbols of a plugin. */
 #define CHATD_PLUGIN_DEFINE(register_func)                                          \

@@ -5,6 +5,7 @@
 #include "bench-server.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -39,12 +40,12 @@ launcher_for (BenchServer *server, GSubprocessFlags flags)
 }
 
 static GPtrArray *
-ctl_argv (BenchServer *server, const char *const *argv)
+ctl_argv_at (BenchServer *server, const char *socket_path, const char *const *argv)
 {
   GPtrArray *args = g_ptr_array_new ();
   g_ptr_array_add (args, (gpointer) server->config->chatctl);
   g_ptr_array_add (args, (gpointer) "--socket");
-  g_ptr_array_add (args, server->socket_path);
+  g_ptr_array_add (args, (gpointer) socket_path);
   g_ptr_array_add (args, (gpointer) "--json");
   for (guint i = 0; argv[i] != NULL; i++)
     g_ptr_array_add (args, (gpointer) argv[i]);
@@ -52,14 +53,27 @@ ctl_argv (BenchServer *server, const char *const *argv)
   return args;
 }
 
+static GPtrArray *
+ctl_argv (BenchServer *server, const char *const *argv)
+{
+  return ctl_argv_at (server, server->socket_path, argv);
+}
+
 gboolean
 bench_server_ctl (BenchServer *server, const char *const *argv, const char *input,
                   JsonNode **ret_json, GError **error)
 {
+  return bench_ctl_at (server, server->socket_path, argv, input, ret_json, error);
+}
+
+gboolean
+bench_ctl_at (BenchServer *server, const char *socket_path, const char *const *argv, const char *input,
+              JsonNode **ret_json, GError **error)
+{
   g_autoptr(GSubprocessLauncher) launcher =
     launcher_for (server, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
                           G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_autoptr(GPtrArray) args = ctl_argv (server, argv);
+  g_autoptr(GPtrArray) args = ctl_argv_at (server, socket_path, argv);
   g_autoptr(GSubprocess) process = g_subprocess_launcher_spawnv (launcher, (const char *const *) args->pdata,
                                                                  error);
   g_autofree char *out = NULL, *err = NULL;
@@ -247,9 +261,11 @@ bench_server_start (const BenchServerConfig *config, GError **error)
   server->socket_path = g_build_filename (server->runtime_dir, "server.sock", NULL);
   server->log_path = g_build_filename (server->root, "server.log", NULL);
   g_autofree char *config_path = g_build_filename (server->root, "server.conf", NULL);
-  g_autofree char *config_text = g_strdup_printf ("[server]\nkdf-memory-kib=%u\nkdf-passes=%u\npow-bits=%u\n",
+  g_autofree char *config_text = g_strdup_printf ("[server]\nkdf-memory-kib=%u\nkdf-passes=%u\npow-bits=%u\n%s%s%s",
                                                   config->kdf_memory_kib, config->kdf_passes,
-                                                  config->pow_bits);
+                                                  config->pow_bits, config->user_suite ? "user-suite=" : "",
+                                                  config->user_suite ? config->user_suite : "",
+                                                  config->user_suite ? "\n" : "");
   if (!make_private_dir (server->state_dir, error) || !make_private_dir (server->runtime_dir, error) ||
       !g_file_set_contents (config_path, config_text, -1, error))
     return NULL;
@@ -295,15 +311,29 @@ wait_done (GObject *source, GAsyncResult *result, gpointer user_data)
   *(gboolean *) user_data = TRUE;
 }
 
-void
-bench_server_free (BenchServer *server)
+/* a crash, a sanitizer report or a critical warning in a node's log */
+static gboolean
+log_is_clean (const char *what, const char *path, GError **error)
 {
-  if (server == NULL)
-    return;
+  g_autofree char *log = NULL;
+  if (!g_file_get_contents (path, &log, NULL, NULL))
+    return TRUE;   /* nothing logged */
+  if (strstr (log, "Sanitizer") == NULL && strstr (log, "runtime error") == NULL &&
+      strstr (log, "CRITICAL") == NULL)
+    return TRUE;
+  gsize len = strlen (log);
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s logged a sanitizer report or a critical error (%s):\n%s",
+               what, path, log + (len > 4000 ? len - 4000 : 0));
+  return FALSE;
+}
+
+gboolean
+bench_server_stop (BenchServer *server, GError **error)
+{
   if (server->process != NULL)
     {
-      g_autoptr(GError) error = NULL;
-      if (!bench_server_ctl (server, (const char *const []) { "shutdown", NULL }, NULL, NULL, &error))
+      g_autoptr(GError) ctl_error = NULL;
+      if (!bench_server_ctl (server, (const char *const []) { "shutdown", NULL }, NULL, NULL, &ctl_error))
         g_subprocess_force_exit (server->process);
       gboolean exited = FALSE;
       g_subprocess_wait_async (server->process, NULL, wait_done, &exited);
@@ -319,6 +349,15 @@ bench_server_free (BenchServer *server)
         g_main_context_iteration (NULL, TRUE);
       g_clear_object (&server->process);
     }
+  return log_is_clean ("the server", server->log_path, error);
+}
+
+void
+bench_server_free (BenchServer *server)
+{
+  if (server == NULL)
+    return;
+  bench_server_stop (server, NULL);
   if (server->root != NULL && g_getenv ("LOGIN_BENCH_KEEP") == NULL)
     {
       const char *rm[] = { "rm", "-rf", server->root, NULL };
@@ -331,4 +370,83 @@ bench_server_free (BenchServer *server)
   g_free (server->log_path);
   g_free (server->listen);
   g_free (server);
+}
+
+/* ---- user nodes ---- */
+
+/* a --daemon node is not our child: it has exited once /proc has no entry
+ * for it or shows it as a zombie (its new parent reaps it when it gets to it) */
+static gboolean
+process_running (gint pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", pid);
+  g_autofree char *stat = NULL;
+  if (!g_file_get_contents (path, &stat, NULL, NULL))
+    return FALSE;
+  const char *after = strrchr (stat, ')');
+  return after != NULL && after[1] == ' ' && after[2] != 'Z' && after[2] != 'X';
+}
+
+BenchUser *
+bench_user_start (BenchServer *server, const char *name, const char *password, const char *plugin_path,
+                  GError **error)
+{
+  BenchUser *user = g_new0 (BenchUser, 1);
+  user->name = g_strdup (name);
+  user->state_dir = g_build_filename (server->root, name, NULL);
+  user->socket_path = g_strdup_printf ("%s/%s.sock", server->runtime_dir, name);
+  g_autoptr(GSubprocessLauncher) launcher =
+    launcher_for (server, G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_setenv (launcher, "CHATD_PASSWORD", password, TRUE);
+  if (plugin_path != NULL)
+    g_subprocess_launcher_setenv (launcher, "CHATD_PLUGIN_PATH", plugin_path, TRUE);
+  g_autoptr(GSubprocess) process = g_subprocess_launcher_spawnv (launcher, (const char *const []) {
+      server->config->chatd, "--user", name, "--connect", server->listen, "--listen", "127.0.0.1:0",
+      "--daemon", "--wait", "30", "--state-dir", user->state_dir, "--socket", user->socket_path,
+      "--plugin-dir", server->config->plugin_dir, NULL }, error);
+  g_autofree char *err = NULL;
+  g_autoptr(JsonNode) status = NULL;
+  JsonNode *pid = NULL;
+  if (process == NULL || !g_subprocess_communicate_utf8 (process, NULL, NULL, NULL, &err, error))
+    goto fail;
+  if (!g_subprocess_get_if_exited (process) || g_subprocess_get_exit_status (process) != 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "chatd --user %s did not start: %s", name,
+                   err ? g_strstrip (err) : "");
+      goto fail;
+    }
+  if (!bench_ctl_at (server, user->socket_path, (const char *const []) { "status", NULL }, NULL, &status, error) ||
+      !status_member (status, "pid", &pid, error))
+    goto fail;
+  user->pid = (gint) json_node_get_int (pid);
+  return user;
+
+fail:
+  g_prefix_error (error, "user node %s: ", name);
+  bench_user_stop (server, user, NULL);
+  return NULL;
+}
+
+gboolean
+bench_user_stop (BenchServer *server, BenchUser *user, GError **error)
+{
+  if (user == NULL)
+    return TRUE;
+  if (user->pid > 0 &&
+      bench_ctl_at (server, user->socket_path, (const char *const []) { "shutdown", NULL }, NULL, NULL, NULL))
+    {
+      gint64 deadline = g_get_monotonic_time () + STOP_WAIT_US;
+      while (process_running (user->pid) && g_get_monotonic_time () < deadline)
+        g_usleep (10 * 1000);
+      if (process_running (user->pid))
+        kill (user->pid, SIGKILL);
+    }
+  g_autofree char *what = g_strdup_printf ("user node %s", user->name);
+  g_autofree char *log_path = g_build_filename (user->state_dir, "chatd.log", NULL);
+  gboolean clean = log_is_clean (what, log_path, error);
+  g_free (user->name);
+  g_free (user->state_dir);
+  g_free (user->socket_path);
+  g_free (user);
+  return clean;
 }

@@ -16,6 +16,7 @@ typedef struct {
   guint       pow_bits;     /* base proof-of-work difficulty */
   guint       kdf_memory_kib;
   guint       kdf_passes;
+  const char *user_suite;   /* [server] user-suite of the seeded users; NULL: the default */
 } BenchServerConfig;
 
 typedef struct {
@@ -37,7 +38,10 @@ typedef struct {
 
 /* Starts the server, waits until its socket answers and runs `seed`. */
 BenchServer *bench_server_start (const BenchServerConfig *config, GError **error);
-/* Stops it (shutdown, then SIGKILL after 10 s) and removes the directories. */
+/* Stops it (shutdown, then SIGKILL after 10 s); FALSE if its log holds a
+ * sanitizer report or a critical error. */
+gboolean     bench_server_stop  (BenchServer *server, GError **error);
+/* Stops it and removes the directories. */
 void         bench_server_free  (BenchServer *server);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BenchServer, bench_server_free)
 
@@ -56,6 +60,27 @@ gboolean bench_server_counter (BenchServer *server, const char *name, guint64 *r
 /* An integer member of `chatctl --json status` (e.g. "online"). */
 gboolean bench_server_status_int (BenchServer *server, const char *member, gint64 *ret_value,
                                   GError **error);
+
+/* A user node of this server, started with --daemon (logged in on return). */
+typedef struct {
+  char *name;
+  char *state_dir;
+  char *socket_path;
+  gint  pid;
+} BenchUser;
+
+/* Starts `chatd --user NAME --connect LISTEN --daemon` with the password in
+ * CHATD_PASSWORD, in the server's temporary directory; plugin_path: its
+ * CHATD_PLUGIN_PATH (extra plugins), or NULL. */
+BenchUser *bench_user_start (BenchServer *server, const char *name, const char *password,
+                             const char *plugin_path, GError **error);
+/* Shuts it down (it exits on its own; waited for at most 10 s, then
+ * killed) and frees it; FALSE if its log holds a sanitizer report or a
+ * critical error. */
+gboolean   bench_user_stop  (BenchServer *server, BenchUser *user, GError **error);
+/* bench_server_ctl for another node's socket */
+gboolean   bench_ctl_at     (BenchServer *server, const char *socket_path, const char *const *argv,
+                             const char *input, JsonNode **ret_json, GError **error);
 
 /* CPU seconds and VmRSS of a process, from /proc/PID/stat and status. */
 gboolean bench_proc_sample (gint pid, BenchProcSample *ret_sample, GError **error);

@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "test-server-util.h"
+#include "suite-rsa.h"
 
 #include <gcrypt.h>
 
@@ -547,6 +548,58 @@ test_users_add_delete (void)
   g_assert_cmpuint (users->len, ==, 3);
 }
 
+/* reopens t's directory with [server] user-suite = suite */
+static void
+reopen_with_user_suite (TestDirectory *t, const char *suite)
+{
+  g_autoptr(GError) error = NULL;
+  g_clear_pointer (&t->directory, chatd_directory_free);
+  ChatdDirectoryConfig config = test_config ();
+  config.user_suite = suite;
+  t->directory = chatd_directory_open (t->state_dir, &config, t->registry, &error);
+  g_assert_no_error (error);
+}
+
+static ChatdDirectoryUser *
+add_with_password (TestDirectory *t, const char *name, GError **error)
+{
+  GAsyncResult *result = NULL;
+  chatd_directory_add_user_with_password_async (t->directory, name, (const guint8 *) "pw", 2,
+                                                on_async_done, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  ChatdDirectoryUser *user = chatd_directory_add_user_with_password_finish (result, error);
+  g_object_unref (result);
+  return user;
+}
+
+/* [server] user-suite: the user keys the server makes are of that suite
+ * (chat-bench seeds RSA users this way); a suite that is not loaded is refused */
+static void
+test_users_user_suite (void)
+{
+  g_autoptr(TestDirectory) t = test_directory_new ();
+  g_autoptr(GError) error = NULL;
+  test_seed_ok (t, FALSE);
+  g_assert_true (chatd_registry_add_suite (t->registry, &chatd_suite_rsa, "suite-rsa", &error));
+  g_assert_no_error (error);
+
+  reopen_with_user_suite (t, "rsa");
+  g_autoptr(ChatdDirectoryUser) frank = add_with_password (t, "Frank", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (frank->suite, ==, "rsa");
+  g_autoptr(ChatdKey) key = NULL;
+  g_assert_true (chatd_password_unwrap_key ("frank", &chatd_suite_rsa, (const guint8 *) "pw", 2,
+                                            g_bytes_get_data (frank->wrapped_key, NULL),
+                                            CHATD_WRAP_BLOB_LEN, &key, &error));
+  g_assert_no_error (error);
+
+  reopen_with_user_suite (t, "no-such-suite");
+  g_autoptr(ChatdDirectoryUser) none = add_with_password (t, "Gina", &error);
+  g_assert_null (none);
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_NOT_SUPPORTED);
+}
+
 static void
 test_users_with_password (void)
 {
@@ -790,6 +843,7 @@ main (int argc, char **argv)
   g_test_add_func ("/server/enrol/stored-hashed", test_tokens_stored_hashed);
   g_test_add_func ("/server/users/add-delete", test_users_add_delete);
   g_test_add_func ("/server/users/with-password", test_users_with_password);
+  g_test_add_func ("/server/users/user-suite", test_users_user_suite);
   g_test_add_func ("/server/users/set-wrapped-key", test_users_set_wrapped_key);
   g_test_add_func ("/server/login-record/fake", test_fake_records);
   g_test_add_func ("/server/login-record/timing", test_fake_records_timing);
