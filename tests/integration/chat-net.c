@@ -41,10 +41,17 @@ list_has (TestNode *node, const char *name)
 void
 net_start (Net *net)
 {
+  net_start_with (net, "");
+}
+
+void
+net_start_with (Net *net, const char *server_options)
+{
   net->server = test_node_new ();
   net->users = g_ptr_array_new_with_free_func ((GDestroyNotify) test_node_free);
   g_autofree char *config = g_build_filename (net->server->root, "server.conf", NULL);
-  g_assert_true (g_file_set_contents (config, SERVER_CONFIG, -1, NULL));
+  g_autofree char *text = g_strconcat (SERVER_CONFIG, server_options, NULL);
+  g_assert_true (g_file_set_contents (config, text, -1, NULL));
   test_node_start_server (net->server, CHATD_ARGS ("--config", config));
   g_autofree char *out = NULL;
   g_assert_cmpint (test_run_chatctl (net->server, CHATD_ARGS ("seed"), &out, NULL), ==, 0);

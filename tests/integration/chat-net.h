@@ -14,6 +14,8 @@ typedef struct {
 } Net;
 
 void      net_start  (Net *net);
+/* the same with more lines for the server's [server] group, e.g. "queue-ttl=2\n" */
+void      net_start_with (Net *net, const char *server_options);
 void      net_stop   (Net *net);
 /* chatctl --json ARGS on node: the parsed document */
 JsonNode *json_of    (TestNode *node, const char *const *args);
