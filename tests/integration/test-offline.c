@@ -5,8 +5,14 @@
  * to live expires a message (`expired` at the sender, outbox empty); a
  * sender killed with a message still "sending" resends it after its
  * restart; kill -9 of the recipient in the middle of a stream of sends
- * loses nothing and doubles nothing. */
+ * loses nothing and doubles nothing; one message to two recipients of
+ * different suites, one online and one not. */
 #include "chat-net.h"
+#include "crypto-init.h"
+#include "directory-private.h"
+#include "suite-25519.h"
+#include "suite-check.h"
+#include "suite-rsa.h"
 
 #include <signal.h>
 #include <string.h>
@@ -315,6 +321,78 @@ test_recipient_killed_mid_stream (void)
   net_stop (&net);
 }
 
+/* A user with an RSA key, written into the running server's directory the
+ * way seeding writes server-made users (the server's commands make 25519
+ * keys only); password: the name. */
+static void
+add_rsa_user (Net *net, const char *name)
+{
+  g_autoptr(GError) error = NULL;
+  g_assert_true (chatd_crypto_init (&error));
+  ChatdRegistry *registry = chatd_registry_new (chatd_suite_check);
+  g_assert_true (chatd_registry_add_suite (registry, &chatd_suite_25519, "suite-25519", &error));
+  g_assert_true (chatd_registry_add_suite (registry, &chatd_suite_rsa, "suite-rsa", &error));
+  ChatdDirectoryConfig config;
+  chatd_directory_config_init (&config);
+  config.kdf = (ChatdKdfParams) { 1, 256, 1 };   /* SERVER_CONFIG's */
+  g_autoptr(ChatdDirectory) directory = chatd_directory_open (net->server->state_dir, &config, registry, &error);
+  g_assert_no_error (error);
+  g_autoptr(ChatdKey) key = chatd_suite_rsa.generate (&chatd_suite_rsa, 2048, &error);
+  g_assert_no_error (error);
+  g_autoptr(ChatdDirectoryUser) user = NULL;
+  g_assert_true (chatd_directory_user_from_key (name, key, (const guint8 *) name, strlen (name), &config.kdf,
+                                                g_get_real_time () / G_USEC_PER_SEC, &user, &error));
+  g_assert_true (chatd_directory_store_user (directory, user, FALSE, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&directory, chatd_directory_free);
+  chatd_registry_free (registry);
+}
+
+/* one send to an online 25519 user and an offline RSA user */
+static void
+test_two_suites (void)
+{
+  Net net = { 0 };
+  net_start (&net);
+  add_rsa_user (&net, "Dora");
+  TestNode *alice = login (&net, "Alice");
+  TestNode *bob = login (&net, "Bob");
+  g_assert_true (wait_until (alice, list_has, "Bob", 10));
+  g_autofree char *out = NULL;
+  g_assert_cmpint (test_run_chatctl (alice, CHATD_ARGS ("--json", "send", "Bob,Dora", "to both suites"), &out, NULL), ==, 0);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_assert_true (json_parser_load_from_data (parser, out, -1, NULL));
+  JsonArray *a = json_node_get_array (json_parser_get_root (parser));
+  g_assert_cmpuint (json_array_get_length (a), ==, 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      JsonObject *r = json_array_get_object_element (a, i);
+      const char *to = json_object_get_string_member (r, "to");
+      g_assert_cmpstr (json_object_get_string_member (r, "status"), ==, g_str_equal (to, "Bob") ? "delivered" : "queued");
+    }
+  g_assert_true (inbox_has (bob, "to both suites"));
+  TestNode *dora = login (&net, "Dora");
+  g_assert_true (wait_until (dora, inbox_has, "to both suites", 20));
+  g_assert_true (wait_until (alice, outbox_empty, NULL, 20));
+  g_autoptr(JsonNode) users = json_of (net.server, CHATD_ARGS ("users"));
+  gboolean rsa = FALSE;
+  JsonArray *u = json_node_get_array (users);
+  for (guint i = 0; i < json_array_get_length (u); i++)
+    {
+      JsonObject *o = json_array_get_object_element (u, i);
+      rsa |= g_str_equal (json_object_get_string_member (o, "name"), "Dora") &&
+             g_str_equal (json_object_get_string_member (o, "suite"), "rsa");
+    }
+  g_assert_true (rsa);
+  /* and back, from the RSA user to the 25519 one */
+  g_assert_true (wait_until (dora, list_has, "Alice", 10));
+  int exit_status;
+  g_autofree char *back = send_one (dora, "Alice", "from rsa", &exit_status, NULL);
+  g_assert_cmpstr (back, ==, "delivered");
+  g_assert_true (inbox_has (alice, "from rsa"));
+  net_stop (&net);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -323,5 +401,6 @@ main (int argc, char **argv)
   g_test_add_func ("/integration/offline/expiry", test_expiry);
   g_test_add_func ("/integration/offline/resend-after-restart", test_resend_after_restart);
   g_test_add_func ("/integration/offline/recipient-killed-mid-stream", test_recipient_killed_mid_stream);
+  g_test_add_func ("/integration/offline/two-suites", test_two_suites);
   return g_test_run ();
 }
