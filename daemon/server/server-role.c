@@ -341,21 +341,29 @@ queue_sweep (gpointer user_data)
       if (expired->len < 256)
         break;
     }
-  /* a hand-over without progress (envelopes the recipient refused) moves on */
+  return G_SOURCE_CONTINUE;
+}
+
+/* a hand-over without progress (envelopes the recipient refused) moves on;
+ * what it skipped waits for the next login */
+static void
+unstall_handovers (ChatdServerRole *role)
+{
   GHashTableIter iter;
   gpointer value;
-  gint64 mono = g_get_monotonic_time ();
+  gint64 now = g_get_monotonic_time ();
   g_hash_table_iter_init (&iter, role->online);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
       Presence *p = value;
-      if (p->handover && p->in_flight > 0 && mono - p->progress_us > CHATD_QUEUE_STALL_US)
+      if (p->handover && p->in_flight > 0 && now - p->progress_us > CHATD_QUEUE_STALL_US)
         {
+          g_message ("no receipt from %s for %u queued messages in %d s: moving on", p->name, p->in_flight,
+                     (int) (CHATD_QUEUE_STALL_US / G_USEC_PER_SEC));
           p->in_flight = 0;
           handover_pump (role, p);
         }
     }
-  return G_SOURCE_CONTINUE;
 }
 
 static void
@@ -815,6 +823,7 @@ sweep (gpointer user_data)
       chatd_transport_close_connection (role->transport, connection, 0, "no heartbeat");
       chatd_connection_unref (connection);
     }
+  unstall_handovers (role);
   return G_SOURCE_CONTINUE;
 }
 
