@@ -6,7 +6,8 @@
  * sender killed with a message still "sending" resends it after its
  * restart; kill -9 of the recipient in the middle of a stream of sends
  * loses nothing and doubles nothing; one message to two recipients of
- * different suites, one online and one not. */
+ * different suites, one online and one not; kill -9 of the server with
+ * messages in its queue. */
 #include "chat-net.h"
 #include "crypto-init.h"
 #include "directory-private.h"
@@ -321,6 +322,39 @@ test_recipient_killed_mid_stream (void)
   net_stop (&net);
 }
 
+/* kill -9 of the server: what it acknowledged (queued) survives, and the
+ * receipts reach the sender after both come back */
+static void
+test_server_killed (void)
+{
+  Net net = { 0 };
+  net_start (&net);
+  TestNode *alice = login (&net, "Alice");
+  int exit_status;
+  for (int i = 0; i < 3; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("before the crash %d", i);
+      g_autofree char *status = send_one (alice, "Charlie", text, &exit_status, NULL);
+      g_assert_cmpstr (status, ==, "queued");
+    }
+  g_subprocess_send_signal (net.server->process, SIGKILL);
+  test_node_wait (net.server);
+  g_assert_true (wait_until (alice, login_state_is, "retrying", 20));
+  g_autofree char *config = g_build_filename (net.server->root, "server.conf", NULL);
+  test_node_start_server (net.server, CHATD_ARGS ("--config", config, "--listen", net.connect));
+  g_assert_true (wait_until (alice, login_state_is, "online", 40));
+  TestNode *charlie = login (&net, "Charlie");
+  for (int i = 0; i < 3; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("before the crash %d", i);
+      g_assert_true (wait_until (charlie, inbox_has, text, 20));
+    }
+  g_assert_true (wait_until (alice, outbox_empty, NULL, 20));
+  g_autoptr(GPtrArray) texts = inbox_texts (charlie, NULL);
+  g_assert_cmpuint (texts->len, ==, 3);
+  net_stop (&net);
+}
+
 /* A user with an RSA key, written into the running server's directory the
  * way seeding writes server-made users (the server's commands make 25519
  * keys only); password: the name. */
@@ -402,5 +436,6 @@ main (int argc, char **argv)
   g_test_add_func ("/integration/offline/resend-after-restart", test_resend_after_restart);
   g_test_add_func ("/integration/offline/recipient-killed-mid-stream", test_recipient_killed_mid_stream);
   g_test_add_func ("/integration/offline/two-suites", test_two_suites);
+  g_test_add_func ("/integration/offline/server-killed", test_server_killed);
   return g_test_run ();
 }
