@@ -85,6 +85,23 @@ chatd_offline_queue_count (ChatdOfflineQueue *queue, const char *recipient, guin
     *ret_bytes = bytes;
 }
 
+void
+chatd_offline_queue_totals (ChatdOfflineQueue *queue, guint64 *ret_envelopes, guint64 *ret_notices)
+{
+  sqlite3_stmt *stmt = chatd_store_prepare (queue->store,
+    "SELECT (SELECT COUNT(*) FROM queue), (SELECT COUNT(*) FROM queue_notices)", NULL);
+  guint64 envelopes = 0, notices = 0;
+  if (stmt != NULL && sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      envelopes = (guint64) sqlite3_column_int64 (stmt, 0);
+      notices = (guint64) sqlite3_column_int64 (stmt, 1);
+    }
+  if (stmt != NULL)
+    sqlite3_reset (stmt);
+  *ret_envelopes = envelopes;
+  *ret_notices = notices;
+}
+
 gboolean
 chatd_offline_queue_add (ChatdOfflineQueue *queue, const guint8 id[16], const char *sender,
                          const char *recipient, GBytes *envelope, gint64 now, gboolean *ret_duplicate,

@@ -105,6 +105,9 @@ GPtrArray *chatd_offline_queue_expire (ChatdOfflineQueue *queue, gint64 now, gui
 void       chatd_offline_queue_count  (ChatdOfflineQueue *queue, const char *recipient,
                                        guint *ret_count, guint64 *ret_bytes);
 
+/* Everything waiting: envelopes and notices. */
+void       chatd_offline_queue_totals (ChatdOfflineQueue *queue, guint64 *ret_envelopes, guint64 *ret_notices);
+
 /* Notices for a user who is offline: stored until handed over (then
  * deleted by seq), or until the time to live passes.  A full notice box:
  * CHATD_ERROR_REFUSED. */

@@ -860,6 +860,10 @@ provide_queue_counters (gpointer data, ChatdCounterVisit visit, gpointer visit_d
   visit ("expired", role->n_queue_expired, visit_data);
   visit ("refused", role->n_queue_refused, visit_data);
   visit ("notices-dropped", role->n_notices_dropped, visit_data);
+  guint64 envelopes = 0, notices = 0;
+  chatd_offline_queue_totals (role->queue, &envelopes, &notices);
+  visit ("waiting", envelopes, visit_data);
+  visit ("notices-waiting", notices, visit_data);
 }
 
 ChatdServerRole *

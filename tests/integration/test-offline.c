@@ -167,6 +167,7 @@ test_queued_then_delivered (void)
   g_assert_true (has_event (alice, queued_event));
   g_assert_cmpint (counter (alice, "messages.queued"), ==, 2);
   g_assert_cmpint (counter (net.server, "queue.stored"), ==, 2);
+  g_assert_cmpint (counter (net.server, "queue.waiting"), ==, 2);
   g_assert_cmpint (counter (net.server, "queue.refused"), ==, 1);   /* "Nobody" never got that far */
 
   /* Charlie logs in: both are handed over, once each */
@@ -182,6 +183,7 @@ test_queued_then_delivered (void)
   g_assert_true (has_event (alice, delivery1));
   g_assert_true (has_event (alice, delivery2));
   g_assert_cmpint (counter (net.server, "queue.delivered"), ==, 2);
+  g_assert_cmpint (counter (net.server, "queue.waiting"), ==, 0);
   /* and sending again works, directly now */
   g_assert_true (wait_until (alice, list_has, "Charlie", 10));
   g_autofree char *s3 = send_one (alice, "Charlie", "now directly", &exit_status, NULL);

@@ -110,6 +110,10 @@ test_limit_edge (void)
   /* another recipient has a queue of its own */
   g_assert_true (chatd_offline_queue_add (f.queue, id, "Alice", "Charlie", over, 1000, &duplicate, &error));
   g_assert_cmpuint (count (&f, "Charlie"), ==, 1);
+  guint64 envelopes = 0, notices = 9;
+  chatd_offline_queue_totals (f.queue, &envelopes, &notices);
+  g_assert_cmpuint (envelopes, ==, 6);
+  g_assert_cmpuint (notices, ==, 0);
   fixture_close (&f);
 }
 
