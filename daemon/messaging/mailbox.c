@@ -343,14 +343,20 @@ chatd_mailbox_outbox_set_queued (ChatdMailbox *mailbox, const char *id, GError *
   return chatd_store_step_done (mailbox->store, update, error);
 }
 
+/* Without a sync of its own: a delete lost to a power cut only brings a row
+ * back, whose resend the recipient answers with the receipt again (a crash
+ * of the process loses nothing: the write is in the OS already). */
 gboolean
 chatd_mailbox_outbox_delete (ChatdMailbox *mailbox, const char *id, GError **error)
 {
   sqlite3_stmt *del = chatd_store_prepare (mailbox->store, "DELETE FROM outbox WHERE id = ?", error);
-  if (del == NULL)
+  if (del == NULL || !chatd_store_exec (mailbox->store, "PRAGMA synchronous = NORMAL", error))
     return FALSE;
   sqlite3_bind_text (del, 1, id, -1, SQLITE_TRANSIENT);
-  return chatd_store_step_done (mailbox->store, del, error);
+  gboolean ok = chatd_store_step_done (mailbox->store, del, error);
+  if (!chatd_store_exec (mailbox->store, "PRAGMA synchronous = FULL", ok ? error : NULL) && ok)
+    return FALSE;
+  return ok;
 }
 
 #define OUTBOX_COLUMNS "id, recipient, envelope, suite, public_key, created, state"
