@@ -34,7 +34,8 @@ static const char usage_text[] =
   "\n"
   "  --socket PATH   the node's control socket\n"
   "  --node NAME     the node of user NAME (or 'server')\n"
-  "  --json          print the result as JSON (streaming commands: one object per line)\n"
+  "  --json          print the result as JSON (streaming commands: one object per line);\n"
+  "                  also accepted after the command, before any --\n"
   "  --version       print the version\n"
   "\n"
   "Exit status: 0 ok, 1 usage error, 2 node not reachable, 3 the command failed.\n";
@@ -70,7 +71,8 @@ fail (int status, const char *format, ...)
   return status;
 }
 
-/* Global options come before the command; everything after it is the command's. */
+/* Global options come before the command; everything after it is the
+ * command's, except --json (see below). */
 static gboolean
 parse_global_options (int argc, char **argv, Invocation *inv, int *ret_exit)
 {
@@ -136,8 +138,19 @@ parse_global_options (int argc, char **argv, Invocation *inv, int *ret_exit)
       return FALSE;
     }
   inv->command = argv[i];
-  inv->argc = argc - i - 1;
   inv->argv = argv + i + 1;
+  inv->argc = 0;
+  /* --json may also follow the command (`chatctl recv --follow --json`), like
+   * the command's own options: anywhere before a `--` */
+  gboolean options_done = FALSE;
+  for (int j = i + 1; j < argc; j++)
+    {
+      options_done |= g_str_equal (argv[j], "--");
+      if (!options_done && g_str_equal (argv[j], "--json"))
+        inv->json = TRUE;
+      else
+        inv->argv[inv->argc++] = argv[j];
+    }
   return TRUE;
 }
 

@@ -101,6 +101,16 @@ test_json (void)
   JsonObject *first = json_array_get_object_element (plugins, 0);
   g_assert_cmpstr (json_object_get_string_member (first, "name"), ==, "cmd-core");
   g_assert_true (g_path_is_absolute (json_object_get_string_member (first, "file")));
+  g_clear_pointer (&out, g_free);
+
+  /* --json may follow the command, like its own options; after `--` it is an argument */
+  g_assert_cmpint (test_run_chatctl (node, CHATD_ARGS ("hello", "--json", "Bob"), &out, NULL), ==, 0);
+  g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (test_run_chatctl (node, CHATD_ARGS ("hello", "--", "--json"), &out, NULL), ==, 0);
+  g_assert_false (json_parser_load_from_data (parser, out, -1, NULL));
+  g_assert_nonnull (strstr (out, "--json"));
 }
 
 static void
