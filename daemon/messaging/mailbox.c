@@ -7,6 +7,7 @@
 
 struct _ChatdMailbox {
   ChatdStore *store;
+  guint       outbox_limit;
 };
 
 static const ChatdStoreMigration migrations[] = {
@@ -53,6 +54,7 @@ chatd_mailbox_open (const char *state_dir, GError **error)
     return NULL;
   ChatdMailbox *mailbox = g_new0 (ChatdMailbox, 1);
   mailbox->store = store;
+  mailbox->outbox_limit = CHATD_OUTBOX_MAX;
   return mailbox;
 }
 
@@ -312,10 +314,10 @@ chatd_mailbox_outbox_add (ChatdMailbox *mailbox, const char *id, const char *rec
     return FALSE;
   gint64 n = sqlite3_step (count) == SQLITE_ROW ? sqlite3_column_int64 (count, 0) : 0;
   sqlite3_reset (count);
-  if (n >= CHATD_OUTBOX_MAX)
+  if (n >= mailbox->outbox_limit)
     {
       g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
-                   "the outbox is full (%d messages not yet delivered)", CHATD_OUTBOX_MAX);
+                   "the outbox is full (%u messages not yet delivered)", mailbox->outbox_limit);
       return FALSE;
     }
   sqlite3_stmt *insert = chatd_store_prepare (mailbox->store,
@@ -331,6 +333,12 @@ chatd_mailbox_outbox_add (ChatdMailbox *mailbox, const char *id, const char *rec
                      SQLITE_STATIC);
   sqlite3_bind_int64 (insert, 6, created_ms);
   return chatd_store_step_done (mailbox->store, insert, error);
+}
+
+void
+chatd_mailbox_set_outbox_limit (ChatdMailbox *mailbox, guint limit)
+{
+  mailbox->outbox_limit = limit;
 }
 
 gboolean

@@ -48,6 +48,8 @@ void              chatd_outbox_entry_free (ChatdOutboxEntry *entry);
 gboolean          chatd_mailbox_outbox_add  (ChatdMailbox *mailbox, const char *id, const char *recipient,
                                              GBytes *envelope, const char *suite, GBytes *public_key,
                                              gint64 created_ms, GError **error);
+/* CHATD_OUTBOX_MAX unless set (tests) */
+void              chatd_mailbox_set_outbox_limit (ChatdMailbox *mailbox, guint limit);
 gboolean          chatd_mailbox_outbox_set_queued (ChatdMailbox *mailbox, const char *id, GError **error);
 gboolean          chatd_mailbox_outbox_delete (ChatdMailbox *mailbox, const char *id, GError **error);
 ChatdOutboxEntry *chatd_mailbox_outbox_get  (ChatdMailbox *mailbox, const char *id);

@@ -110,6 +110,33 @@ test_outbox_order (void)
   remove_dir (dir);
 }
 
+/* the limit at its edge: limit - 1 and limit go in, limit + 1 is refused
+ * and stores nothing; a delivered row makes room again */
+static void
+test_outbox_limit (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("chatd-outbox-XXXXXX", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChatdMailbox) mailbox = chatd_mailbox_open (dir, &error);
+  chatd_mailbox_set_outbox_limit (mailbox, 3);
+  g_autoptr(GBytes) blob = g_bytes_new_static ("x", 1);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("%02u", i);
+      g_assert_true (chatd_mailbox_outbox_add (mailbox, id, "Bob", blob, "25519", blob, i, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_false (chatd_mailbox_outbox_add (mailbox, "03", "Bob", blob, "25519", blob, 3, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  g_assert_cmpstr (error->message, ==, "the outbox is full (3 messages not yet delivered)");
+  g_clear_error (&error);
+  g_assert_null (chatd_mailbox_outbox_get (mailbox, "03"));
+  g_assert_true (chatd_mailbox_outbox_delete (mailbox, "01", &error));
+  g_assert_true (chatd_mailbox_outbox_add (mailbox, "03", "Bob", blob, "25519", blob, 3, &error));
+  g_clear_pointer (&mailbox, chatd_mailbox_free);
+  remove_dir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -117,5 +144,6 @@ main (int argc, char **argv)
   g_assert_true (chatd_crypto_init (NULL));
   g_test_add_func ("/messaging/outbox/rows", test_outbox_rows);
   g_test_add_func ("/messaging/outbox/order", test_outbox_order);
+  g_test_add_func ("/messaging/outbox/limit", test_outbox_limit);
   return g_test_run ();
 }
