@@ -24,6 +24,9 @@ typedef struct {
   guint      kdf_passes;      /* server: Argon2id passes (0: default) */
   guint      pow_bits;        /* server: login proof-of-work bits (0: default) */
   char      *user_suite;      /* server: suite of server-made user keys (NULL: default) */
+  guint      queue_limit;     /* server: queued envelopes per recipient (0: default) */
+  guint      queue_bytes;     /* server: queued bytes per recipient (0: default) */
+  guint      queue_ttl;       /* server: seconds a queued envelope waits (0: default; at most 7 days) */
 } ChatdNodeOptions;
 
 #define CHATD_DEFAULT_SERVER_LISTEN "127.0.0.1:5000"

@@ -63,11 +63,18 @@ messaging_verify (const ChatdHost *host, ChatdCall *call, const char *user)
   chatd_messenger_verify (messenger_of (host), host, call, user);
 }
 
+static void
+messaging_outbox (const ChatdHost *host, ChatdCall *call)
+{
+  chatd_messenger_outbox (messenger_of (host), host, call);
+}
+
 const ChatdMessagingService *
 chatd_messaging_service_for_user (void)
 {
   static const ChatdMessagingService service = {
-    .send = messaging_send, .recv = messaging_recv, .verify = messaging_verify };
+    .send = messaging_send, .recv = messaging_recv, .verify = messaging_verify,
+    .outbox = messaging_outbox };
   return &service;
 }
 

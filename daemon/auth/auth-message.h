@@ -35,6 +35,7 @@ typedef enum {
   CHATD_MSG_REPLACED  = 19,
   CHATD_MSG_LOGOUT    = 20,
   CHATD_MSG_ENDED     = 21,   /* the server ended the session (the user was deleted) */
+  CHATD_MSG_EXPIRED   = 22,   /* a queued envelope expired: id, recipient (doc/protocol.md, "Offline queue") */
   /* between user nodes (end to end) */
   CHATD_MSG_ENVELOPE  = 32,
   CHATD_MSG_RECEIPT   = 33,

@@ -19,6 +19,10 @@ enum { SP_ID, SP_STATUS, SP_BODY, SP_SIGNATURE };
 /* argument: fields (varint length, bytes) new wrapped key, signature by the
  * user's key (purpose "passwd", over the folded name and SHA-256 of the blob) */
 #define CHATD_REQUEST_PASSWD     "passwd"
+/* argument: an ENVELOPE for a user who is offline or unreachable; answered
+ * ok once the server has committed it to its queue (doc/protocol.md,
+ * "Offline queue") */
+#define CHATD_REQUEST_QUEUE      "queue"
 
 #define CHATD_PURPOSE_MANIFEST_LIST "manifest-list"
 

@@ -7,6 +7,7 @@
 
 struct _ChatdMailbox {
   ChatdStore *store;
+  guint       outbox_limit;
 };
 
 static const ChatdStoreMigration migrations[] = {
@@ -31,6 +32,17 @@ static const ChatdStoreMigration migrations[] = {
     "  fingerprint TEXT NOT NULL,"
     "  pinned INTEGER NOT NULL,"
     "  replaced INTEGER NOT NULL);" },
+  /* 2: the outbox: envelopes sent and not yet stored by their recipient */
+  { "CREATE TABLE outbox ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  id TEXT NOT NULL,"
+    "  recipient TEXT NOT NULL,"
+    "  envelope BLOB NOT NULL,"
+    "  suite TEXT NOT NULL,"
+    "  public_key BLOB NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  UNIQUE (id, recipient));" },
 };
 
 ChatdMailbox *
@@ -42,6 +54,7 @@ chatd_mailbox_open (const char *state_dir, GError **error)
     return NULL;
   ChatdMailbox *mailbox = g_new0 (ChatdMailbox, 1);
   mailbox->store = store;
+  mailbox->outbox_limit = CHATD_OUTBOX_MAX;
   return mailbox;
 }
 
@@ -273,5 +286,149 @@ chatd_mailbox_contact (ChatdMailbox *mailbox, const char *name, GError **error)
   g_variant_builder_add (&b, "{sv}", "pinned", g_variant_new_string (pinned_text));
   g_variant_builder_add (&b, "{sv}", "changed", g_variant_new_boolean (changed));
   g_variant_builder_add (&b, "{sv}", "history", g_variant_new_strv ((const char *const *) lines, -1));
+  return g_variant_builder_end (&b);
+}
+
+/* --- outbox --- */
+
+void
+chatd_outbox_entry_free (ChatdOutboxEntry *entry)
+{
+  if (entry == NULL)
+    return;
+  g_free (entry->id);
+  g_free (entry->recipient);
+  g_clear_pointer (&entry->envelope, g_bytes_unref);
+  g_free (entry->suite);
+  g_clear_pointer (&entry->public_key, g_bytes_unref);
+  g_free (entry->state);
+  g_free (entry);
+}
+
+gboolean
+chatd_mailbox_outbox_add (ChatdMailbox *mailbox, const char *id, const char *recipient, GBytes *envelope,
+                          const char *suite, GBytes *public_key, gint64 created_ms, GError **error)
+{
+  sqlite3_stmt *count = chatd_store_prepare (mailbox->store, "SELECT COUNT(*) FROM outbox", error);
+  if (count == NULL)
+    return FALSE;
+  gint64 n = sqlite3_step (count) == SQLITE_ROW ? sqlite3_column_int64 (count, 0) : 0;
+  sqlite3_reset (count);
+  if (n >= mailbox->outbox_limit)
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
+                   "the outbox is full (%u messages not yet delivered)", mailbox->outbox_limit);
+      return FALSE;
+    }
+  sqlite3_stmt *insert = chatd_store_prepare (mailbox->store,
+    "INSERT INTO outbox (id, recipient, envelope, suite, public_key, created, state)"
+    " VALUES (?, ?, ?, ?, ?, ?, 'sending')", error);
+  if (insert == NULL)
+    return FALSE;
+  sqlite3_bind_text (insert, 1, id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (insert, 2, recipient, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_blob (insert, 3, g_bytes_get_data (envelope, NULL), (int) g_bytes_get_size (envelope), SQLITE_STATIC);
+  sqlite3_bind_text (insert, 4, suite, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_blob (insert, 5, g_bytes_get_data (public_key, NULL), (int) g_bytes_get_size (public_key),
+                     SQLITE_STATIC);
+  sqlite3_bind_int64 (insert, 6, created_ms);
+  return chatd_store_step_done (mailbox->store, insert, error);
+}
+
+void
+chatd_mailbox_set_outbox_limit (ChatdMailbox *mailbox, guint limit)
+{
+  mailbox->outbox_limit = limit;
+}
+
+gboolean
+chatd_mailbox_outbox_set_queued (ChatdMailbox *mailbox, const char *id, GError **error)
+{
+  sqlite3_stmt *update = chatd_store_prepare (mailbox->store, "UPDATE outbox SET state = 'queued' WHERE id = ?", error);
+  if (update == NULL)
+    return FALSE;
+  sqlite3_bind_text (update, 1, id, -1, SQLITE_TRANSIENT);
+  return chatd_store_step_done (mailbox->store, update, error);
+}
+
+/* Without a sync of its own: a delete lost to a power cut only brings a row
+ * back, whose resend the recipient answers with the receipt again (a crash
+ * of the process loses nothing: the write is in the OS already). */
+gboolean
+chatd_mailbox_outbox_delete (ChatdMailbox *mailbox, const char *id, GError **error)
+{
+  sqlite3_stmt *del = chatd_store_prepare (mailbox->store, "DELETE FROM outbox WHERE id = ?", error);
+  if (del == NULL || !chatd_store_exec (mailbox->store, "PRAGMA synchronous = NORMAL", error))
+    return FALSE;
+  sqlite3_bind_text (del, 1, id, -1, SQLITE_TRANSIENT);
+  gboolean ok = chatd_store_step_done (mailbox->store, del, error);
+  if (!chatd_store_exec (mailbox->store, "PRAGMA synchronous = FULL", ok ? error : NULL) && ok)
+    return FALSE;
+  return ok;
+}
+
+#define OUTBOX_COLUMNS "id, recipient, envelope, suite, public_key, created, state"
+
+static ChatdOutboxEntry *
+outbox_entry_from_row (sqlite3_stmt *stmt)
+{
+  ChatdOutboxEntry *e = g_new0 (ChatdOutboxEntry, 1);
+  e->id = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  e->recipient = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+  e->envelope = g_bytes_new (sqlite3_column_blob (stmt, 2), sqlite3_column_bytes (stmt, 2));
+  e->suite = g_strdup ((const char *) sqlite3_column_text (stmt, 3));
+  e->public_key = g_bytes_new (sqlite3_column_blob (stmt, 4), sqlite3_column_bytes (stmt, 4));
+  e->created_ms = sqlite3_column_int64 (stmt, 5);
+  e->state = g_strdup ((const char *) sqlite3_column_text (stmt, 6));
+  return e;
+}
+
+ChatdOutboxEntry *
+chatd_mailbox_outbox_get (ChatdMailbox *mailbox, const char *id)
+{
+  sqlite3_stmt *stmt = chatd_store_prepare (mailbox->store, "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE id = ?", NULL);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_TRANSIENT);
+  ChatdOutboxEntry *e = sqlite3_step (stmt) == SQLITE_ROW ? outbox_entry_from_row (stmt) : NULL;
+  sqlite3_reset (stmt);
+  return e;
+}
+
+GPtrArray *
+chatd_mailbox_outbox_entries (ChatdMailbox *mailbox, const char *state)
+{
+  GPtrArray *entries = g_ptr_array_new_with_free_func ((GDestroyNotify) chatd_outbox_entry_free);
+  sqlite3_stmt *stmt = chatd_store_prepare (mailbox->store,
+    "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE ?1 IS NULL OR state = ?1 ORDER BY seq", NULL);
+  if (stmt == NULL)
+    return entries;
+  if (state != NULL)
+    sqlite3_bind_text (stmt, 1, state, -1, SQLITE_TRANSIENT);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    g_ptr_array_add (entries, outbox_entry_from_row (stmt));
+  sqlite3_reset (stmt);
+  return entries;
+}
+
+GVariant *
+chatd_mailbox_outbox_list (ChatdMailbox *mailbox, GError **error)
+{
+  sqlite3_stmt *stmt = chatd_store_prepare (mailbox->store,
+                                            "SELECT id, recipient, created, state FROM outbox ORDER BY seq", error);
+  if (stmt == NULL)
+    return NULL;
+  g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("aa{sv}"));
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      g_autofree char *time = iso8601_ms (sqlite3_column_int64 (stmt, 2));
+      g_variant_builder_open (&b, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&b, "{sv}", "id", g_variant_new_string ((const char *) sqlite3_column_text (stmt, 0)));
+      g_variant_builder_add (&b, "{sv}", "to", g_variant_new_string ((const char *) sqlite3_column_text (stmt, 1)));
+      g_variant_builder_add (&b, "{sv}", "time", g_variant_new_string (time));
+      g_variant_builder_add (&b, "{sv}", "state", g_variant_new_string ((const char *) sqlite3_column_text (stmt, 3)));
+      g_variant_builder_close (&b);
+    }
+  sqlite3_reset (stmt);
   return g_variant_builder_end (&b);
 }

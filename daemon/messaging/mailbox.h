@@ -28,4 +28,35 @@ gboolean      chatd_mailbox_pin_contact (ChatdMailbox *mailbox, const char *name
 /* a{sv}: name, suite, fingerprint, pinned (ISO 8601), changed (b), history (as) */
 GVariant     *chatd_mailbox_contact (ChatdMailbox *mailbox, const char *name, GError **error);
 
+/* The outbox: one row per envelope sent and not yet stored by its
+ * recipient, committed before the envelope first leaves; state "sending"
+ * (resent after a restart) or "queued" (at the server). */
+#define CHATD_OUTBOX_MAX 10000
+
+typedef struct {
+  char   *id;            /* hex */
+  char   *recipient;
+  GBytes *envelope;      /* the exact bytes sent */
+  char   *suite;         /* the recipient key's, to verify the receipt */
+  GBytes *public_key;
+  gint64  created_ms;
+  char   *state;         /* "sending" or "queued" */
+} ChatdOutboxEntry;
+
+void              chatd_outbox_entry_free (ChatdOutboxEntry *entry);
+/* A full outbox (CHATD_OUTBOX_MAX rows) is CHATD_ERROR_REFUSED. */
+gboolean          chatd_mailbox_outbox_add  (ChatdMailbox *mailbox, const char *id, const char *recipient,
+                                             GBytes *envelope, const char *suite, GBytes *public_key,
+                                             gint64 created_ms, GError **error);
+/* CHATD_OUTBOX_MAX unless set (tests) */
+void              chatd_mailbox_set_outbox_limit (ChatdMailbox *mailbox, guint limit);
+gboolean          chatd_mailbox_outbox_set_queued (ChatdMailbox *mailbox, const char *id, GError **error);
+gboolean          chatd_mailbox_outbox_delete (ChatdMailbox *mailbox, const char *id, GError **error);
+ChatdOutboxEntry *chatd_mailbox_outbox_get  (ChatdMailbox *mailbox, const char *id);
+/* rows in the order sent; state NULL: all */
+GPtrArray        *chatd_mailbox_outbox_entries (ChatdMailbox *mailbox, const char *state);
+/* aa{sv}: id, to, time (ISO 8601), state */
+GVariant         *chatd_mailbox_outbox_list (ChatdMailbox *mailbox, GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChatdMailbox, chatd_mailbox_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChatdOutboxEntry, chatd_outbox_entry_free)

@@ -18,8 +18,8 @@ struct _ChatdMessenger {
   ChatdNode      *node;
   ChatdTransport *transport;
   ChatdMailbox   *mailbox;
-  GHashTable     *awaiting;    /* message id (hex) -> Delivery*: sent, waiting for the receipt */
-  guint64         n_sent, n_delivered, n_received, n_duplicates, n_refused;
+  GHashTable     *awaiting;    /* message id (hex) -> Delivery*: in the outbox, being sent or queued */
+  guint64         n_sent, n_delivered, n_received, n_duplicates, n_refused, n_queued, n_expired;
 };
 
 /* one `send` call: one message to one or more recipients */
@@ -36,13 +36,16 @@ typedef struct {
   gint64           accepted_us;  /* chat-bench: monotonic time the send call arrived */
 } SendJob;
 
-/* one envelope on its way */
+/* one envelope on its way: its outbox row exists */
 typedef struct {
-  SendJob      *job;
-  ChatdMessage *message;
-  ChatdKey     *recipient_key;
-  char         *address;
-  guint         timeout;
+  ChatdMessenger *messenger;
+  SendJob        *job;           /* NULL for a resend from the outbox */
+  ChatdMessage   *message;       /* id, sender, recipient, hash */
+  ChatdKey       *recipient_key;
+  GBytes         *envelope;
+  char           *address;       /* NULL: straight to the server's queue */
+  guint           timeout;
+  gboolean        queueing;      /* the queue request is out */
 } Delivery;
 
 static void
@@ -92,25 +95,39 @@ delivery_free (Delivery *d)
     g_source_remove (d->timeout);
   chatd_message_free (d->message);
   g_clear_pointer (&d->recipient_key, chatd_key_free);
+  g_clear_pointer (&d->envelope, g_bytes_unref);
   g_free (d->address);
   g_free (d);
 }
 
+/* the end of a delivery for the send call (if any); the outbox row is the
+ * caller's business */
 static void
 delivery_done (Delivery *d, const char *status, const char *reason)
 {
-  ChatdMessenger *m = d->job->messenger;
-  job_result (d->job, d->message->recipient, d->message->id_text, status, reason);
+  ChatdMessenger *m = d->messenger;
+  if (d->job != NULL)
+    job_result (g_steal_pointer (&d->job), d->message->recipient, d->message->id_text, status, reason);
+  else if (reason != NULL)
+    g_message ("resent message %s to %s: %s: %s", d->message->id_text, d->message->recipient, status, reason);
   g_hash_table_remove (m->awaiting, d->message->id_text);
 }
 
-static gboolean
-delivery_timed_out (gpointer user_data)
+static void
+emit_id_event (ChatdMessenger *m, const char *kind, const char *id, const char *to, const char *text)
 {
-  Delivery *d = user_data;
-  d->timeout = 0;
-  delivery_done (d, "failed", "no receipt from the recipient's node in time");
-  return G_SOURCE_REMOVE;
+  g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "id", g_variant_new_string (id));
+  g_variant_builder_add (&b, "{sv}", "to", g_variant_new_string (to));
+  chatd_event_hub_emit (m->node->events, kind, g_variant_builder_end (&b), text);
+}
+
+static void
+outbox_delete (ChatdMessenger *m, const char *id)
+{
+  g_autoptr(GError) error = NULL;
+  if (!chatd_mailbox_outbox_delete (m->mailbox, id, &error))
+    g_warning ("outbox: cannot delete %s: %s", id, error->message);
 }
 
 typedef struct {
@@ -118,22 +135,129 @@ typedef struct {
   char           *id;
 } SentTag;
 
+static SentTag *
+sent_tag (ChatdMessenger *m, const char *id)
+{
+  SentTag *tag = g_new0 (SentTag, 1);
+  tag->messenger = m;
+  tag->id = g_strdup (id);
+  return tag;
+}
+
+static void
+sent_tag_free (SentTag *tag)
+{
+  g_free (tag->id);
+  g_free (tag);
+}
+
+/* the server's answer to a queue request */
+static void
+on_queued (gboolean refused, const GError *error, gpointer user_data)
+{
+  SentTag *tag = user_data;
+  ChatdMessenger *m = tag->messenger;
+  Delivery *d = m->awaiting != NULL ? g_hash_table_lookup (m->awaiting, tag->id) : NULL;
+  if (d == NULL || !d->queueing)
+    {
+      sent_tag_free (tag);   /* the receipt came first */
+      return;
+    }
+  d->queueing = FALSE;
+  g_autoptr(GError) local = NULL;
+  if (error == NULL)
+    {
+      if (!chatd_mailbox_outbox_set_queued (m->mailbox, d->message->id_text, &local))
+        g_warning ("outbox: %s", local->message);
+      m->n_queued++;
+      g_autofree char *text = g_strdup_printf ("queued %s for %s at the server", d->message->id_text,
+                                               d->message->recipient);
+      g_message ("%s", text);
+      emit_id_event (m, "queued", d->message->id_text, d->message->recipient, text);
+      delivery_done (d, "queued", NULL);
+    }
+  else if (refused)
+    {
+      /* a refusal leaves nothing behind */
+      outbox_delete (m, d->message->id_text);
+      delivery_done (d, "failed", error->message);
+    }
+  else
+    {
+      /* no answer: the row stays "sending" and goes out again after the next login */
+      g_autofree char *reason = g_strdup_printf ("the server did not take it (%s); it stays in the outbox and "
+                                                 "is sent again after the next login", error->message);
+      delivery_done (d, "pending", reason);
+    }
+  sent_tag_free (tag);
+}
+
+static void
+queue_at_server (Delivery *d)
+{
+  if (d->timeout != 0)
+    {
+      g_source_remove (d->timeout);
+      d->timeout = 0;
+    }
+  d->queueing = TRUE;
+  chatd_user_role_queue_envelope (d->messenger->role, d->envelope, on_queued, sent_tag (d->messenger, d->message->id_text));
+}
+
+static gboolean
+delivery_timed_out (gpointer user_data)
+{
+  Delivery *d = user_data;
+  d->timeout = 0;
+  g_message ("no receipt for %s from %s's node in %d s: queueing it at the server", d->message->id_text,
+             d->message->recipient, CHATD_RECEIPT_TIMEOUT_S);
+  queue_at_server (d);
+  return G_SOURCE_REMOVE;
+}
+
 /* the transport's verdict on an envelope: acknowledged (then we wait for the
- * receipt) or failed: unreachable, reset, timed out */
+ * receipt) or failed: unreachable, reset, timed out (then the server queues it) */
 static void
 on_envelope_sent (ChatdEndpoint *endpoint, ChatdConnection *connection, const GError *error, gpointer user_data)
 {
   SentTag *tag = user_data;
   Delivery *d = error != NULL && tag->messenger->awaiting != NULL
     ? g_hash_table_lookup (tag->messenger->awaiting, tag->id) : NULL;
-  if (d != NULL)
+  if (d != NULL && !d->queueing)
     {
-      g_autofree char *reason = g_strdup_printf ("%s's node at %s: %s", d->message->recipient, d->address,
-                                                 error->message);
-      delivery_done (d, "failed", reason);
+      g_message ("%s's node at %s: %s: queueing %s at the server", d->message->recipient, d->address,
+                 error->message, d->message->id_text);
+      queue_at_server (d);
     }
-  g_free (tag->id);
-  g_free (tag);
+  sent_tag_free (tag);
+}
+
+/* sends an envelope whose outbox row is committed: directly if an address
+ * is known, else (or when that fails) to the server's queue */
+static void
+start_delivery (ChatdMessenger *m, SendJob *job, ChatdMessage *message, ChatdKey *recipient_key, GBytes *envelope,
+                const char *address)
+{
+  Delivery *d = g_new0 (Delivery, 1);
+  d->messenger = m;
+  d->job = job;
+  d->message = message;
+  d->recipient_key = recipient_key;
+  d->envelope = g_bytes_ref (envelope);
+  g_hash_table_replace (m->awaiting, g_strdup (message->id_text), d);
+  m->n_sent++;
+  g_autofree char *host = NULL;
+  guint16 port = 0;
+  ChatdAddress peer;
+  if (address == NULL || !chatd_parse_host_port (address, FALSE, &host, &port, NULL) ||
+      !chatd_address_parse (host, port, &peer, NULL))
+    {
+      queue_at_server (d);
+      return;
+    }
+  d->address = g_strdup (address);
+  d->timeout = g_timeout_add_seconds (CHATD_RECEIPT_TIMEOUT_S, delivery_timed_out, d);
+  chatd_transport_send (m->transport, &peer, envelope, on_envelope_sent, sent_tag (m, message->id_text));
 }
 
 static const ChatdSuite *
@@ -181,6 +305,62 @@ pin (ChatdMessenger *m, const char *name, const char *suite, GBytes *key, GStrin
     g_string_append_printf (warnings, " (warning: %s)", text);
 }
 
+/* seals the job's text to one recipient, commits the outbox row, sends */
+static void
+seal_and_send (SendJob *job, const char *name, const char *suite, GBytes *public_key, const char *address)
+{
+  ChatdMessenger *m = job->messenger;
+  const ChatdKey *own_key = chatd_user_role_get_user_key (m->role);
+  g_autoptr(GError) local = NULL;
+  g_autoptr(ChatdKey) key = import_key (m, suite, public_key, &local);
+  if (key == NULL || own_key == NULL)
+    {
+      job_result (job, name, NULL, "failed", local ? local->message : "not logged in");
+      return;
+    }
+  pin (m, name, suite, public_key, job->warnings);
+  ChatdMessage *message = NULL;
+  g_autoptr(GBytes) envelope = chatd_envelope_seal (own_key, m->node->name, key, name, job->text, strlen (job->text),
+                                                    g_get_real_time () / 1000, &message, &local);
+  if (envelope == NULL)
+    {
+      job_result (job, name, NULL, "failed", local->message);
+      return;
+    }
+  /* committed before it first leaves: a crash from here on resends it */
+  if (!chatd_mailbox_outbox_add (m->mailbox, message->id_text, name, envelope, suite, public_key, message->time_ms,
+                                 &local))
+    {
+      job_result (job, name, NULL, "failed", local->message);
+      chatd_message_free (message);
+      return;
+    }
+  start_delivery (m, job, message, g_steal_pointer (&key), envelope, address);
+}
+
+typedef struct {
+  SendJob *job;
+  char    *to;
+} RecordLookup;
+
+/* a recipient who is not online: the server's signed key record, then its queue */
+static void
+on_recipient_record (gpointer record_ptr, const GError *error, gpointer user_data)
+{
+  RecordLookup *lookup = user_data;
+  ChatdKeyRecord *record = record_ptr;
+  if (record == NULL)
+    job_result (lookup->job, lookup->to, NULL, "failed",
+                error != NULL && strstr (error->message, "no such user") != NULL ? "unknown user"
+                : error != NULL ? error->message : "no key record");
+  else if (g_ascii_strcasecmp (record->name, lookup->to) != 0)
+    job_result (lookup->job, lookup->to, NULL, "failed", "the server's key record names another user");
+  else
+    seal_and_send (lookup->job, record->name, record->suite, record->public_key, NULL);
+  g_free (lookup->to);
+  g_free (lookup);
+}
+
 static void
 on_manifest_for_send (ChatdManifest *manifest, const GError *error, gpointer user_data)
 {
@@ -193,7 +373,6 @@ on_manifest_for_send (ChatdManifest *manifest, const GError *error, gpointer use
         job_result (job, job->recipients[i], NULL, "failed", error->message);
       return;
     }
-  const ChatdKey *own_key = chatd_user_role_get_user_key (m->role);
   for (guint i = 0; i < n; i++)
     {
       const char *to = job->recipients[i];
@@ -201,46 +380,15 @@ on_manifest_for_send (ChatdManifest *manifest, const GError *error, gpointer use
       for (guint j = 0; j < manifest->entries->len && entry == NULL; j++)
         if (g_ascii_strcasecmp (((ChatdManifestEntry *) manifest->entries->pdata[j])->name, to) == 0)
           entry = manifest->entries->pdata[j];
-      if (entry == NULL)
+      if (entry != NULL)
+        seal_and_send (job, entry->name, entry->suite, entry->public_key, entry->address);
+      else
         {
-          /* never wedges anything: a later send to the same user starts afresh */
-          job_result (job, to, NULL, "failed", "not online (the offline queue is not available in this version)");
-          continue;
+          RecordLookup *lookup = g_new0 (RecordLookup, 1);
+          lookup->job = job;
+          lookup->to = g_strdup (to);
+          chatd_user_role_fetch_key_record (m->role, to, on_recipient_record, lookup);
         }
-      g_autoptr(GError) local = NULL;
-      g_autoptr(ChatdKey) key = import_key (m, entry->suite, entry->public_key, &local);
-      g_autofree char *host = NULL;
-      guint16 port = 0;
-      ChatdAddress address;
-      if (key == NULL || own_key == NULL ||
-          !chatd_parse_host_port (entry->address, FALSE, &host, &port, &local) ||
-          !chatd_address_parse (host, port, &address, &local))
-        {
-          job_result (job, entry->name, NULL, "failed", local ? local->message : "not logged in");
-          continue;
-        }
-      pin (m, entry->name, entry->suite, entry->public_key, job->warnings);
-      ChatdMessage *message = NULL;
-      g_autoptr(GBytes) envelope = chatd_envelope_seal (own_key, m->node->name, key, entry->name,
-                                                        job->text, strlen (job->text),
-                                                        g_get_real_time () / 1000, &message, &local);
-      if (envelope == NULL)
-        {
-          job_result (job, entry->name, NULL, "failed", local->message);
-          continue;
-        }
-      Delivery *d = g_new0 (Delivery, 1);
-      d->job = job;
-      d->message = message;
-      d->recipient_key = g_steal_pointer (&key);
-      d->address = g_strdup (entry->address);
-      d->timeout = g_timeout_add_seconds (CHATD_RECEIPT_TIMEOUT_S, delivery_timed_out, d);
-      g_hash_table_insert (m->awaiting, g_strdup (message->id_text), d);
-      m->n_sent++;
-      SentTag *tag = g_new0 (SentTag, 1);
-      tag->messenger = m;
-      tag->id = g_strdup (message->id_text);
-      chatd_transport_send (m->transport, &address, envelope, on_envelope_sent, tag);
     }
 }
 
@@ -416,36 +564,107 @@ handle_envelope (ChatdMessenger *m, ChatdConnection *connection, const char *pee
   chatd_user_role_fetch_key_record (m->role, sender, on_sender_record, in);
 }
 
+static char *
+id_hex (const guint8 *id)
+{
+  char *text = g_malloc (2 * CHATD_MESSAGE_ID_LEN + 1);
+  for (guint i = 0; i < CHATD_MESSAGE_ID_LEN; i++)
+    g_snprintf (text + 2 * i, 3, "%02x", id[i]);
+  return text;
+}
+
+/* what the sender needs of an envelope it sent: id, names, hash */
+static ChatdMessage *
+message_of_envelope (GBytes *envelope)
+{
+  g_autoptr(ChatdAuthMessage) parsed = chatd_auth_message_parse (envelope, NULL);
+  if (parsed == NULL || parsed->type != CHATD_MSG_ENVELOPE || parsed->fields[EN_ID].len != CHATD_MESSAGE_ID_LEN)
+    return NULL;
+  g_autoptr(ChatdMessage) message = g_new0 (ChatdMessage, 1);
+  memcpy (message->id, parsed->fields[EN_ID].data, CHATD_MESSAGE_ID_LEN);
+  message->id_text = id_hex (message->id);
+  message->sender = chatd_auth_field_string (parsed, EN_SENDER);
+  message->recipient = chatd_auth_field_string (parsed, EN_RECIPIENT);
+  guint64 time_ms = 0;
+  chatd_auth_field_u64 (parsed, EN_TIME, &time_ms);
+  message->time_ms = (gint64) time_ms;
+  gcry_md_hash_buffer (GCRY_MD_SHA256, message->hash, g_bytes_get_data (envelope, NULL), g_bytes_get_size (envelope));
+  if (message->sender == NULL || message->recipient == NULL)
+    return NULL;
+  return g_steal_pointer (&message);
+}
+
+static void
+delivered (ChatdMessenger *m, const char *id, const char *to)
+{
+  outbox_delete (m, id);
+  m->n_delivered++;
+  g_autofree char *text = g_strdup_printf ("%s stored %s", to, id);
+  emit_id_event (m, "delivery", id, to, text);
+}
+
 static void
 handle_receipt (ChatdMessenger *m, const char *peer, const ChatdAuthMessage *receipt)
 {
   if (receipt->fields[RC_ID].len != CHATD_MESSAGE_ID_LEN)
     return;
-  g_autofree char *id = g_malloc (2 * CHATD_MESSAGE_ID_LEN + 1);
-  for (guint i = 0; i < CHATD_MESSAGE_ID_LEN; i++)
-    g_snprintf (id + 2 * i, 3, "%02x", ((const guint8 *) receipt->fields[RC_ID].data)[i]);
-  Delivery *d = g_hash_table_lookup (m->awaiting, id);
-  if (d == NULL)
-    return;   /* late or repeated */
+  g_autofree char *id = id_hex (receipt->fields[RC_ID].data);
   g_autoptr(GError) error = NULL;
-  if (!chatd_receipt_verify (receipt, d->message, d->recipient_key, &error))
+  Delivery *d = g_hash_table_lookup (m->awaiting, id);
+  if (d != NULL)
     {
-      g_message ("receipt from %s dropped: %s", peer, error->message);
+      if (!chatd_receipt_verify (receipt, d->message, d->recipient_key, &error))
+        {
+          g_message ("receipt from %s dropped: %s", peer, error->message);
+          return;
+        }
+      delivered (m, id, d->message->recipient);
+      delivery_done (d, "delivered", NULL);
       return;
     }
-  m->n_delivered++;
-  g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&b, "{sv}", "id", g_variant_new_string (d->message->id_text));
-  g_variant_builder_add (&b, "{sv}", "to", g_variant_new_string (d->message->recipient));
-  g_autofree char *text = g_strdup_printf ("%s stored %s", d->message->recipient, d->message->id_text);
-  chatd_event_hub_emit (m->node->events, "delivery", g_variant_builder_end (&b), text);
-  delivery_done (d, "delivered", NULL);
+  /* queued, or sent before a restart: the outbox row has what it takes */
+  g_autoptr(ChatdOutboxEntry) row = chatd_mailbox_outbox_get (m->mailbox, id);
+  if (row == NULL)
+    return;   /* late or repeated */
+  g_autoptr(ChatdMessage) sent = message_of_envelope (row->envelope);
+  g_autoptr(ChatdKey) key = import_key (m, row->suite, row->public_key, &error);
+  if (sent == NULL || key == NULL || !chatd_receipt_verify (receipt, sent, key, &error))
+    {
+      g_message ("receipt from %s dropped: %s", peer, error ? error->message : "the outbox row is damaged");
+      return;
+    }
+  delivered (m, id, row->recipient);
 }
 
-void
-chatd_messenger_handle (ChatdMessenger *m, ChatdConnection *connection, const ChatdAddress *from, GBytes *bytes)
+static void
+expired (ChatdMessenger *m, const char *id, const char *to, const char *why)
 {
-  g_autofree char *peer = chatd_address_to_string (from);
+  Delivery *d = g_hash_table_lookup (m->awaiting, id);
+  outbox_delete (m, id);
+  m->n_expired++;
+  g_autofree char *text = g_strdup_printf ("message %s to %s expired %s", id, to, why);
+  g_message ("%s", text);
+  emit_id_event (m, "expired", id, to, text);
+  if (d != NULL)
+    delivery_done (d, "failed", text);
+}
+
+/* the server's word that a queued envelope of ours was never collected */
+static void
+handle_expired (ChatdMessenger *m, const ChatdAuthMessage *notice)
+{
+  g_autofree char *id = id_hex (notice->fields[0].data);
+  g_autofree char *to = chatd_auth_field_string (notice, 1);
+  g_autoptr(ChatdOutboxEntry) row = chatd_mailbox_outbox_get (m->mailbox, id);
+  if (row == NULL || to == NULL || g_ascii_strcasecmp (row->recipient, to) != 0)
+    return;
+  expired (m, id, row->recipient, "in the server's queue (its time to live passed)");
+}
+
+static void
+dispatch (ChatdMessenger *m, ChatdConnection *connection, const ChatdAddress *from, GBytes *bytes, gboolean from_server)
+{
+  g_autofree char *peer = from_server ? g_strdup ("the server") : chatd_address_to_string (from);
   g_autoptr(GError) error = NULL;
   ChatdAuthMessage *message = chatd_auth_message_parse (bytes, &error);
   if (message == NULL)
@@ -460,10 +679,100 @@ chatd_messenger_handle (ChatdMessenger *m, ChatdConnection *connection, const Ch
     {
       if (message->type == CHATD_MSG_RECEIPT)
         handle_receipt (m, peer, message);
+      else if (message->type == CHATD_MSG_EXPIRED && from_server)
+        handle_expired (m, message);
       else
         g_message ("from %s: unexpected %s (dropped)", peer, chatd_auth_message_type_name (message->type));
       chatd_auth_message_free (message);
     }
+}
+
+void
+chatd_messenger_handle (ChatdMessenger *m, ChatdConnection *connection, const ChatdAddress *from, GBytes *bytes)
+{
+  dispatch (m, connection, from, bytes, FALSE);
+}
+
+void
+chatd_messenger_handle_from_server (ChatdMessenger *m, ChatdConnection *connection, const ChatdAddress *from,
+                                    GBytes *bytes)
+{
+  dispatch (m, connection, from, bytes, TRUE);
+}
+
+/* --- the outbox after a (re)login --- */
+
+static void
+on_manifest_for_resend (ChatdManifest *manifest, const GError *error, gpointer user_data)
+{
+  ChatdMessenger *m = user_data;
+  if (manifest == NULL)
+    {
+      g_message ("outbox: no list from the server (%s); resending after the next login", error->message);
+      return;
+    }
+  g_autoptr(GPtrArray) rows = chatd_mailbox_outbox_entries (m->mailbox, "sending");
+  guint resent = 0;
+  for (guint i = 0; i < rows->len; i++)
+    {
+      ChatdOutboxEntry *row = rows->pdata[i];
+      if (g_hash_table_contains (m->awaiting, row->id))
+        continue;
+      g_autoptr(GError) local = NULL;
+      ChatdMessage *message = message_of_envelope (row->envelope);
+      ChatdKey *key = import_key (m, row->suite, row->public_key, &local);
+      if (message == NULL || key == NULL)
+        {
+          g_warning ("outbox: %s cannot be resent (%s); dropped", row->id, local ? local->message : "damaged");
+          outbox_delete (m, row->id);
+          chatd_message_free (message);
+          g_clear_pointer (&key, chatd_key_free);
+          continue;
+        }
+      const char *address = NULL;
+      for (guint j = 0; j < manifest->entries->len && address == NULL; j++)
+        {
+          const ChatdManifestEntry *e = manifest->entries->pdata[j];
+          if (g_ascii_strcasecmp (e->name, row->recipient) == 0 && g_bytes_equal (e->public_key, row->public_key))
+            address = e->address;
+        }
+      start_delivery (m, NULL, message, key, row->envelope, address);
+      resent++;
+    }
+  if (resent > 0)
+    g_message ("outbox: resending %u message%s", resent, resent == 1 ? "" : "s");
+}
+
+void
+chatd_messenger_session_started (ChatdMessenger *m)
+{
+  /* a queued row the server never answered for within the time to live
+   * (plus a day) is given up here too */
+  gint64 now_ms = g_get_real_time () / 1000;
+  g_autoptr(GPtrArray) queued = chatd_mailbox_outbox_entries (m->mailbox, "queued");
+  for (guint i = 0; i < queued->len; i++)
+    {
+      ChatdOutboxEntry *row = queued->pdata[i];
+      if (row->created_ms < now_ms - CHATD_MESSAGE_TTL_MS - G_GINT64_CONSTANT (24) * 3600 * 1000)
+        expired (m, row->id, row->recipient, "(no word from the server within its time to live)");
+    }
+  g_autoptr(GPtrArray) sending = chatd_mailbox_outbox_entries (m->mailbox, "sending");
+  gboolean any = FALSE;
+  for (guint i = 0; i < sending->len && !any; i++)
+    any = !g_hash_table_contains (m->awaiting, ((ChatdOutboxEntry *) sending->pdata[i])->id);
+  if (any)
+    chatd_user_role_fetch_manifest (m->role, on_manifest_for_resend, m);
+}
+
+void
+chatd_messenger_outbox (ChatdMessenger *m, const ChatdHost *host, ChatdCall *call)
+{
+  g_autoptr(GError) error = NULL;
+  GVariant *rows = chatd_mailbox_outbox_list (m->mailbox, &error);
+  if (rows == NULL)
+    host->call_fail (call, error);
+  else
+    host->call_return (call, rows);
 }
 
 /* --- recv --- */
@@ -570,6 +879,8 @@ chatd_messenger_new (ChatdUserRole *role, ChatdNode *node, ChatdTransport *trans
   chatd_counters_add (node->counters, "messages.received", read_u64, &m->n_received, NULL);
   chatd_counters_add (node->counters, "messages.duplicates", read_u64, &m->n_duplicates, NULL);
   chatd_counters_add (node->counters, "messages.refused", read_u64, &m->n_refused, NULL);
+  chatd_counters_add (node->counters, "messages.queued", read_u64, &m->n_queued, NULL);
+  chatd_counters_add (node->counters, "messages.expired", read_u64, &m->n_expired, NULL);
   return m;
 }
 

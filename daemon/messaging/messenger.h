@@ -21,6 +21,12 @@ void            chatd_messenger_free   (ChatdMessenger *messenger);
 /* A message from another user node (not the server). */
 void            chatd_messenger_handle (ChatdMessenger *messenger, ChatdConnection *connection,
                                         const ChatdAddress *from, GBytes *bytes);
+/* A message that came over the session with the server: a queued
+ * ENVELOPE for us, a RECEIPT for a queued one of ours, an EXPIRED notice. */
+void            chatd_messenger_handle_from_server (ChatdMessenger *messenger, ChatdConnection *connection,
+                                                    const ChatdAddress *from, GBytes *bytes);
+/* After each (re)login: resends the outbox's "sending" rows. */
+void            chatd_messenger_session_started (ChatdMessenger *messenger);
 /* The commands; each ends the call. */
 void            chatd_messenger_send   (ChatdMessenger *messenger, const ChatdHost *host, ChatdCall *call,
                                         const char *recipients, const char *text);
@@ -28,5 +34,7 @@ void            chatd_messenger_recv   (ChatdMessenger *messenger, const ChatdHo
                                         const char *since, const char *from, gboolean follow);
 void            chatd_messenger_verify (ChatdMessenger *messenger, const ChatdHost *host, ChatdCall *call,
                                         const char *user);
+/* aa{sv}: id, to, time, state */
+void            chatd_messenger_outbox (ChatdMessenger *messenger, const ChatdHost *host, ChatdCall *call);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChatdMessenger, chatd_messenger_free)

@@ -6,6 +6,7 @@
 #include "directory-private.h"
 #include "key-record.h"
 #include "node-options.h"
+#include "offline-queue.h"
 
 #include <gcrypt.h>
 #include <string.h>
@@ -29,6 +30,8 @@ static const ChatdStoreMigration directory_migrations[] = {
     "  expires INTEGER NOT NULL,"
     "  used INTEGER NOT NULL DEFAULT 0"
     ") WITHOUT ROWID;" },
+  /* 2: the offline queue and the notices for senders (offline-queue.h) */
+  { CHATD_OFFLINE_QUEUE_MIGRATION },
 };
 
 void
@@ -137,6 +140,12 @@ chatd_directory_open (const char *state_dir, const ChatdDirectoryConfig *config,
       return NULL;
     }
   return g_steal_pointer (&directory);
+}
+
+ChatdStore *
+chatd_directory_get_store (ChatdDirectory *directory)
+{
+  return directory->store;
 }
 
 void

@@ -79,6 +79,9 @@ void            chatd_directory_free (ChatdDirectory *directory);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChatdDirectory, chatd_directory_free)
 
 const ChatdDirectoryConfig *chatd_directory_get_config (ChatdDirectory *directory);
+/* The database, for the offline queue's tables (offline-queue.h). */
+typedef struct _ChatdStore ChatdStore;
+ChatdStore *chatd_directory_get_store (ChatdDirectory *directory);
 
 /* ---- the server identity (server-identity.c) ---- */
 

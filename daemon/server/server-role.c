@@ -11,6 +11,7 @@
 #include "login-server.h"
 #include "manifest.h"
 #include "node.h"
+#include "offline-queue.h"
 #include "session-protocol.h"
 
 #include <gcrypt.h>
@@ -25,6 +26,11 @@ typedef struct {
   gint64           since;        /* unix seconds */
   gint64           last_seen_us;
   ChatdConnection *connection;   /* its session */
+  /* the hand-over of queued envelopes in this session */
+  gboolean         handover;       /* started (after presence) */
+  gint64           handed_seq;     /* the last queue entry sent */
+  guint            in_flight;      /* sent, no receipt yet */
+  gint64           progress_us;    /* last hand-over or receipt */
 } Presence;
 
 struct _ChatdServerRole {
@@ -34,9 +40,12 @@ struct _ChatdServerRole {
   ChatdEnrollServer *enroll;      /* likewise */
   GHashTable       *online;       /* folded name -> Presence* */
   guint             sweep_source;
+  ChatdOfflineQueue *queue;
+  guint             queue_sweep_source;
+  guint64           n_queue_stored, n_queue_delivered, n_queue_expired, n_queue_refused, n_notices_dropped;
   guint64           n_sessions_replaced, n_presence_expired, n_session_requests, n_dropped;
   guint64           n_enrolled, n_passwd, n_sessions_ended;
-  guint             counter_providers[2];
+  guint             counter_providers[3];
 };
 
 static void
@@ -161,6 +170,202 @@ current_manifest (ChatdServerRole *role, const guint8 *nonce)
   return manifest;
 }
 
+static void respond (ChatdServerRole *role, ChatdConnection *connection, const ChatdAuthMessage *request,
+                     gboolean ok, GBytes *body, GBytes *signature);
+static void respond_error (ChatdServerRole *role, ChatdConnection *connection,
+                           const ChatdAuthMessage *request, const char *text);
+
+/* --- the offline queue: hand-over and notices --- */
+
+typedef struct {
+  ChatdServerRole *role;
+  gint64           seq;
+} NoticeTag;
+
+/* a notice the sender's node acknowledged is no longer kept */
+static void
+on_notice_sent (ChatdEndpoint *endpoint, ChatdConnection *connection, const GError *error, gpointer user_data)
+{
+  NoticeTag *tag = user_data;
+  if (error == NULL && tag->role->queue != NULL)
+    chatd_offline_queue_delete_notice (tag->role->queue, tag->seq, NULL);
+  g_free (tag);
+}
+
+static void
+send_notice (ChatdServerRole *role, Presence *p, gint64 seq, GBytes *message)
+{
+  NoticeTag *tag = g_new0 (NoticeTag, 1);
+  tag->role = role;
+  tag->seq = seq;
+  chatd_transport_send_on (role->transport, p->connection, message, on_notice_sent, tag);
+}
+
+/* a RECEIPT or EXPIRED for user: kept until their node acknowledges it,
+ * sent at once if they are online */
+static void
+notify (ChatdServerRole *role, const char *user, GBytes *message)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *folded = fold (user);
+  Presence *p = g_hash_table_lookup (role->online, folded);
+  gint64 seq = 0;
+  if (!chatd_offline_queue_add_notice (role->queue, user, message, g_get_real_time () / G_USEC_PER_SEC, &seq, &error))
+    {
+      role->n_notices_dropped++;
+      g_message ("notice for %s not kept: %s", user, error->message);
+      if (p != NULL && p->handover)
+        send_on (role, p->connection, message);
+      return;
+    }
+  if (p != NULL && p->handover)
+    send_notice (role, p, seq, message);
+}
+
+static void
+deliver_notices (ChatdServerRole *role, Presence *p)
+{
+  g_autoptr(GArray) seqs = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+  chatd_offline_queue_notices (role->queue, p->name, chatd_offline_queue_get_config (role->queue)->notices_limit,
+                               &seqs, &messages);
+  for (guint i = 0; i < messages->len; i++)
+    send_notice (role, p, g_array_index (seqs, gint64, i), messages->pdata[i]);
+}
+
+/* queued envelopes to their recipient's session, a bounded number at a time */
+static void
+handover_pump (ChatdServerRole *role, Presence *p)
+{
+  while (p->handover && p->in_flight < CHATD_QUEUE_IN_FLIGHT_MAX)
+    {
+      g_autoptr(ChatdQueueEntry) entry = chatd_offline_queue_next (role->queue, p->name, p->handed_seq);
+      if (entry == NULL)
+        break;
+      p->handed_seq = entry->seq;
+      p->in_flight++;
+      p->progress_us = g_get_monotonic_time ();
+      send_on (role, p->connection, entry->envelope);
+    }
+}
+
+static void
+start_handover (ChatdServerRole *role, Presence *p)
+{
+  p->handover = TRUE;
+  p->progress_us = g_get_monotonic_time ();
+  deliver_notices (role, p);
+  handover_pump (role, p);
+}
+
+static void
+handle_queue (ChatdServerRole *role, ChatdConnection *connection, Presence *p, const ChatdAuthMessage *request)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = request->n_fields > SR_ARGUMENT
+    ? g_bytes_new (request->fields[SR_ARGUMENT].data, request->fields[SR_ARGUMENT].len) : g_bytes_new (NULL, 0);
+  g_autoptr(ChatdDirectoryUser) user = NULL;
+  g_autofree char *recipient = NULL;
+  guint8 own_fp[32], id[16], recipient_fp[32];
+  gcry_md_hash_buffer (GCRY_MD_SHA256, own_fp, g_bytes_get_data (p->public_key, NULL), g_bytes_get_size (p->public_key));
+  gboolean duplicate = FALSE;
+  if (chatd_offline_queue_check_envelope (bytes, p->name, own_fp, id, &recipient, recipient_fp, &error))
+    {
+      if (!chatd_directory_get_user (role->node->directory, recipient, &user, NULL))
+        g_set_error (&error, CHATD_ERROR, CHATD_ERROR_NOT_FOUND, "unknown user");
+      else if (memcmp (recipient_fp, user->fingerprint, 32) != 0)
+        g_set_error (&error, CHATD_ERROR, CHATD_ERROR_REFUSED,
+                     "the envelope is sealed to a key that is not %s's registered key", user->name);
+      else
+        chatd_offline_queue_add (role->queue, id, p->name, user->name, bytes,
+                                 g_get_real_time () / G_USEC_PER_SEC, &duplicate, &error);
+    }
+  if (error != NULL)
+    {
+      role->n_queue_refused++;
+      g_message ("queue request of %s refused: %s", p->name, error->message);
+      respond_error (role, connection, request, error->message);
+      return;
+    }
+  if (!duplicate)
+    role->n_queue_stored++;
+  g_message ("queued a message of %s for %s%s", p->name, user->name, duplicate ? " (again)" : "");
+  respond (role, connection, request, TRUE, NULL, NULL);
+  /* online but not reachable for the sender: the session may still work */
+  g_autofree char *folded = fold (user->name);
+  Presence *r = g_hash_table_lookup (role->online, folded);
+  if (r != NULL)
+    handover_pump (role, r);
+}
+
+/* the recipient's node stored a queued envelope: forget it, tell the sender */
+static void
+handle_receipt (ChatdServerRole *role, Presence *p, const ChatdAuthMessage *receipt)
+{
+  const guint8 *id = NULL, *hash = NULL;
+  g_autofree char *sender = NULL;
+  if (!chatd_offline_queue_receipt_key (receipt, &id, &hash, &sender))
+    return;
+  g_autoptr(ChatdQueueEntry) entry = chatd_offline_queue_take_receipted (role->queue, p->name, id, hash);
+  if (entry == NULL)
+    {
+      g_debug ("a receipt from %s matches no queued message (ignored)", p->name);
+      return;
+    }
+  role->n_queue_delivered++;
+  if (p->in_flight > 0)
+    p->in_flight--;
+  p->progress_us = g_get_monotonic_time ();
+  g_message ("%s stored a queued message of %s", p->name, entry->sender);
+  notify (role, entry->sender, receipt->bytes);
+  handover_pump (role, p);
+}
+
+static gboolean
+queue_sweep (gpointer user_data)
+{
+  ChatdServerRole *role = user_data;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  for (;;)
+    {
+      g_autoptr(GPtrArray) expired = chatd_offline_queue_expire (role->queue, now, 256);
+      for (guint i = 0; i < expired->len; i++)
+        {
+          ChatdQueueEntry *e = expired->pdata[i];
+          role->n_queue_expired++;
+          g_message ("a message of %s for %s expired in the queue", e->sender, e->recipient);
+          ChatdSlice fields[] = { CHATD_SLICE (e->id, 16), CHATD_SLICE_STR (e->recipient) };
+          g_autoptr(GBytes) notice = chatd_auth_message_build (CHATD_MSG_EXPIRED, fields, 2);
+          notify (role, e->sender, notice);
+        }
+      if (expired->len < 256)
+        break;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* a hand-over without progress (envelopes the recipient refused) moves on;
+ * what it skipped waits for the next login */
+static void
+unstall_handovers (ChatdServerRole *role)
+{
+  GHashTableIter iter;
+  gpointer value;
+  gint64 now = g_get_monotonic_time ();
+  g_hash_table_iter_init (&iter, role->online);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Presence *p = value;
+      if (p->handover && p->in_flight > 0 && now - p->progress_us > CHATD_QUEUE_STALL_US)
+        {
+          g_message ("no receipt from %s for %u queued messages in %d s: moving on", p->name, p->in_flight,
+                     (int) (CHATD_QUEUE_STALL_US / G_USEC_PER_SEC));
+          p->in_flight = 0;
+          handover_pump (role, p);
+        }
+    }
+}
+
 static void
 login_done (ChatdServerRole *role, ChatdConnection *connection, ChatdLoginResult *result,
             const char *peer)
@@ -217,10 +422,6 @@ login_done (ChatdServerRole *role, ChatdConnection *connection, ChatdLoginResult
   chatd_event_hub_emit (role->node->events, "login", presence_event_data (p), text);
 }
 
-static void respond (ChatdServerRole *role, ChatdConnection *connection, const ChatdAuthMessage *request,
-                     gboolean ok, GBytes *body, GBytes *signature);
-static void respond_error (ChatdServerRole *role, ChatdConnection *connection,
-                           const ChatdAuthMessage *request, const char *text);
 
 static void
 handle_login_message (ChatdServerRole *role, ChatdConnection *connection, const char *peer,
@@ -449,7 +650,9 @@ handle_request (ChatdServerRole *role, ChatdConnection *connection, Presence *p,
 {
   role->n_session_requests++;
   g_autofree char *kind = chatd_auth_field_string (request, SR_KIND);
-  g_autofree char *argument = request->n_fields > SR_ARGUMENT ? chatd_auth_field_string (request, SR_ARGUMENT) : NULL;
+  gboolean binary = g_strcmp0 (kind, CHATD_REQUEST_QUEUE) == 0 || g_strcmp0 (kind, CHATD_REQUEST_PASSWD) == 0;
+  g_autofree char *argument = request->n_fields > SR_ARGUMENT && !binary
+    ? chatd_auth_field_string (request, SR_ARGUMENT) : NULL;
   g_autoptr(GError) error = NULL;
   const ChatdKey *server_key = chatd_directory_get_server_key (role->node->directory);
   if (g_strcmp0 (kind, CHATD_REQUEST_PRESENCE) == 0)
@@ -467,6 +670,7 @@ handle_request (ChatdServerRole *role, ChatdConnection *connection, Presence *p,
         {
           g_autofree char *text = g_strdup_printf ("%s is online at %s", p->name, p->address);
           chatd_event_hub_emit (role->node->events, "peer-online", presence_event_data (p), text);
+          start_handover (role, p);
         }
     }
   else if (g_strcmp0 (kind, CHATD_REQUEST_LIST) == 0)
@@ -513,6 +717,8 @@ handle_request (ChatdServerRole *role, ChatdConnection *connection, Presence *p,
     }
   else if (g_strcmp0 (kind, CHATD_REQUEST_PASSWD) == 0)
     handle_passwd (role, connection, p, request);
+  else if (g_strcmp0 (kind, CHATD_REQUEST_QUEUE) == 0)
+    handle_queue (role, connection, p, request);
   else
     respond_error (role, connection, request, "unknown request");
 }
@@ -561,6 +767,9 @@ on_message (ChatdEndpoint *endpoint, ChatdConnection *connection, const ChatdAdd
       break;
     case CHATD_MSG_REQUEST:
       handle_request (role, connection, p, message);
+      break;
+    case CHATD_MSG_RECEIPT:
+      handle_receipt (role, p, message);
       break;
     case CHATD_MSG_LOGOUT:
       drop_presence (role, p, "logged out");
@@ -614,6 +823,7 @@ sweep (gpointer user_data)
       chatd_transport_close_connection (role->transport, connection, 0, "no heartbeat");
       chatd_connection_unref (connection);
     }
+  unstall_handovers (role);
   return G_SOURCE_CONTINUE;
 }
 
@@ -641,6 +851,21 @@ provide_login_counters (gpointer data, ChatdCounterVisit visit, gpointer visit_d
   visit ("online", g_hash_table_size (role->online), visit_data);
 }
 
+static void
+provide_queue_counters (gpointer data, ChatdCounterVisit visit, gpointer visit_data)
+{
+  ChatdServerRole *role = data;
+  visit ("stored", role->n_queue_stored, visit_data);
+  visit ("delivered", role->n_queue_delivered, visit_data);
+  visit ("expired", role->n_queue_expired, visit_data);
+  visit ("refused", role->n_queue_refused, visit_data);
+  visit ("notices-dropped", role->n_notices_dropped, visit_data);
+  guint64 envelopes = 0, notices = 0;
+  chatd_offline_queue_totals (role->queue, &envelopes, &notices);
+  visit ("waiting", envelopes, visit_data);
+  visit ("notices-waiting", notices, visit_data);
+}
+
 ChatdServerRole *
 chatd_server_role_new (ChatdNode *node, GError **error)
 {
@@ -660,10 +885,24 @@ chatd_server_role_new (ChatdNode *node, GError **error)
   chatd_transport_set_message_callback (role->transport, on_message, role);
   chatd_transport_set_connection_callback (role->transport, on_connection, role);
   role->sweep_source = g_timeout_add_seconds (5, sweep, role);
+  const ChatdNodeOptions *o = node->options;
+  ChatdOfflineQueueConfig queue_config;
+  chatd_offline_queue_config_init (&queue_config);
+  if (o->queue_limit > 0)
+    queue_config.limit = o->queue_limit;
+  if (o->queue_bytes > 0)
+    queue_config.bytes_limit = o->queue_bytes;
+  if (o->queue_ttl > 0)
+    queue_config.ttl_s = MIN (o->queue_ttl, CHATD_QUEUE_TTL_MAX);
+  role->queue = chatd_offline_queue_new (chatd_directory_get_store (node->directory), &queue_config);
+  queue_sweep (role);
+  role->queue_sweep_source = g_timeout_add_seconds ((guint) CLAMP (queue_config.ttl_s / 4, 1, 60), queue_sweep, role);
   role->counter_providers[0] = chatd_counters_add_provider (node->counters, "transport.",
                                                              provide_transport_counters, role);
   role->counter_providers[1] = chatd_counters_add_provider (node->counters, "server.",
                                                              provide_login_counters, role);
+  role->counter_providers[2] = chatd_counters_add_provider (node->counters, "queue.",
+                                                             provide_queue_counters, role);
   return g_steal_pointer (&role);
 }
 
@@ -674,6 +913,8 @@ chatd_server_role_free (ChatdServerRole *role)
     return;
   if (role->sweep_source != 0)
     g_source_remove (role->sweep_source);
+  if (role->queue_sweep_source != 0)
+    g_source_remove (role->queue_sweep_source);
   for (guint i = 0; i < G_N_ELEMENTS (role->counter_providers); i++)
     if (role->counter_providers[i] != 0)
       chatd_counters_remove_provider (role->node->counters, role->counter_providers[i]);
@@ -684,6 +925,7 @@ chatd_server_role_free (ChatdServerRole *role)
       chatd_transport_set_connection_callback (role->transport, NULL, NULL);
     }
   g_clear_pointer (&role->transport, chatd_transport_free);
+  g_clear_pointer (&role->queue, chatd_offline_queue_free);
   g_clear_pointer (&role->online, g_hash_table_unref);
   g_clear_pointer (&role->login, chatd_login_server_free);
   g_clear_pointer (&role->enroll, chatd_enroll_server_free);

@@ -9,6 +9,10 @@ typedef struct _ChatdServerRole ChatdServerRole;
 
 /* how long a node stays listed without a heartbeat */
 #define CHATD_PRESENCE_TIMEOUT_US   (30 * G_USEC_PER_SEC)
+/* queued envelopes sent to a recipient's session without a receipt yet */
+#define CHATD_QUEUE_IN_FLIGHT_MAX   32
+/* a hand-over without a receipt for this long moves on to the next ones */
+#define CHATD_QUEUE_STALL_US        (30 * G_USEC_PER_SEC)
 #define CHATD_MANIFEST_LIFETIME_S   60
 /* default proof-of-work difficulty in bits, and its ceiling under load */
 #define CHATD_POW_BITS_DEFAULT      12

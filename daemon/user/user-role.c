@@ -17,7 +17,8 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-typedef enum { REQUEST_LIST, REQUEST_USERS, REQUEST_PRESENCE, REQUEST_KEY_RECORD, REQUEST_PASSWD } RequestKind;
+typedef enum { REQUEST_LIST, REQUEST_USERS, REQUEST_PRESENCE, REQUEST_KEY_RECORD, REQUEST_PASSWD,
+               REQUEST_QUEUE } RequestKind;
 
 typedef struct {
   ChatdUserRole   *role;
@@ -27,6 +28,7 @@ typedef struct {
   ChatdCall       *call;          /* NULL for the node's own requests */
   ChatdManifestReply   manifest_reply;     /* the node's own list and key-record requests */
   ChatdKeyRecordReply  record_reply;
+  ChatdQueueReply      queue_reply;
   gpointer             reply_data;
   guint8           nonce[CHATD_MANIFEST_NONCE_LEN];
   guint            timeout;
@@ -134,6 +136,8 @@ fail_request (Request *r, const char *format, ...)
     g_steal_pointer (&r->manifest_reply) (NULL, error, r->reply_data);
   if (r->record_reply != NULL)
     g_steal_pointer (&r->record_reply) (NULL, error, r->reply_data);
+  if (r->queue_reply != NULL)
+    g_steal_pointer (&r->queue_reply) (FALSE, error, r->reply_data);
   if (r->call == NULL)
     return;
   r->host->call_fail (r->call, error);
@@ -316,6 +320,8 @@ login_succeeded (ChatdUserRole *role)
   g_variant_builder_add (&b, "{sv}", "server", g_variant_new_string (role->server_text));
   chatd_event_hub_emit (role->node->events, "login", g_variant_builder_end (&b), text);
   set_state (role, CHATD_LOGIN_STATE_ONLINE, text);
+  /* the outbox: what a restart or a lost session left unsent goes out again */
+  chatd_messenger_session_started (role->messenger);
 }
 
 /* refusals a retry cannot mend */
@@ -463,7 +469,14 @@ handle_response (ChatdUserRole *role, const ChatdAuthMessage *response)
   guint8 status = ((const guint8 *) response->fields[SP_STATUS].data)[0];
   g_autoptr(GError) error = NULL;
   GVariant *result = NULL;
-  if (status != 0)
+  if (r->kind == REQUEST_QUEUE && r->queue_reply != NULL)
+    {
+      g_autofree char *text = g_strndup (response->fields[SP_BODY].data, MIN (response->fields[SP_BODY].len, 200));
+      if (status != 0)
+        error = g_error_new (CHATD_ERROR, CHATD_ERROR_REFUSED, "%s", text);
+      g_steal_pointer (&r->queue_reply) (status != 0, error, r->reply_data);
+    }
+  else if (status != 0)
     {
       g_autofree char *text = g_strndup (response->fields[SP_BODY].data, MIN (response->fields[SP_BODY].len, 200));
       if (r->kind == REQUEST_PRESENCE)
@@ -492,6 +505,8 @@ handle_response (ChatdUserRole *role, const ChatdAuthMessage *response)
       else if (r->call != NULL)
         r->host->call_return (g_steal_pointer (&r->call), chatd_manifest_to_variant (manifest));
     }
+  else if (r->kind == REQUEST_QUEUE)
+    ;
   else if (r->kind == REQUEST_KEY_RECORD)
     {
       g_autoptr(ChatdKeyRecord) record = NULL;
@@ -554,6 +569,11 @@ on_message (ChatdEndpoint *endpoint, ChatdConnection *connection, const ChatdAdd
     {
     case CHATD_MSG_RESPONSE:
       handle_response (role, message);
+      break;
+    case CHATD_MSG_ENVELOPE:   /* queued for us; the receipt goes back to the server */
+    case CHATD_MSG_RECEIPT:    /* for a queued envelope of ours */
+    case CHATD_MSG_EXPIRED:
+      chatd_messenger_handle_from_server (role->messenger, connection, from, bytes);
       break;
     case CHATD_MSG_REPLACED:
       {
@@ -774,6 +794,23 @@ chatd_user_role_fetch_key_record (ChatdUserRole *role, const char *name, ChatdKe
     }
   Request *r = send_request (role, REQUEST_KEY_RECORD, CHATD_REQUEST_KEY_RECORD, NULL, NULL, name, strlen (name));
   r->record_reply = reply;
+  r->reply_data = data;
+}
+
+void
+chatd_user_role_queue_envelope (ChatdUserRole *role, GBytes *envelope, ChatdQueueReply reply, gpointer data)
+{
+  if (role->state != CHATD_LOGIN_STATE_ONLINE || role->server_key == NULL || role->closing ||
+      role->connection == NULL)
+    {
+      g_autoptr(GError) error = g_error_new (CHATD_ERROR, CHATD_ERROR_FAILED, "not logged in (%s)",
+                                             state_name (role->state));
+      reply (FALSE, error, data);
+      return;
+    }
+  Request *r = send_request (role, REQUEST_QUEUE, CHATD_REQUEST_QUEUE, NULL, NULL, g_bytes_get_data (envelope, NULL),
+                             g_bytes_get_size (envelope));
+  r->queue_reply = reply;
   r->reply_data = data;
 }
 

@@ -15,6 +15,9 @@ typedef struct _ChatdManifest ChatdManifest;
 typedef void (*ChatdManifestReply)  (ChatdManifest *manifest, const GError *error, gpointer data);
 typedef void (*ChatdKeyRecordReply) (gpointer record /* ChatdKeyRecord* */, const GError *error,
                                      gpointer data);
+/* error NULL: the server committed the envelope to its queue; refused: the
+ * server answered no (error holds its reason), else it did not answer */
+typedef void (*ChatdQueueReply)     (gboolean refused, const GError *error, gpointer data);
 
 #define CHATD_RELOGIN_BACKOFF_MIN_S   1
 #define CHATD_RELOGIN_BACKOFF_MAX_S   30
@@ -50,6 +53,8 @@ void           chatd_user_role_passwd   (ChatdUserRole *role, const ChatdHost *h
 void            chatd_user_role_fetch_manifest   (ChatdUserRole *role, ChatdManifestReply reply, gpointer data);
 void            chatd_user_role_fetch_key_record (ChatdUserRole *role, const char *name,
                                                   ChatdKeyRecordReply reply, gpointer data);
+void            chatd_user_role_queue_envelope   (ChatdUserRole *role, GBytes *envelope,
+                                                  ChatdQueueReply reply, gpointer data);
 /* NULL unless online */
 const ChatdKey *chatd_user_role_get_user_key     (ChatdUserRole *role);
 ChatdMessenger *chatd_user_role_get_messenger    (ChatdUserRole *role);

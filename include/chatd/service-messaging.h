@@ -1,5 +1,5 @@
 /* service-messaging.h: what a user node offers the messaging commands (send,
- * recv, verify), looked up with host->get_service (host, CHATD_SERVICE_MESSAGING).
+ * recv, verify, outbox), looked up with host->get_service (host, CHATD_SERVICE_MESSAGING).
  * Each function ends the call.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -13,7 +13,10 @@ G_BEGIN_DECLS
 
 typedef struct {
   /* recipients: "Bob" or "Bob,Charlie"; aa{sv} per recipient: to, id, status
-   * ("delivered": stored by the recipient's node, which signed a receipt) */
+   * ("delivered": stored by the recipient's node, which signed a receipt;
+   * "queued": the server holds it for a recipient who is offline or
+   * unreachable, a `delivery` event follows; "pending": kept in the outbox,
+   * sent again after the next login) */
   void (*send)   (const ChatdHost *host, ChatdCall *call, const char *recipients, const char *text);
   /* stored messages in arrival order (aa{sv}: id, from, to, time, text),
    * after message `since` (or all), from one user (or all); with follow, the
@@ -22,6 +25,9 @@ typedef struct {
                   gboolean follow);
   /* a{sv}: name, suite, fingerprint, pinned, changed, history */
   void (*verify) (const ChatdHost *host, ChatdCall *call, const char *user);
+  /* the outbox: messages sent and not yet stored by their recipient, in the
+   * order sent (aa{sv}: id, to, time, state "sending" or "queued") */
+  void (*outbox) (const ChatdHost *host, ChatdCall *call);
 } ChatdMessagingService;
 
 G_END_DECLS

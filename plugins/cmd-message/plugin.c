@@ -3,7 +3,8 @@
 
 #include <gmodule.h>
 
-static const ChatdCommand *const message_commands[] = { &chatd_cmd_send, &chatd_cmd_recv, &chatd_cmd_verify };
+static const ChatdCommand *const message_commands[] = { &chatd_cmd_send, &chatd_cmd_recv, &chatd_cmd_verify,
+                                                         &chatd_cmd_outbox };
 
 static gboolean
 cmd_message_register (const ChatdHost *host, ChatdPlugin *plugin, GError **error)

@@ -41,10 +41,17 @@ list_has (TestNode *node, const char *name)
 void
 net_start (Net *net)
 {
+  net_start_with (net, "");
+}
+
+void
+net_start_with (Net *net, const char *server_options)
+{
   net->server = test_node_new ();
   net->users = g_ptr_array_new_with_free_func ((GDestroyNotify) test_node_free);
   g_autofree char *config = g_build_filename (net->server->root, "server.conf", NULL);
-  g_assert_true (g_file_set_contents (config, SERVER_CONFIG, -1, NULL));
+  g_autofree char *text = g_strconcat (SERVER_CONFIG, server_options, NULL);
+  g_assert_true (g_file_set_contents (config, text, -1, NULL));
   test_node_start_server (net->server, CHATD_ARGS ("--config", config));
   g_autofree char *out = NULL;
   g_assert_cmpint (test_run_chatctl (net->server, CHATD_ARGS ("seed"), &out, NULL), ==, 0);
@@ -92,6 +99,18 @@ start_user (Net *net, TestNode *node, const char *user, const char *password,
   return g_subprocess_get_exit_status (p);
 }
 
+/* names compare case-insensitively */
+static gboolean
+listed_any_case (TestNode *node, const char *name)
+{
+  g_autoptr(JsonNode) root = json_of (node, CHATD_ARGS ("list"));
+  JsonArray *a = json_node_get_array (root);
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    if (g_ascii_strcasecmp (json_object_get_string_member (json_array_get_object_element (a, i), "name"), name) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 /* the demo users' passwords are their names as seeded */
 TestNode *
 login (Net *net, const char *user)
@@ -101,6 +120,9 @@ login (Net *net, const char *user)
   password[0] = g_ascii_toupper (password[0]);
   g_assert_cmpint (start_user (net, node, user, password, NULL, NULL), ==, 0);
   g_ptr_array_add (net->users, node);
+  /* listed (the server has its address): a send to it now goes directly,
+   * not through the offline queue */
+  g_assert_true (wait_until (net->server, listed_any_case, user, 10));
   return node;
 }
 

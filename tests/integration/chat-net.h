@@ -14,6 +14,8 @@ typedef struct {
 } Net;
 
 void      net_start  (Net *net);
+/* the same with more lines for the server's [server] group, e.g. "queue-ttl=2\n" */
+void      net_start_with (Net *net, const char *server_options);
 void      net_stop   (Net *net);
 /* chatctl --json ARGS on node: the parsed document */
 JsonNode *json_of    (TestNode *node, const char *const *args);
@@ -25,7 +27,8 @@ pid_t     node_pid   (TestNode *node);
 /* chatd --user ... --daemon; its exit status, stderr in ret_err */
 int       start_user (Net *net, TestNode *node, const char *user, const char *password,
                       const char *const *extra, char **ret_err);
-/* a demo user (password: the name, capitalised) logged in; stopped by net_stop */
+/* a demo user (password: the name, capitalised) logged in and listed by the
+ * server; stopped by net_stop */
 TestNode *login      (Net *net, const char *user);
 gboolean  wait_until (TestNode *node, gboolean (*check) (TestNode *, const char *), const char *arg,
                       int seconds);

@@ -327,6 +327,9 @@ test_changed_key_reported (void)
   TestNode *bob2 = test_node_new ();
   g_ptr_array_add (net.users, bob2);
   g_assert_cmpint (start_user (&net, bob2, "Bob", "Bob2", NULL, NULL), ==, 0);
+  /* listed once his node told the server its address (before that a send is
+   * queued at the server, not delivered directly) */
+  g_assert_true (wait_until (alice, list_has, "Bob", 10));
 
   g_autofree char *out = NULL;
   g_assert_cmpint (test_run_chatctl (alice, CHATD_ARGS ("send", "Bob", "after"), &out, NULL), ==, 0);
