@@ -32,7 +32,7 @@ typedef struct {
   guint            pending;
   GVariantBuilder *results;     /* aa{sv}: to, id, status, reason */
   GString         *failures;
-  GString         *warnings;
+  GHashTable      *warnings;    /* recipient -> "the key of X changed: ..." */
   gint64           accepted_us;  /* chat-bench: monotonic time the send call arrived */
 } SendJob;
 
@@ -54,15 +54,19 @@ send_job_finish (SendJob *job)
   g_autoptr(GVariant) results = g_variant_ref_sink (g_variant_builder_end (job->results));
   if (job->failures->len > 0)
     {
-      g_autoptr(GError) error = g_error_new (CHATD_ERROR, CHATD_ERROR_FAILED, "%s%s", job->failures->str,
-                                             job->warnings->str);
+      GHashTableIter iter;
+      gpointer warning;
+      g_hash_table_iter_init (&iter, job->warnings);
+      while (g_hash_table_iter_next (&iter, NULL, &warning))
+        g_string_append_printf (job->failures, " (warning: %s)", (const char *) warning);
+      g_autoptr(GError) error = g_error_new (CHATD_ERROR, CHATD_ERROR_FAILED, "%s", job->failures->str);
       job->host->call_fail (job->call, error);
     }
   else
     job->host->call_return (job->call, g_steal_pointer (&results));
   g_variant_builder_unref (job->results);
   g_string_free (job->failures, TRUE);
-  g_string_free (job->warnings, TRUE);
+  g_hash_table_unref (job->warnings);
   chatd_wipe (job->text, strlen (job->text));
   g_free (job->text);
   g_strfreev (job->recipients);
@@ -77,6 +81,9 @@ job_result (SendJob *job, const char *to, const char *id, const char *status, co
   g_variant_builder_add (job->results, "{sv}", "id", g_variant_new_string (id ? id : ""));
   g_variant_builder_add (job->results, "{sv}", "status", g_variant_new_string (status));
   g_variant_builder_add (job->results, "{sv}", "accepted-us", g_variant_new_int64 (job->accepted_us)); /* chat-bench */
+  const char *warning = g_hash_table_lookup (job->warnings, to);
+  if (warning != NULL)
+    g_variant_builder_add (job->results, "{sv}", "warning", g_variant_new_string (warning));
   if (reason != NULL)
     {
       g_variant_builder_add (job->results, "{sv}", "reason", g_variant_new_string (reason));
@@ -281,7 +288,7 @@ import_key (ChatdMessenger *m, const char *suite_name, GBytes *blob, GError **er
 /* a key the server vouches for (list, key record): pinned on first use; a
  * different one replaces the pin, raises key-changed and warns the sender */
 static void
-pin (ChatdMessenger *m, const char *name, const char *suite, GBytes *key, GString *warnings)
+pin (ChatdMessenger *m, const char *name, const char *suite, GBytes *key, GHashTable *warnings)
 {
   gboolean changed = FALSE;
   g_autoptr(GError) error = NULL;
@@ -302,7 +309,7 @@ pin (ChatdMessenger *m, const char *name, const char *suite, GBytes *key, GStrin
   g_variant_builder_add (&b, "{sv}", "fingerprint", g_variant_new_string (fingerprint));
   chatd_event_hub_emit (m->node->events, "key-changed", g_variant_builder_end (&b), text);
   if (warnings != NULL)
-    g_string_append_printf (warnings, " (warning: %s)", text);
+    g_hash_table_replace (warnings, g_strdup (name), g_steal_pointer (&text));
 }
 
 /* seals the job's text to one recipient, commits the outbox row, sends */
@@ -434,7 +441,7 @@ chatd_messenger_send (ChatdMessenger *m, const ChatdHost *host, ChatdCall *call,
   job->pending = g_strv_length (job->recipients);
   job->results = g_variant_builder_new (G_VARIANT_TYPE ("aa{sv}"));
   job->failures = g_string_new (NULL);
-  job->warnings = g_string_new (NULL);
+  job->warnings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   job->accepted_us = accepted_us;   /* chat-bench */
   chatd_user_role_fetch_manifest (m->role, on_manifest_for_send, job);
 }

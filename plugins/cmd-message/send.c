@@ -26,6 +26,9 @@ send_render (GVariant *value)
       g_variant_lookup (item, "id", "&s", &id);
       g_variant_lookup (item, "status", "&s", &status);
       g_string_append_printf (out, "%s%s %s%s%s", i ? "\n" : "", status, id, n > 1 ? " to " : "", n > 1 ? to : "");
+      const char *warning = NULL;
+      if (g_variant_lookup (item, "warning", "&s", &warning))
+        g_string_append_printf (out, "\nwarning: %s", warning);
     }
   return g_string_free (out, FALSE);
 }

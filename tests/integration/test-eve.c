@@ -334,6 +334,11 @@ test_changed_key_reported (void)
   g_autofree char *out = NULL;
   g_assert_cmpint (test_run_chatctl (alice, CHATD_ARGS ("send", "Bob", "after"), &out, NULL), ==, 0);
   g_assert_true (g_str_has_prefix (out, "delivered "));
+  /* the sender is warned on this send, once */
+  g_assert_nonnull (strstr (out, "\nwarning: the key of Bob changed: now "));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (test_run_chatctl (alice, CHATD_ARGS ("send", "Bob", "again"), &out, NULL), ==, 0);
+  g_assert_null (strstr (out, "warning"));
   v = verify_of (alice, "Bob", &root);
   const char *new_fp = json_object_get_string_member (v, "fingerprint");
   g_assert_cmpstr (new_fp, !=, old_fp);
