@@ -12,6 +12,7 @@ typedef struct {
 struct _ChatdPeerLink {
   ChatdPeerSession *current;
   GQueue            retired;   /* Retired *, oldest first */
+  ChatdPeerSkipBudget *budget;
 };
 
 static void
@@ -23,9 +24,11 @@ retired_free (gpointer data)
 }
 
 ChatdPeerLink *
-chatd_peer_link_new (void)
+chatd_peer_link_new (ChatdPeerSkipBudget *budget)
 {
   ChatdPeerLink *link = g_new0 (ChatdPeerLink, 1);
+  if (budget != NULL)
+    link->budget = chatd_peer_skip_budget_ref (budget);
   g_queue_init (&link->retired);
   return link;
 }
@@ -37,6 +40,7 @@ chatd_peer_link_free (ChatdPeerLink *link)
     return;
   chatd_peer_session_free (link->current);
   g_queue_clear_full (&link->retired, retired_free);
+  chatd_peer_skip_budget_unref (link->budget);
   g_free (link);
 }
 
@@ -61,6 +65,7 @@ chatd_peer_link_install (ChatdPeerLink *link, ChatdPeerSession *session, gint64 
       g_queue_push_tail (&link->retired, r);
     }
   link->current = session;
+  chatd_peer_session_set_skip_budget (session, link->budget);
   expire (link, now_us);
 }
 

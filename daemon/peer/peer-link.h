@@ -8,7 +8,10 @@
 
 typedef struct _ChatdPeerLink ChatdPeerLink;
 
-ChatdPeerLink    *chatd_peer_link_new     (void);
+/* budget: the process-wide cap on skipped message keys that the messenger
+ * owns and gives to every link (a reference is kept; NULL: each receive
+ * ratchet only has its own cap). */
+ChatdPeerLink    *chatd_peer_link_new     (ChatdPeerSkipBudget *budget);
 void              chatd_peer_link_free    (ChatdPeerLink *link);
 /* Takes session; it becomes the current one, the old current one retires. */
 void              chatd_peer_link_install (ChatdPeerLink *link, ChatdPeerSession *session,

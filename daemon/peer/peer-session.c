@@ -87,6 +87,12 @@ chatd_peer_session_new (const ChatdSuite *suite, ChatdPeerRole role, const Chatd
   return g_steal_pointer (&session);
 }
 
+void
+chatd_peer_session_set_skip_budget (ChatdPeerSession *session, ChatdPeerSkipBudget *budget)
+{
+  chatd_peer_ratchet_set_budget (session->receive, budget);
+}
+
 const guint8 *
 chatd_peer_session_id (const ChatdPeerSession *session)
 {

@@ -19,6 +19,7 @@
 #include "chatd-crypto.h"
 #include "chatd-packet.h"
 #include "peer-keys.h"
+#include "peer-skip-budget.h"
 
 typedef struct _ChatdPeerSession ChatdPeerSession;
 
@@ -35,6 +36,11 @@ ChatdPeerSession *chatd_peer_session_new  (const ChatdSuite *suite, ChatdPeerRol
                                            gint64 now_us, GError **error);
 void              chatd_peer_session_free (ChatdPeerSession *session);
 
+/* The process-wide cap on skipped keys for the receive ratchet (the link
+ * sets it at install); before the first message was opened. */
+void          chatd_peer_session_set_skip_budget (ChatdPeerSession *session,
+                                                  ChatdPeerSkipBudget *budget);
+
 const guint8 *chatd_peer_session_id   (const ChatdPeerSession *session);
 ChatdPeerRole chatd_peer_session_role (const ChatdPeerSession *session);
 
@@ -46,7 +52,8 @@ GBytes  *chatd_peer_session_seal (ChatdPeerSession *session, const guint8 *aad, 
                                   const guint8 *plaintext, gsize plaintext_len,
                                   guint64 *ret_counter, GError **error);
 /* Opens a PEER_MESSAGE of this session; each counter opens once (a replay is
- * CHATD_ERROR_REFUSED), in any order within CHATD_PEER_SKIPPED_MAX.  A
+ * CHATD_ERROR_REFUSED), in any order within CHATD_PEER_MAX_GAP ahead and
+ * CHATD_PEER_SKIPPED_MAX skipped.  A
  * message that does not authenticate changes nothing. */
 GBytes  *chatd_peer_session_open (ChatdPeerSession *session, GBytes *message,
                                   const guint8 *aad, gsize aad_len,

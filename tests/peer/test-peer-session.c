@@ -79,7 +79,7 @@ test_out_of_order (void)
 {
   TestHandshake t;
   test_run_handshake (&alice, &bob, NULL, T0, FALSE, &t);
-  enum { N = 300 };
+  enum { N = CHATD_PEER_MAX_GAP };   /* even; the last one first: a gap of N - 1 */
   GBytes *m[N];
   char text[32];
   for (guint i = 0; i < N; i++)
@@ -108,37 +108,101 @@ test_out_of_order (void)
     g_bytes_unref (m[i]);
   test_handshake_clear (&t);
 
-  /* the ratchet itself: skipped keys bounded and given out once */
+  /* the ratchet itself: the gap bounded, skipped keys bounded and given
+   * out once */
   guint8 chain[32] = { 1, 2, 3 };
   g_autoptr(GError) error = NULL;
   g_autoptr(ChatdPeerRatchet) r = chatd_peer_ratchet_new (CHANNEL_SUITE, chain, &error);
   g_assert_no_error (error);
   const guint8 *key = NULL;
-  g_assert_false (chatd_peer_ratchet_peek (r, CHATD_PEER_SKIPPED_MAX + 1, &key, &error));
+  g_assert_false (chatd_peer_ratchet_peek (r, CHATD_PEER_MAX_GAP + 1, &key, &error));
   g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
   g_clear_error (&error);
   g_assert_cmpuint (chatd_peer_ratchet_next_counter (r), ==, 0);
-  g_assert_true (chatd_peer_ratchet_peek (r, CHATD_PEER_SKIPPED_MAX, &key, &error));
+  guint64 c = CHATD_PEER_MAX_GAP;
+  g_assert_true (chatd_peer_ratchet_peek (r, c, &key, &error));
   chatd_peer_ratchet_commit (r);
-  g_assert_cmpuint (chatd_peer_ratchet_skipped_count (r), ==, CHATD_PEER_SKIPPED_MAX);
-  g_assert_true (chatd_peer_ratchet_peek (r, 2 * CHATD_PEER_SKIPPED_MAX, &key, &error));
-  chatd_peer_ratchet_commit (r);
+  g_assert_cmpuint (chatd_peer_ratchet_skipped_count (r), ==, CHATD_PEER_MAX_GAP);
+  /* skip more than the ratchet keeps */
+  while ((c + 1) < 2 * CHATD_PEER_SKIPPED_MAX)
+    {
+      c += CHATD_PEER_MAX_GAP + 1;
+      g_assert_true (chatd_peer_ratchet_peek (r, c, &key, &error));
+      chatd_peer_ratchet_commit (r);
+      g_assert_cmpuint (chatd_peer_ratchet_skipped_count (r), <=, CHATD_PEER_SKIPPED_MAX);
+    }
   /* still bounded: the oldest skipped keys were dropped (wiped) */
   g_assert_cmpuint (chatd_peer_ratchet_skipped_count (r), ==, CHATD_PEER_SKIPPED_MAX);
   g_assert_false (chatd_peer_ratchet_peek (r, 0, &key, &error));   /* dropped: too old */
   g_clear_error (&error);
   guint8 first[32];
-  g_assert_true (chatd_peer_ratchet_peek (r, 2 * CHATD_PEER_SKIPPED_MAX - 1, &key, &error));
+  g_assert_true (chatd_peer_ratchet_peek (r, c - 1, &key, &error));
   memcpy (first, key, sizeof first);
   /* peeked, not used: still there, the same key */
-  g_assert_true (chatd_peer_ratchet_peek (r, 2 * CHATD_PEER_SKIPPED_MAX - 1, &key, &error));
+  g_assert_true (chatd_peer_ratchet_peek (r, c - 1, &key, &error));
   g_assert_cmpmem (first, sizeof first, key, sizeof first);
   chatd_peer_ratchet_commit (r);   /* used: gone */
   g_assert_cmpuint (chatd_peer_ratchet_skipped_count (r), ==, CHATD_PEER_SKIPPED_MAX - 1);
-  g_assert_false (chatd_peer_ratchet_peek (r, 2 * CHATD_PEER_SKIPPED_MAX - 1, &key, &error));
+  g_assert_false (chatd_peer_ratchet_peek (r, c - 1, &key, &error));
   g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
   /* the next counter was not disturbed by the refusals */
-  g_assert_cmpuint (chatd_peer_ratchet_next_counter (r), ==, 2 * CHATD_PEER_SKIPPED_MAX + 1);
+  g_assert_cmpuint (chatd_peer_ratchet_next_counter (r), ==, c + 1);
+}
+
+/* The process-wide cap: two receive ratchets share a budget of 300 keys;
+ * the second gets what is left and keeps its newest keys; a ratchet short
+ * of budget gives up its own oldest keys for newer ones; freeing gives the
+ * keys back. */
+static void
+test_skip_budget (void)
+{
+  g_autoptr(ChatdPeerSkipBudget) budget = chatd_peer_skip_budget_new (300);
+  guint8 chain[32] = { 7 };
+  g_autoptr(GError) error = NULL;
+  ChatdPeerRatchet *r1 = chatd_peer_ratchet_new (CHANNEL_SUITE, chain, &error);
+  ChatdPeerRatchet *r2 = chatd_peer_ratchet_new (CHANNEL_SUITE, chain, &error);
+  g_autoptr(ChatdPeerRatchet) sender = chatd_peer_ratchet_new (CHANNEL_SUITE, chain, &error);
+  chatd_peer_ratchet_set_budget (r1, budget);
+  chatd_peer_ratchet_set_budget (r2, budget);
+  guint8 keys[2 * CHATD_PEER_MAX_GAP + 2][32];
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    {
+      guint64 counter;
+      g_assert_true (chatd_peer_ratchet_next (sender, &counter, keys[i], &error));
+    }
+  const guint8 *key = NULL;
+  const guint64 c = CHATD_PEER_MAX_GAP;
+  g_assert_true (chatd_peer_ratchet_peek (r1, c, &key, &error));
+  g_assert_cmpmem (key, 32, keys[c], 32);
+  chatd_peer_ratchet_commit (r1);
+  g_assert_cmpuint (chatd_peer_skip_budget_in_use (budget), ==, c);
+  g_assert_true (chatd_peer_ratchet_peek (r2, c, &key, &error));
+  chatd_peer_ratchet_commit (r2);
+  g_assert_cmpuint (chatd_peer_ratchet_skipped_count (r2), ==, 300 - c);
+  g_assert_cmpuint (chatd_peer_skip_budget_in_use (budget), ==, 300);
+  /* r2 kept the newest: the oldest is refused, the newest opens */
+  g_assert_false (chatd_peer_ratchet_peek (r2, c - (300 - c) - 1, &key, &error));
+  g_clear_error (&error);
+  g_assert_true (chatd_peer_ratchet_peek (r2, c - (300 - c), &key, &error));
+  g_assert_cmpmem (key, 32, keys[c - (300 - c)], 32);
+  g_assert_true (chatd_peer_ratchet_peek (r2, c - 1, &key, &error));
+  g_assert_cmpmem (key, 32, keys[c - 1], 32);
+  chatd_peer_ratchet_commit (r2);
+  g_assert_cmpuint (chatd_peer_skip_budget_in_use (budget), ==, 299);
+  /* r1 skips again with one key of budget left: it gives up its older keys */
+  g_assert_true (chatd_peer_ratchet_peek (r1, 2 * c + 1, &key, &error));
+  chatd_peer_ratchet_commit (r1);
+  /* its newest c keys, and one old one that fitted */
+  g_assert_cmpuint (chatd_peer_ratchet_skipped_count (r1), ==, c + 1);
+  g_assert_true (chatd_peer_ratchet_peek (r1, 2 * c, &key, &error));
+  g_assert_cmpmem (key, 32, keys[2 * c], 32);
+  g_assert_false (chatd_peer_ratchet_peek (r1, 0, &key, &error));
+  g_clear_error (&error);
+  g_assert_cmpuint (chatd_peer_skip_budget_in_use (budget), ==, 300);
+  chatd_peer_ratchet_free (r1);
+  g_assert_cmpuint (chatd_peer_skip_budget_in_use (budget), ==, chatd_peer_ratchet_skipped_count (r2));
+  chatd_peer_ratchet_free (r2);
+  g_assert_cmpuint (chatd_peer_skip_budget_in_use (budget), ==, 0);
 }
 
 /* 10,000 messages from Alice to Bob with a re-key every 1,000: when the
@@ -150,8 +214,8 @@ test_rekey_10000 (void)
 {
   enum { TOTAL = 10000, IN_FLIGHT = 200 };
   ChatdPeerHandshakeConfig config = { .limits.rekey_messages = 1000 };
-  g_autoptr(ChatdPeerLink) a_link = chatd_peer_link_new ();
-  g_autoptr(ChatdPeerLink) b_link = chatd_peer_link_new ();
+  g_autoptr(ChatdPeerLink) a_link = chatd_peer_link_new (NULL);
+  g_autoptr(ChatdPeerLink) b_link = chatd_peer_link_new (NULL);
   g_autoptr(GRand) rand = g_rand_new_with_seed (8);
   gint64 now = T0;
   g_autoptr(GPtrArray) flight = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
@@ -511,6 +575,81 @@ test_stolen_chain_key (void)
     }
 }
 
+/* ---- H1: a forged message costs bounded work ---- */
+
+/* the channel suite with its hash counted (the ratchet's only work) */
+static ChatdSuite counting_suite;
+static guint hash_calls;
+
+static gboolean
+counting_hash (const guint8 *data, gsize len, guint8 *ret_digest, GError **error)
+{
+  hash_calls++;
+  return chatd_suite_25519.hash (data, len, ret_digest, error);
+}
+
+/* a PEER_MESSAGE of session id with this counter and garbage: what anyone
+ * who saw one message of the session can send */
+static GBytes *
+forged_message (const guint8 *session_id, guint64 counter)
+{
+  guint8 counter_be[8], garbage[76];
+  chatd_u64_to_be (counter, counter_be);
+  memset (garbage, 0x5a, sizeof garbage);
+  ChatdSlice fields[] = {
+    [PM_SESSION] = CHATD_SLICE (session_id, CHATD_PEER_SESSION_ID_LEN),
+    [PM_COUNTER] = CHATD_SLICE (counter_be, 8),
+    [PM_SEALED] = CHATD_SLICE (garbage, sizeof garbage),
+  };
+  return chatd_auth_message_build (CHATD_MSG_PEER_MESSAGE, fields, G_N_ELEMENTS (fields));
+}
+
+/* Forged messages far ahead (the old window, 2,000, and the edge of the
+ * accepted gap) each cost at most a few hundred hash calls, change nothing,
+ * and a flood of them leaves the session working. */
+static void
+test_forged_far_ahead (void)
+{
+  counting_suite = chatd_suite_25519;
+  counting_suite.hash = counting_hash;
+  ChatdPeerIdentity a = self_of (&alice), a_peer = peer_of (&bob);
+  ChatdPeerIdentity b = self_of (&bob), b_peer = peer_of (&alice);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) init = NULL, response = NULL, finish = NULL, none = NULL;
+  g_autoptr(ChatdPeerHandshake) hi = chatd_peer_handshake_new_initiator (&counting_suite, &a, &a_peer, NULL, T0,
+                                                                         &init, &error);
+  g_autoptr(ChatdPeerHandshake) hr = chatd_peer_handshake_new_responder (&counting_suite, &b, &b_peer, NULL, T0,
+                                                                         &error);
+  g_assert_true (chatd_peer_handshake_receive (hr, init, T0, &response, &error));
+  g_assert_true (chatd_peer_handshake_receive (hi, response, T0, &finish, &error));
+  g_assert_true (chatd_peer_handshake_receive (hr, finish, T0, &none, &error));
+  g_assert_no_error (error);
+  g_autoptr(ChatdPeerSession) si = chatd_peer_handshake_take_session (hi);
+  g_autoptr(ChatdPeerSession) sr = chatd_peer_handshake_take_session (hr);
+  const guint8 *id = chatd_peer_session_id (sr);
+  /* a bound that does not depend on the code's constants: 600 hash calls
+   * (about 0.5 ms) per forged message */
+  const guint bound = 600;
+  guint64 far[] = { 2000, 1000, 300, 256, 255, 100, 1 };
+  for (guint round = 0; round < 20; round++)
+    for (guint i = 0; i < G_N_ELEMENTS (far); i++)
+      {
+        g_autoptr(GBytes) forged = forged_message (id, far[i]);
+        hash_calls = 0;
+        assert_refused (sr, forged);
+        g_assert_cmpuint (hash_calls, <=, bound);
+      }
+  /* nothing was consumed or planted: the first real messages open */
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(GBytes) m = seal_text (si, "still here", NULL);
+      hash_calls = 0;
+      assert_opens (sr, m, "still here");
+      g_assert_cmpuint (hash_calls, <=, 4);
+    }
+  g_assert_cmpuint (chatd_peer_session_opened_count (sr), ==, 5);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -520,6 +659,7 @@ main (int argc, char **argv)
   test_user_init (&bob, "Bob", &chatd_suite_25519, 0);
   g_test_add_func ("/peer/session/round-trip", test_round_trip);
   g_test_add_func ("/peer/session/out-of-order", test_out_of_order);
+  g_test_add_func ("/peer/session/skip-budget", test_skip_budget);
   g_test_add_func ("/peer/session/rekey-10000", test_rekey_10000);
   g_test_add_func ("/peer/session/rekey-rule", test_rekey_rule);
   g_test_add_func ("/peer/session/receipts", test_receipts);
@@ -527,6 +667,7 @@ main (int argc, char **argv)
   g_test_add_func ("/peer/session/without-aead-context", test_without_aead_context);
   g_test_add_func ("/peer/session/forward-secrecy", test_forward_secrecy);
   g_test_add_func ("/peer/session/stolen-chain-key", test_stolen_chain_key);
+  g_test_add_func ("/peer/session/forged-far-ahead", test_forged_far_ahead);
   int status = g_test_run ();
   test_user_clear (&alice);
   test_user_clear (&bob);
