@@ -1,30 +1,11 @@
 /* peer-handshake.c: the SIGMA handshake between two user nodes. */
 #define G_LOG_DOMAIN "chatd-peer"
+#include "peer-handshake-private.h"
 #include "peer-handshake.h"
-#include "peer-handshake-testing.h"
 #include "auth-message.h"
 
 #include <string.h>
 
-struct _ChatdPeerHandshake {
-  const ChatdSuite       *suite;
-  ChatdPeerRole           role;
-  ChatdPeerHandshakeState state;
-  char                   *self_name;
-  char                   *peer_name;
-  const ChatdKey         *self_key;
-  const ChatdKey         *peer_key;
-  ChatdPeerHandshakeConfig config;
-  gint64                  deadline_us;
-
-  ChatdSecret            *ephemeral;                 /* wiped when the handshake ends */
-  guint8                  nonce[2][CHATD_PEER_NONCE_LEN];        /* [role] */
-  guint8                  share[2][CHATD_SUITE_SHARE_MAX];       /* [role] */
-  gboolean                have_transcript;
-  guint8                  transcript_hash[CHATD_SUITE_KDF_LEN_MAX];
-  ChatdPeerKeys          *keys;
-  ChatdPeerSession       *session;
-};
 
 static const char *
 role_name (ChatdPeerRole role)
@@ -177,7 +158,14 @@ static gboolean
 make_ephemeral (ChatdPeerHandshake *handshake, GError **error)
 {
   const ChatdSuite *suite = handshake->suite;
-  handshake->ephemeral = chatd_secret_new_random (suite->kx_secret_len);
+  if (handshake->config.random_secret != NULL)
+    {
+      handshake->ephemeral = chatd_secret_new (suite->kx_secret_len);
+      handshake->config.random_secret (handshake->ephemeral->data, handshake->ephemeral->len,
+                                       handshake->config.random_data);
+    }
+  else
+    handshake->ephemeral = chatd_secret_new_random (suite->kx_secret_len);
   chatd_random_nonce (handshake->nonce[handshake->role], CHATD_PEER_NONCE_LEN);
   return suite->kx_public (handshake->ephemeral->data, handshake->share[handshake->role], error);
 }
@@ -512,14 +500,6 @@ ChatdPeerSession *
 chatd_peer_handshake_take_session (ChatdPeerHandshake *handshake)
 {
   return g_steal_pointer (&handshake->session);
-}
-
-ChatdSecret *
-chatd_peer_handshake_copy_ephemeral_for_testing (const ChatdPeerHandshake *handshake)
-{
-  if (handshake->ephemeral == NULL)
-    return NULL;
-  return chatd_secret_new_from (handshake->ephemeral->data, handshake->ephemeral->len);
 }
 
 /* ---- replaying a recorded handshake ---- */

@@ -48,6 +48,12 @@ typedef struct {
 typedef struct {
   gint64          timeout_us;   /* 0: CHATD_PEER_HANDSHAKE_TIMEOUT_US */
   ChatdPeerLimits limits;       /* of the session it makes */
+  /* Where the ephemeral key exchange secret comes from: NULL (always, in
+   * the daemon) is libgcrypt's strong random generator.  Tests set it to
+   * check that the ephemeral is random and nothing else (forward secrecy):
+   * it must fill len bytes of secure memory with fresh random bytes. */
+  void          (*random_secret) (guint8 *out, gsize len, gpointer user_data);
+  gpointer        random_data;
 } ChatdPeerHandshakeConfig;
 
 /* suite: the channel suite (key exchange, AEAD, KDF); config may be NULL.

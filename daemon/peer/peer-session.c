@@ -1,5 +1,6 @@
 /* peer-session.c: sealing, opening and receipts inside a peer session. */
 #define G_LOG_DOMAIN "chatd-peer"
+#include "peer-session-private.h"
 #include "peer-session.h"
 #include "peer-ratchet.h"
 #include "auth-message.h"
@@ -9,26 +10,6 @@
 
 #define AAD_MAX (64 * 1024)
 
-struct _ChatdPeerSession {
-  const ChatdSuite *suite;
-  ChatdPeerRole     role;
-  guint8            id[CHATD_PEER_SESSION_ID_LEN];
-  ChatdPeerRatchet *send;
-  ChatdPeerRatchet *receive;
-  ChatdSecret      *send_transport;      /* NULL once the protector took them */
-  ChatdSecret      *receive_transport;
-  ChatdSecret      *receipt_out;         /* MACs receipts this side sends */
-  ChatdSecret      *receipt_in;          /* checks receipts this side gets */
-  /* per-message keys: one secure buffer for the sealing key, and one AEAD
-   * context per direction re-keyed for each message when the suite has
-   * contexts (no cipher set up per message) */
-  ChatdSecret      *message_key;
-  ChatdAeadContext *seal_context;
-  ChatdAeadContext *open_context;
-  ChatdPeerLimits   limits;
-  gint64            created_us;
-  guint64           sealed, opened;
-};
 
 void
 chatd_peer_session_free (ChatdPeerSession *session)
@@ -85,6 +66,35 @@ chatd_peer_session_new (const ChatdSuite *suite, ChatdPeerRole role, const Chatd
                                      ? limits->rekey_after_us : CHATD_PEER_REKEY_AFTER_US;
   session->created_us = now_us;
   return g_steal_pointer (&session);
+}
+
+ChatdPeerSession *
+chatd_peer_session_new_receive_only (const ChatdSuite *suite, ChatdPeerRole role,
+                                     const guint8 *session_id, ChatdPeerRatchet *receive,
+                                     GError **error)
+{
+  g_autoptr(ChatdPeerSession) session = g_new0 (ChatdPeerSession, 1);
+  session->suite = suite;
+  session->role = role;
+  session->receive = receive;
+  memcpy (session->id, session_id, sizeof session->id);
+  session->message_key = chatd_secret_new (suite->aead_key_len);
+  if (chatd_suite_has (suite, CHATD_SUITE_CAN_AEAD_CONTEXT) &&
+      (session->open_context = suite->aead_context_new (session->message_key->data, error)) == NULL)
+    return NULL;
+  session->limits.rekey_messages = CHATD_PEER_REKEY_MESSAGES;
+  session->limits.rekey_after_us = CHATD_PEER_REKEY_AFTER_US;
+  return g_steal_pointer (&session);
+}
+
+static gboolean
+can_send (const ChatdPeerSession *session, GError **error)
+{
+  if (session->send != NULL)
+    return TRUE;
+  g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_NOT_SUPPORTED,
+                       "a receive-only view of a peer session cannot send");
+  return FALSE;
 }
 
 void
@@ -146,7 +156,7 @@ chatd_peer_session_seal (ChatdPeerSession *session, const guint8 *aad, gsize aad
                          GError **error)
 {
   const ChatdSuite *suite = session->suite;
-  if (!aad_ok (aad_len, error))
+  if (!can_send (session, error) || !aad_ok (aad_len, error))
     return NULL;
   if (plaintext_len > 1024 * 1024)
     {
@@ -288,7 +298,8 @@ chatd_peer_session_receipt (ChatdPeerSession *session, guint64 counter, guint8 s
 {
   guint8 counter_be[8], mac[CHATD_SUITE_KDF_LEN_MAX];
   chatd_u64_to_be (counter, counter_be);
-  if (!receipt_mac (session, session->receipt_out, counter_be, status, mac, error))
+  if (!can_send (session, error) ||
+      !receipt_mac (session, session->receipt_out, counter_be, status, mac, error))
     return NULL;
   ChatdSlice fields[] = {
     [PT_SESSION] = CHATD_SLICE (session->id, sizeof session->id),
@@ -303,6 +314,8 @@ gboolean
 chatd_peer_session_check_receipt (ChatdPeerSession *session, GBytes *bytes, guint64 *ret_counter,
                                   guint8 *ret_status, GError **error)
 {
+  if (!can_send (session, error))
+    return FALSE;
   g_autoptr(ChatdAuthMessage) message = parse_for_session (session, bytes, CHATD_MSG_PEER_RECEIPT,
                                                            error);
   if (message == NULL)

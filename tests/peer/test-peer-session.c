@@ -1,7 +1,9 @@
 /* test-peer-session.c: messages inside peer sessions: 10,000 messages with
  * re-keys in between and out-of-order delivery all open once; replays and
  * forgeries are refused; receipts are MACs; forward secrecy, with its
- * positive control; a stolen chain key does not open earlier messages. */
+ * positive control, against the real handshake's ephemeral (wiped at the
+ * end, fresh each time, from the random generator only) and against a dump
+ * of the receive state (opens what is in flight, nothing received). */
 #include "peer-test-util.h"
 
 static TestUser alice, bob;
@@ -492,9 +494,12 @@ test_forward_secrecy (void)
   g_assert_cmpuint (count_opening (as_bob, to_bob), ==, 20);
   g_assert_cmpuint (count_opening (as_alice, to_alice), ==, 20);
 
-  /* attack: only the long-term private keys */
+  /* attack: only the long-term keys.  Candidates for the ephemeral: every
+   * secret-sized window of both private key blobs, and deterministic
+   * functions of the long-term keys a broken implementation might use (the
+   * hash of each private and each public blob) */
   const TestUser *users[] = { &alice, &bob };
-  guint attempts = 0, opened = 0;
+  g_autoptr(GPtrArray) candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) chatd_secret_free);
   for (guint u = 0; u < G_N_ELEMENTS (users); u++)
     {
       const ChatdKey *key = users[u]->key;
@@ -502,19 +507,31 @@ test_forward_secrecy (void)
       gsize blob_len = 0;
       g_assert_true (key->suite->export_private (key, blob->data, blob->len, &blob_len, &error));
       for (gsize off = 0; off + suite->kx_secret_len <= blob_len; off++)
-        for (guint secret_of = 0; secret_of < 2; secret_of++)
-          for (guint as_role = 0; as_role < 2; as_role++)
-            {
-              g_autoptr(GError) attempt_error = NULL;
-              g_autoptr(ChatdPeerSession) s = chatd_peer_handshake_replay (
-                suite, t.init, t.response, alice.public_key, bob.public_key, secret_of,
-                blob->data + off, suite->kx_secret_len, as_role, &attempt_error);
-              if (s == NULL)
-                continue;   /* e.g. a low-order result */
-              attempts++;
-              opened += count_opening (s, as_role == CHATD_PEER_ROLE_RESPONDER ? to_bob : to_alice);
-            }
+        g_ptr_array_add (candidates, chatd_secret_new_from (blob->data + off, suite->kx_secret_len));
+      ChatdSecret *digest = chatd_secret_new (MAX (suite->kdf_len, suite->kx_secret_len));
+      g_assert_true (suite->hash (blob->data, blob_len, digest->data, &error));
+      g_ptr_array_add (candidates, digest);
+      g_autoptr(GBytes) public_blob = key->suite->export_public (key, &error);
+      digest = chatd_secret_new (MAX (suite->kdf_len, suite->kx_secret_len));
+      g_assert_true (suite->hash (g_bytes_get_data (public_blob, NULL), g_bytes_get_size (public_blob),
+                                  digest->data, &error));
+      g_ptr_array_add (candidates, digest);
     }
+  guint attempts = 0, opened = 0;
+  for (guint c = 0; c < candidates->len; c++)
+    for (guint secret_of = 0; secret_of < 2; secret_of++)
+      for (guint as_role = 0; as_role < 2; as_role++)
+        {
+          const ChatdSecret *candidate = candidates->pdata[c];
+          g_autoptr(GError) attempt_error = NULL;
+          g_autoptr(ChatdPeerSession) s = chatd_peer_handshake_replay (
+            suite, t.init, t.response, alice.public_key, bob.public_key, secret_of,
+            candidate->data, suite->kx_secret_len, as_role, &attempt_error);
+          if (s == NULL)
+            continue;   /* e.g. a low-order result */
+          attempts++;
+          opened += count_opening (s, as_role == CHATD_PEER_ROLE_RESPONDER ? to_bob : to_alice);
+        }
   g_test_message ("forward secrecy: %u key schedules from the long-term keys, %u messages opened",
                   attempts, opened);
   g_assert_cmpuint (attempts, >, 100);
@@ -525,54 +542,181 @@ test_forward_secrecy (void)
   test_handshake_clear (&t);
 }
 
-/* A thief who gets the current chain key (here derived by hand, after
- * checking that the hand derivation is the ratchet's) cannot open earlier
- * messages: a ratchet started from it never yields an earlier key. */
+/* A thief who dumps Bob's memory in the middle of a session (the receive
+ * ratchet: chain key and skipped keys) opens the messages still on their
+ * way (the positive control: the dump is the real state) and none that
+ * Bob already received, in order or out of order. */
 static void
-hand_step (const char *label, const guint8 *chain, guint8 *out)
+test_stolen_receive_state (void)
 {
-  guint8 input[64 + 32];
-  gsize label_len = strlen (label) + 1;
-  memcpy (input, label, label_len);
-  memcpy (input + label_len, chain, 32);
-  g_assert_true (CHANNEL_SUITE->hash (input, label_len + 32, out, NULL));
+  enum { N = 30 };
+  TestHandshake t;
+  test_run_handshake (&alice, &bob, NULL, T0, FALSE, &t);
+  GBytes *m[N];
+  char text[32];
+  for (guint i = 0; i < N; i++)
+    {
+      g_snprintf (text, sizeof text, "message %u", i);
+      m[i] = seal_text (t.initiator, text, NULL);
+    }
+  /* Bob receives 0..9, then 15 and 20 (skipping 10..14 and 16..19), then 12 */
+  gboolean received[N] = { FALSE };
+  guint order[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 20, 12 };
+  for (guint i = 0; i < G_N_ELEMENTS (order); i++)
+    {
+      g_snprintf (text, sizeof text, "message %u", order[i]);
+      assert_opens (t.responder, m[order[i]], text);
+      received[order[i]] = TRUE;
+    }
+  g_autoptr(ChatdPeerSession) thief = chatd_peer_session_copy_receive_state_for_testing (t.responder);
+  guint opened_received = 0, opened_in_flight = 0, in_flight = 0;
+  for (guint i = 0; i < N; i++)
+    {
+      g_autoptr(GBytes) p = chatd_peer_session_open (thief, m[i], (const guint8 *) "aad", 3, NULL, NULL);
+      if (received[i])
+        opened_received += p != NULL;
+      else
+        {
+          in_flight++;
+          opened_in_flight += p != NULL;
+        }
+    }
+  g_test_message ("a dump of the receive state opened %u of %u messages in flight, %u of %u received",
+                  opened_in_flight, in_flight, opened_received, N - in_flight);
+  g_assert_cmpuint (opened_in_flight, ==, in_flight);
+  g_assert_cmpuint (opened_received, ==, 0);
+  /* the view cannot send, and Bob is not disturbed by the thief */
+  g_autoptr(GError) error = NULL;
+  g_assert_null (chatd_peer_session_seal (thief, NULL, 0, (const guint8 *) "x", 1, NULL, &error));
+  g_assert_nonnull (error);
+  for (guint i = 0; i < N; i++)
+    if (!received[i])
+      {
+        g_snprintf (text, sizeof text, "message %u", i);
+        assert_opens (t.responder, m[i], text);
+      }
+  for (guint i = 0; i < N; i++)
+    g_bytes_unref (m[i]);
+  test_handshake_clear (&t);
+}
+
+/* The handshake holds its ephemeral and key block only while it runs: both
+ * are gone once it is DONE, and once it FAILED (here: timed out). */
+static void
+test_ephemeral_wiped (void)
+{
+  ChatdPeerIdentity a = self_of (&alice), a_peer = peer_of (&bob);
+  ChatdPeerIdentity b = self_of (&bob), b_peer = peer_of (&alice);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) init = NULL, response = NULL, finish = NULL, none = NULL;
+  g_autoptr(ChatdPeerHandshake) hi = chatd_peer_handshake_new_initiator (CHANNEL_SUITE, &a, &a_peer, NULL, T0,
+                                                                         &init, &error);
+  g_autoptr(ChatdPeerHandshake) hr = chatd_peer_handshake_new_responder (CHANNEL_SUITE, &b, &b_peer, NULL, T0,
+                                                                         &error);
+  g_autoptr(ChatdSecret) before = chatd_peer_handshake_copy_ephemeral_for_testing (hi);
+  g_assert_nonnull (before);
+  g_assert_null (chatd_peer_handshake_copy_ephemeral_for_testing (hr));   /* not made yet */
+  g_assert_true (chatd_peer_handshake_receive (hr, init, T0, &response, &error));
+  g_autoptr(ChatdSecret) responder_before = chatd_peer_handshake_copy_ephemeral_for_testing (hr);
+  g_assert_nonnull (responder_before);
+  g_assert_true (chatd_peer_handshake_holds_secrets_for_testing (hr));
+  g_assert_true (chatd_peer_handshake_receive (hi, response, T0, &finish, &error));
+  g_assert_true (chatd_peer_handshake_receive (hr, finish, T0, &none, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (chatd_peer_handshake_get_state (hi), ==, CHATD_PEER_HANDSHAKE_DONE);
+  g_assert_cmpint (chatd_peer_handshake_get_state (hr), ==, CHATD_PEER_HANDSHAKE_DONE);
+  g_assert_null (chatd_peer_handshake_copy_ephemeral_for_testing (hi));
+  g_assert_null (chatd_peer_handshake_copy_ephemeral_for_testing (hr));
+  g_assert_false (chatd_peer_handshake_holds_secrets_for_testing (hi));
+  g_assert_false (chatd_peer_handshake_holds_secrets_for_testing (hr));
+
+  /* timed out: an initiator that never got a response, a responder that
+   * never got the finish */
+  g_autoptr(GBytes) init2 = NULL, response2 = NULL;
+  g_autoptr(ChatdPeerHandshake) hi2 = chatd_peer_handshake_new_initiator (CHANNEL_SUITE, &a, &a_peer, NULL, T0,
+                                                                          &init2, &error);
+  g_autoptr(ChatdPeerHandshake) hr2 = chatd_peer_handshake_new_responder (CHANNEL_SUITE, &b, &b_peer, NULL, T0,
+                                                                          &error);
+  g_assert_true (chatd_peer_handshake_receive (hr2, init2, T0, &response2, &error));
+  g_assert_true (chatd_peer_handshake_holds_secrets_for_testing (hi2));
+  g_assert_true (chatd_peer_handshake_holds_secrets_for_testing (hr2));
+  gint64 late = chatd_peer_handshake_deadline (hi2);
+  g_assert_false (chatd_peer_handshake_check_timeout (hi2, late, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_TIMED_OUT);
+  g_clear_error (&error);
+  g_assert_false (chatd_peer_handshake_check_timeout (hr2, late, &error));
+  g_clear_error (&error);
+  g_assert_cmpint (chatd_peer_handshake_get_state (hi2), ==, CHATD_PEER_HANDSHAKE_FAILED);
+  g_assert_cmpint (chatd_peer_handshake_get_state (hr2), ==, CHATD_PEER_HANDSHAKE_FAILED);
+  g_assert_null (chatd_peer_handshake_copy_ephemeral_for_testing (hi2));
+  g_assert_null (chatd_peer_handshake_copy_ephemeral_for_testing (hr2));
+  g_assert_false (chatd_peer_handshake_holds_secrets_for_testing (hi2));
+  g_assert_false (chatd_peer_handshake_holds_secrets_for_testing (hr2));
+}
+
+/* Two handshakes between the same two users: new ephemerals, shares and
+ * nonces each time (nothing derived from the long-term keys). */
+static void
+test_ephemeral_fresh (void)
+{
+  TestHandshake t1, t2;
+  test_run_handshake (&alice, &bob, NULL, T0, TRUE, &t1);
+  test_run_handshake (&alice, &bob, NULL, T0, TRUE, &t2);
+  g_assert_false (memcmp (t1.initiator_ephemeral->data, t2.initiator_ephemeral->data,
+                          t1.initiator_ephemeral->len) == 0);
+  g_autoptr(ChatdAuthMessage) i1 = chatd_auth_message_parse (t1.init, NULL);
+  g_autoptr(ChatdAuthMessage) i2 = chatd_auth_message_parse (t2.init, NULL);
+  g_autoptr(ChatdAuthMessage) r1 = chatd_auth_message_parse (t1.response, NULL);
+  g_autoptr(ChatdAuthMessage) r2 = chatd_auth_message_parse (t2.response, NULL);
+  g_assert_false (memcmp (i1->fields[PI_SHARE].data, i2->fields[PI_SHARE].data, i1->fields[PI_SHARE].len) == 0);
+  g_assert_false (memcmp (i1->fields[PI_NONCE].data, i2->fields[PI_NONCE].data, CHATD_PEER_NONCE_LEN) == 0);
+  g_assert_false (memcmp (r1->fields[PR_SHARE].data, r2->fields[PR_SHARE].data, r1->fields[PR_SHARE].len) == 0);
+  g_assert_false (memcmp (r1->fields[PR_NONCE].data, r2->fields[PR_NONCE].data, CHATD_PEER_NONCE_LEN) == 0);
+  g_assert_false (memcmp (chatd_peer_session_id (t1.initiator), chatd_peer_session_id (t2.initiator),
+                          CHATD_PEER_SESSION_ID_LEN) == 0);
+  test_handshake_clear (&t1);
+  test_handshake_clear (&t2);
+}
+
+/* The ephemeral comes from the random generator and nothing else: with the
+ * generator injected through the config, each side's share is exactly the
+ * public value of the bytes the generator gave it. */
+typedef struct {
+  GRand      *rand;
+  GPtrArray  *given;   /* ChatdSecret * */
+} RecordingRng;
+
+static void
+recording_random (guint8 *out, gsize len, gpointer user_data)
+{
+  RecordingRng *rng = user_data;
+  for (gsize i = 0; i < len; i++)
+    out[i] = g_rand_int (rng->rand) & 0xff;
+  g_ptr_array_add (rng->given, chatd_secret_new_from (out, len));
 }
 
 static void
-test_stolen_chain_key (void)
+test_ephemeral_from_rng (void)
 {
+  RecordingRng rng = { g_rand_new_with_seed (42),
+                       g_ptr_array_new_with_free_func ((GDestroyNotify) chatd_secret_free) };
+  ChatdPeerHandshakeConfig config = { .random_secret = recording_random, .random_data = &rng };
+  TestHandshake t;
+  test_run_handshake (&alice, &bob, &config, T0, FALSE, &t);
+  g_assert_cmpuint (rng.given->len, ==, 2);   /* one ephemeral per side */
   const ChatdSuite *suite = CHANNEL_SUITE;
-  enum { BEFORE = 10 };
-  guint8 chain[32];
-  chatd_random_nonce (chain, sizeof chain);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(ChatdPeerRatchet) sender = chatd_peer_ratchet_new (suite, chain, &error);
-  guint8 earlier[BEFORE][32];
-  guint64 counter;
-  for (guint i = 0; i < BEFORE; i++)
-    g_assert_true (chatd_peer_ratchet_next (sender, &counter, earlier[i], &error));
-  /* the thief's copy of the chain key after BEFORE steps */
-  guint8 stolen[32];
-  memcpy (stolen, chain, sizeof stolen);
-  for (guint i = 0; i < BEFORE; i++)
-    {
-      guint8 mk[32];
-      hand_step (CHATD_PEER_LABEL_MESSAGE_KEY, stolen, mk);
-      g_assert_cmpmem (mk, suite->aead_key_len, earlier[i], suite->aead_key_len);   /* model == code */
-      hand_step (CHATD_PEER_LABEL_CHAIN_KEY, stolen, stolen);
-    }
-  guint8 next_key[32];
-  g_assert_true (chatd_peer_ratchet_next (sender, &counter, next_key, &error));
-  g_autoptr(ChatdPeerRatchet) thief = chatd_peer_ratchet_new (suite, stolen, &error);
-  for (guint n = 0; n < 2 * CHATD_PEER_SKIPPED_MAX; n++)
-    {
-      guint8 k[32];
-      g_assert_true (chatd_peer_ratchet_next (thief, &counter, k, &error));
-      if (n == 0)
-        g_assert_cmpmem (k, suite->aead_key_len, next_key, suite->aead_key_len);   /* the future: yes */
-      for (guint i = 0; i < BEFORE; i++)
-        g_assert_false (memcmp (k, earlier[i], suite->aead_key_len) == 0);   /* the past: never */
-    }
+  g_autoptr(ChatdAuthMessage) init = chatd_auth_message_parse (t.init, NULL);
+  g_autoptr(ChatdAuthMessage) response = chatd_auth_message_parse (t.response, NULL);
+  guint8 share[CHATD_SUITE_SHARE_MAX];
+  const ChatdSecret *first = rng.given->pdata[0], *second = rng.given->pdata[1];
+  g_assert_true (suite->kx_public (first->data, share, NULL));
+  g_assert_cmpmem (share, suite->kx_public_len, init->fields[PI_SHARE].data, init->fields[PI_SHARE].len);
+  g_assert_true (suite->kx_public (second->data, share, NULL));
+  g_assert_cmpmem (share, suite->kx_public_len, response->fields[PR_SHARE].data,
+                   response->fields[PR_SHARE].len);
+  test_handshake_clear (&t);
+  g_ptr_array_unref (rng.given);
+  g_rand_free (rng.rand);
 }
 
 /* ---- H1: a forged message costs bounded work ---- */
@@ -666,7 +810,10 @@ main (int argc, char **argv)
   g_test_add_func ("/peer/session/protector", test_protector);
   g_test_add_func ("/peer/session/without-aead-context", test_without_aead_context);
   g_test_add_func ("/peer/session/forward-secrecy", test_forward_secrecy);
-  g_test_add_func ("/peer/session/stolen-chain-key", test_stolen_chain_key);
+  g_test_add_func ("/peer/session/stolen-receive-state", test_stolen_receive_state);
+  g_test_add_func ("/peer/session/ephemeral-wiped", test_ephemeral_wiped);
+  g_test_add_func ("/peer/session/ephemeral-fresh", test_ephemeral_fresh);
+  g_test_add_func ("/peer/session/ephemeral-from-rng", test_ephemeral_from_rng);
   g_test_add_func ("/peer/session/forged-far-ahead", test_forged_far_ahead);
   int status = g_test_run ();
   test_user_clear (&alice);
