@@ -44,14 +44,44 @@ chatd_peer_link_free (ChatdPeerLink *link)
   g_free (link);
 }
 
-static void
-expire (ChatdPeerLink *link, gint64 now_us)
+static gint64
+retired_deadline (const Retired *r)
 {
-  while (link->retired.length > CHATD_PEER_RETIRED_MAX ||
-         (link->retired.length > 0 &&
-          now_us - ((Retired *) g_queue_peek_head (&link->retired))->retired_us >=
-            CHATD_PEER_RETIRED_GRACE_US))
+  gint64 grace_end = r->retired_us > G_MAXINT64 - CHATD_PEER_RETIRED_GRACE_US
+                       ? G_MAXINT64 : r->retired_us + CHATD_PEER_RETIRED_GRACE_US;
+  return MIN (grace_end, chatd_peer_session_end_of_life (r->session));
+}
+
+void
+chatd_peer_link_expire (ChatdPeerLink *link, gint64 now_us)
+{
+  while (link->retired.length > CHATD_PEER_RETIRED_MAX)
     retired_free (g_queue_pop_head (&link->retired));
+  for (GList *l = link->retired.head, *next; l != NULL; l = next)
+    {
+      next = l->next;
+      if (now_us >= retired_deadline (l->data))
+        {
+          retired_free (l->data);
+          g_queue_delete_link (&link->retired, l);
+        }
+    }
+  /* a session that was never replaced: gone at its end of life too (the
+   * messenger re-keys long before; this bounds how long keys live when the
+   * handshakes keep failing) */
+  if (link->current != NULL && now_us >= chatd_peer_session_end_of_life (link->current))
+    g_clear_pointer (&link->current, chatd_peer_session_free);
+}
+
+gint64
+chatd_peer_link_deadline (ChatdPeerLink *link)
+{
+  gint64 deadline = G_MAXINT64;
+  for (GList *l = link->retired.head; l != NULL; l = l->next)
+    deadline = MIN (deadline, retired_deadline (l->data));
+  if (link->current != NULL)
+    deadline = MIN (deadline, chatd_peer_session_end_of_life (link->current));
+  return deadline;
 }
 
 void
@@ -61,12 +91,13 @@ chatd_peer_link_install (ChatdPeerLink *link, ChatdPeerSession *session, gint64 
     {
       Retired *r = g_new0 (Retired, 1);
       r->session = link->current;
+      chatd_peer_session_retire (r->session);   /* no sealing: its send keys go now */
       r->retired_us = now_us;
       g_queue_push_tail (&link->retired, r);
     }
   link->current = session;
   chatd_peer_session_set_skip_budget (session, link->budget);
-  expire (link, now_us);
+  chatd_peer_link_expire (link, now_us);
 }
 
 ChatdPeerSession *
@@ -78,7 +109,7 @@ chatd_peer_link_current (ChatdPeerLink *link)
 guint
 chatd_peer_link_retired_count (ChatdPeerLink *link, gint64 now_us)
 {
-  expire (link, now_us);
+  chatd_peer_link_expire (link, now_us);
   return link->retired.length;
 }
 
@@ -103,7 +134,7 @@ chatd_peer_link_open (ChatdPeerLink *link, GBytes *message, const guint8 *aad, g
   guint8 id[CHATD_PEER_SESSION_ID_LEN];
   if (!chatd_peer_message_session_id (message, id, error))
     return NULL;
-  expire (link, now_us);
+  chatd_peer_link_expire (link, now_us);
   ChatdPeerSession *session = NULL;
   if (link->current != NULL && memcmp (chatd_peer_session_id (link->current), id, sizeof id) == 0)
     session = link->current;

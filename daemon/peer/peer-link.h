@@ -2,7 +2,13 @@
  * in the current session; after a re-key (a new handshake, installed here)
  * the previous sessions still open the messages that were on their way, for
  * CHATD_PEER_RETIRED_GRACE_US and at most CHATD_PEER_RETIRED_MAX of them,
- * then they are wiped.  A retired session never seals. */
+ * then they are wiped.  A retired session never seals: its send ratchet and
+ * transport keys are wiped when it retires.  A session that is never
+ * replaced is wiped at its end of life (created + rekey_after_us + grace).
+ *
+ * Expiry runs in chatd_peer_link_expire: the caller keeps a timer at
+ * chatd_peer_link_deadline (re-armed after install, open and expire), so
+ * that old keys go on time even when no message comes. */
 #pragma once
 #include "peer-session.h"
 
@@ -19,6 +25,12 @@ void              chatd_peer_link_install (ChatdPeerLink *link, ChatdPeerSession
 /* The current session (borrowed), or NULL before the first handshake. */
 ChatdPeerSession *chatd_peer_link_current (ChatdPeerLink *link);
 guint             chatd_peer_link_retired_count (ChatdPeerLink *link, gint64 now_us);
+/* Wipes the retired sessions past their grace (or beyond
+ * CHATD_PEER_RETIRED_MAX) and the sessions past their end of life. */
+void              chatd_peer_link_expire   (ChatdPeerLink *link, gint64 now_us);
+/* When chatd_peer_link_expire has something to do next (G_MAXINT64:
+ * never, the link holds no session). */
+gint64            chatd_peer_link_deadline (ChatdPeerLink *link);
 
 /* Seals in the current session (CHATD_ERROR_NOT_FOUND without one). */
 GBytes  *chatd_peer_link_seal (ChatdPeerLink *link, const guint8 *aad, gsize aad_len,

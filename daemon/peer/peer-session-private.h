@@ -23,6 +23,7 @@ struct _ChatdPeerSession {
   ChatdPeerLimits   limits;
   gint64            created_us;
   guint64           sealed, opened;
+  guint64           send_next;           /* counters below it were handed out */
 };
 
 /* A session that only opens messages (no sending ratchet, receipt or

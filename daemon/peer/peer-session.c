@@ -93,8 +93,38 @@ can_send (const ChatdPeerSession *session, GError **error)
   if (session->send != NULL)
     return TRUE;
   g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_NOT_SUPPORTED,
-                       "a receive-only view of a peer session cannot send");
+                       "a retired or receive-only peer session cannot send");
   return FALSE;
+}
+
+static gboolean
+has_receipt_key (const ChatdSecret *key, GError **error)
+{
+  if (key != NULL)
+    return TRUE;
+  g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_NOT_SUPPORTED,
+                       "a receive-only view of a peer session has no receipt keys");
+  return FALSE;
+}
+
+void
+chatd_peer_session_retire (ChatdPeerSession *session)
+{
+  g_clear_pointer (&session->send, chatd_peer_ratchet_free);
+  g_clear_pointer (&session->send_transport, chatd_secret_free);
+  g_clear_pointer (&session->receive_transport, chatd_secret_free);
+  if (session->seal_context != NULL)
+    g_clear_pointer (&session->seal_context, session->suite->aead_context_free);
+}
+
+gint64
+chatd_peer_session_end_of_life (const ChatdPeerSession *session)
+{
+  gint64 life = session->limits.rekey_after_us;
+  if (life > G_MAXINT64 - CHATD_PEER_RETIRED_GRACE_US)
+    return G_MAXINT64;
+  life += CHATD_PEER_RETIRED_GRACE_US;
+  return session->created_us > G_MAXINT64 - life ? G_MAXINT64 : session->created_us + life;
 }
 
 void
@@ -175,6 +205,7 @@ chatd_peer_session_seal (ChatdPeerSession *session, const guint8 *aad, gsize aad
   guint64 counter = 0;
   if (!chatd_peer_ratchet_next (session->send, &counter, session->message_key->data, error))
     return NULL;
+  session->send_next = counter + 1;
   guint8 counter_be[8], nonce[CHATD_SUITE_SHARE_MAX];
   chatd_u64_to_be (counter, counter_be);
   make_nonce (suite, counter, nonce);
@@ -298,7 +329,7 @@ chatd_peer_session_receipt (ChatdPeerSession *session, guint64 counter, guint8 s
 {
   guint8 counter_be[8], mac[CHATD_SUITE_KDF_LEN_MAX];
   chatd_u64_to_be (counter, counter_be);
-  if (!can_send (session, error) ||
+  if (!has_receipt_key (session->receipt_out, error) ||
       !receipt_mac (session, session->receipt_out, counter_be, status, mac, error))
     return NULL;
   ChatdSlice fields[] = {
@@ -314,7 +345,7 @@ gboolean
 chatd_peer_session_check_receipt (ChatdPeerSession *session, GBytes *bytes, guint64 *ret_counter,
                                   guint8 *ret_status, GError **error)
 {
-  if (!can_send (session, error))
+  if (!has_receipt_key (session->receipt_in, error))
     return FALSE;
   g_autoptr(ChatdAuthMessage) message = parse_for_session (session, bytes, CHATD_MSG_PEER_RECEIPT,
                                                            error);
@@ -333,7 +364,7 @@ chatd_peer_session_check_receipt (ChatdPeerSession *session, GBytes *bytes, guin
       g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_REFUSED, "peer receipt MAC does not match");
       return FALSE;
     }
-  if (counter >= chatd_peer_ratchet_next_counter (session->send))
+  if (counter >= session->send_next)
     {
       g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
                    "receipt for message %" G_GUINT64_FORMAT " that was never sent", counter);

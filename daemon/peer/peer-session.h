@@ -72,6 +72,14 @@ gboolean chatd_peer_session_check_receipt (ChatdPeerSession *session, GBytes *re
  * until the new one is installed, see peer-link.h). */
 gboolean chatd_peer_session_needs_rekey   (const ChatdPeerSession *session, gint64 now_us);
 guint64  chatd_peer_session_sealed_count  (const ChatdPeerSession *session);
+/* Past this time even an unreplaced session is dropped (peer-link.h):
+ * created + rekey_after_us + CHATD_PEER_RETIRED_GRACE_US. */
+gint64   chatd_peer_session_end_of_life   (const ChatdPeerSession *session);
+/* Retirement (the link calls it when a new session replaces this one): the
+ * send ratchet and the transport keys are wiped at once; the session still
+ * opens late messages, sends their receipts and checks receipts for what it
+ * sent, but never seals again. */
+void     chatd_peer_session_retire        (ChatdPeerSession *session);
 guint64  chatd_peer_session_opened_count  (const ChatdPeerSession *session);
 
 /* The packet protector for the transport connection between the two nodes

@@ -794,6 +794,59 @@ test_forged_far_ahead (void)
   g_assert_cmpuint (chatd_peer_session_opened_count (sr), ==, 5);
 }
 
+/* Expiry on the caller's timer (virtual time): a retired session can no
+ * longer seal nor give its protector (its send keys went at retirement),
+ * opens late messages until the deadline the link reports, and is gone at
+ * it; a session never replaced is gone at its end of life. */
+static void
+test_link_expiry (void)
+{
+  const gint64 life = 60 * G_USEC_PER_SEC;
+  ChatdPeerHandshakeConfig config = { .limits.rekey_after_us = life };
+  g_autoptr(ChatdPeerLink) link = chatd_peer_link_new (NULL);
+  g_assert_cmpint (chatd_peer_link_deadline (link), ==, G_MAXINT64);
+  TestHandshake t1, t2;
+  test_run_handshake (&alice, &bob, &config, T0, FALSE, &t1);
+  test_run_handshake (&alice, &bob, &config, T0 + 10 * G_USEC_PER_SEC, FALSE, &t2);
+  g_autoptr(GBytes) late = seal_text (t1.initiator, "late", NULL);
+  g_autoptr(GBytes) later = seal_text (t1.initiator, "later", NULL);
+  ChatdPeerSession *old = g_steal_pointer (&t1.responder);
+  chatd_peer_link_install (link, old, T0);
+  g_assert_cmpint (chatd_peer_link_deadline (link), ==, T0 + life + CHATD_PEER_RETIRED_GRACE_US);
+  const gint64 t_install = T0 + 10 * G_USEC_PER_SEC;
+  chatd_peer_link_install (link, g_steal_pointer (&t2.responder), t_install);
+  /* retired: no sealing, no protector */
+  g_autoptr(GError) error = NULL;
+  g_assert_null (chatd_peer_session_seal (old, NULL, 0, (const guint8 *) "x", 1, NULL, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  ChatdPacketProtector protector;
+  g_assert_false (chatd_peer_session_take_protector (old, &protector, &error));
+  g_clear_error (&error);
+  gint64 deadline = chatd_peer_link_deadline (link);
+  g_assert_cmpint (deadline, ==, t_install + CHATD_PEER_RETIRED_GRACE_US);
+  chatd_peer_link_expire (link, deadline - 1);
+  g_autoptr(GBytes) p = chatd_peer_link_open (link, late, (const guint8 *) "aad", 3, deadline - 1, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (p);
+  chatd_peer_link_expire (link, deadline);   /* the timer fires */
+  g_assert_cmpuint (chatd_peer_link_retired_count (link, deadline), ==, 0);
+  g_assert_null (chatd_peer_link_open (link, later, (const guint8 *) "aad", 3, deadline, NULL, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  g_clear_error (&error);
+  /* the current one was never replaced: gone at its end of life */
+  deadline = chatd_peer_link_deadline (link);
+  g_assert_cmpint (deadline, ==, t_install + life + CHATD_PEER_RETIRED_GRACE_US);
+  chatd_peer_link_expire (link, deadline - 1);
+  g_assert_nonnull (chatd_peer_link_current (link));
+  chatd_peer_link_expire (link, deadline);
+  g_assert_null (chatd_peer_link_current (link));
+  g_assert_true (chatd_peer_link_needs_rekey (link, deadline));
+  g_assert_cmpint (chatd_peer_link_deadline (link), ==, G_MAXINT64);
+  test_handshake_clear (&t1);
+  test_handshake_clear (&t2);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -806,6 +859,7 @@ main (int argc, char **argv)
   g_test_add_func ("/peer/session/skip-budget", test_skip_budget);
   g_test_add_func ("/peer/session/rekey-10000", test_rekey_10000);
   g_test_add_func ("/peer/session/rekey-rule", test_rekey_rule);
+  g_test_add_func ("/peer/session/link-expiry", test_link_expiry);
   g_test_add_func ("/peer/session/receipts", test_receipts);
   g_test_add_func ("/peer/session/protector", test_protector);
   g_test_add_func ("/peer/session/without-aead-context", test_without_aead_context);
