@@ -127,6 +127,40 @@ chatd_peer_link_seal (ChatdPeerLink *link, const guint8 *aad, gsize aad_len,
                                   ret_counter, error);
 }
 
+/* the current or a retired session with this id, or NULL */
+static ChatdPeerSession *
+find_session (ChatdPeerLink *link, const guint8 *id)
+{
+  if (link->current != NULL && memcmp (chatd_peer_session_id (link->current), id,
+                                       CHATD_PEER_SESSION_ID_LEN) == 0)
+    return link->current;
+  for (GList *l = link->retired.head; l != NULL; l = l->next)
+    {
+      Retired *r = l->data;
+      if (memcmp (chatd_peer_session_id (r->session), id, CHATD_PEER_SESSION_ID_LEN) == 0)
+        return r->session;
+    }
+  return NULL;
+}
+
+gboolean
+chatd_peer_link_check_receipt (ChatdPeerLink *link, GBytes *receipt, gint64 now_us,
+                               guint64 *ret_counter, guint8 *ret_status, GError **error)
+{
+  guint8 id[CHATD_PEER_SESSION_ID_LEN];
+  if (!chatd_peer_message_session_id (receipt, id, error))
+    return FALSE;
+  chatd_peer_link_expire (link, now_us);
+  ChatdPeerSession *session = find_session (link, id);
+  if (session == NULL)
+    {
+      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
+                           "receipt of an unknown or expired peer session");
+      return FALSE;
+    }
+  return chatd_peer_session_check_receipt (session, receipt, ret_counter, ret_status, error);
+}
+
 GBytes *
 chatd_peer_link_open (ChatdPeerLink *link, GBytes *message, const guint8 *aad, gsize aad_len,
                       gint64 now_us, guint64 *ret_counter, GError **error)
@@ -135,15 +169,7 @@ chatd_peer_link_open (ChatdPeerLink *link, GBytes *message, const guint8 *aad, g
   if (!chatd_peer_message_session_id (message, id, error))
     return NULL;
   chatd_peer_link_expire (link, now_us);
-  ChatdPeerSession *session = NULL;
-  if (link->current != NULL && memcmp (chatd_peer_session_id (link->current), id, sizeof id) == 0)
-    session = link->current;
-  for (GList *l = link->retired.head; session == NULL && l != NULL; l = l->next)
-    {
-      Retired *r = l->data;
-      if (memcmp (chatd_peer_session_id (r->session), id, sizeof id) == 0)
-        session = r->session;
-    }
+  ChatdPeerSession *session = find_session (link, id);
   if (session == NULL)
     {
       g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_REFUSED,

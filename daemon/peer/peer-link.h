@@ -39,6 +39,10 @@ GBytes  *chatd_peer_link_seal (ChatdPeerLink *link, const guint8 *aad, gsize aad
 /* Opens a PEER_MESSAGE of the current or a retired session. */
 GBytes  *chatd_peer_link_open (ChatdPeerLink *link, GBytes *message, const guint8 *aad,
                                gsize aad_len, gint64 now_us, guint64 *ret_counter, GError **error);
+/* Checks a PEER_RECEIPT for a message sealed in the current or a retired
+ * session (peer-session.h, chatd_peer_session_check_receipt). */
+gboolean chatd_peer_link_check_receipt (ChatdPeerLink *link, GBytes *receipt, gint64 now_us,
+                                        guint64 *ret_counter, guint8 *ret_status, GError **error);
 /* TRUE without a session or when the current one is due for a re-key. */
 gboolean chatd_peer_link_needs_rekey (ChatdPeerLink *link, gint64 now_us);
 

@@ -24,6 +24,7 @@ struct _ChatdPeerSession {
   gint64            created_us;
   guint64           sealed, opened;
   guint64           send_next;           /* counters below it were handed out */
+  GTree            *unacked;             /* guint64 * counter -> hash of its sealed bytes */
 };
 
 /* A session that only opens messages (no sending ratchet, receipt or

@@ -23,12 +23,28 @@ chatd_peer_session_free (ChatdPeerSession *session)
   chatd_secret_free (session->receipt_out);
   chatd_secret_free (session->receipt_in);
   chatd_secret_free (session->message_key);
+  if (session->unacked != NULL)
+    g_tree_destroy (session->unacked);
   if (session->seal_context != NULL)
     session->suite->aead_context_free (session->seal_context);
   if (session->open_context != NULL)
     session->suite->aead_context_free (session->open_context);
   chatd_wipe (session, sizeof *session);
   g_free (session);
+}
+
+static gint
+compare_counters (gconstpointer a, gconstpointer b, gpointer user_data)
+{
+  guint64 x = *(const guint64 *) a, y = *(const guint64 *) b;
+  (void) user_data;
+  return x < y ? -1 : x > y;
+}
+
+static GTree *
+new_unacked (void)
+{
+  return g_tree_new_full (compare_counters, NULL, g_free, g_free);
 }
 
 ChatdPeerSession *
@@ -53,6 +69,7 @@ chatd_peer_session_new (const ChatdSuite *suite, ChatdPeerRole role, const Chatd
   session->receipt_out = chatd_secret_new_from (keys->receipt[in], suite->kdf_len);
   session->receipt_in = chatd_secret_new_from (keys->receipt[out], suite->kdf_len);
   session->message_key = chatd_secret_new (suite->aead_key_len);
+  session->unacked = new_unacked ();
   if (chatd_suite_has (suite, CHATD_SUITE_CAN_AEAD_CONTEXT))
     {
       /* keyed with a throw-away key; each message sets its own */
@@ -224,6 +241,15 @@ chatd_peer_session_seal (ChatdPeerSession *session, const guint8 *aad, gsize aad
     ok = suite->aead_context_set_key (session->seal_context, session->message_key->data, error);
   if (!ok)
     return NULL;
+  guint8 *digest = g_malloc (suite->kdf_len);
+  if (!suite->hash (sealed, sealed_len, digest, error))
+    {
+      g_free (digest);
+      return NULL;
+    }
+  if (g_tree_nnodes (session->unacked) >= CHATD_PEER_UNACKED_MAX)
+    g_tree_remove (session->unacked, g_tree_node_key (g_tree_node_first (session->unacked)));
+  g_tree_insert (session->unacked, g_memdup2 (&counter, sizeof counter), digest);
   ChatdSlice fields[] = {
     [PM_SESSION] = CHATD_SLICE (session->id, sizeof session->id),
     [PM_COUNTER] = CHATD_SLICE (counter_be, 8),
@@ -312,31 +338,41 @@ chatd_peer_session_open (ChatdPeerSession *session, GBytes *bytes, const guint8 
 
 static gboolean
 receipt_mac (const ChatdPeerSession *session, const ChatdSecret *key, const guint8 counter_be[8],
-             guint8 status, guint8 *ret_mac, GError **error)
+             guint8 status, const guint8 *sealed_hash, guint8 *ret_mac, GError **error)
 {
   static const char label[] = CHATD_PEER_LABEL_RECEIPT;
-  guint8 input[sizeof label + CHATD_PEER_SESSION_ID_LEN + 8 + 1], *p = input;
+  gsize k = session->suite->kdf_len;
+  guint8 input[sizeof label + CHATD_PEER_SESSION_ID_LEN + 8 + 1 + CHATD_SUITE_KDF_LEN_MAX], *p = input;
   memcpy (p, label, sizeof label), p += sizeof label;
   memcpy (p, session->id, sizeof session->id), p += sizeof session->id;
   memcpy (p, counter_be, 8), p += 8;
-  *p = status;
-  return session->suite->mac (key->data, key->len, input, sizeof input, ret_mac, error);
+  *p++ = status;
+  memcpy (p, sealed_hash, k), p += k;
+  return session->suite->mac (key->data, key->len, input, p - input, ret_mac, error);
 }
 
 GBytes *
-chatd_peer_session_receipt (ChatdPeerSession *session, guint64 counter, guint8 status,
+chatd_peer_session_receipt (ChatdPeerSession *session, GBytes *bytes, guint8 status,
                             GError **error)
 {
-  guint8 counter_be[8], mac[CHATD_SUITE_KDF_LEN_MAX];
-  chatd_u64_to_be (counter, counter_be);
-  if (!has_receipt_key (session->receipt_out, error) ||
-      !receipt_mac (session, session->receipt_out, counter_be, status, mac, error))
+  const ChatdSuite *suite = session->suite;
+  if (!has_receipt_key (session->receipt_out, error))
+    return NULL;
+  g_autoptr(ChatdAuthMessage) message = parse_for_session (session, bytes, CHATD_MSG_PEER_MESSAGE,
+                                                           error);
+  if (message == NULL)
+    return NULL;
+  const ChatdSlice *sealed = &message->fields[PM_SEALED];
+  const guint8 *counter_be = message->fields[PM_COUNTER].data;
+  guint8 digest[CHATD_SUITE_KDF_LEN_MAX], mac[CHATD_SUITE_KDF_LEN_MAX];
+  if (!suite->hash (sealed->data, sealed->len, digest, error) ||
+      !receipt_mac (session, session->receipt_out, counter_be, status, digest, mac, error))
     return NULL;
   ChatdSlice fields[] = {
     [PT_SESSION] = CHATD_SLICE (session->id, sizeof session->id),
     [PT_COUNTER] = CHATD_SLICE (counter_be, 8),
     [PT_STATUS] = CHATD_SLICE (&status, 1),
-    [PT_MAC] = CHATD_SLICE (mac, session->suite->kdf_len),
+    [PT_MAC] = CHATD_SLICE (mac, suite->kdf_len),
   };
   return chatd_auth_message_build (CHATD_MSG_PEER_RECEIPT, fields, G_N_ELEMENTS (fields));
 }
@@ -354,9 +390,17 @@ chatd_peer_session_check_receipt (ChatdPeerSession *session, GBytes *bytes, guin
   guint64 counter = 0;
   chatd_auth_field_u64 (message, PT_COUNTER, &counter);
   guint8 status = *(const guint8 *) message->fields[PT_STATUS].data;
+  const guint8 *digest = g_tree_lookup (session->unacked, &counter);
+  if (digest == NULL)
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
+                   "receipt for message %" G_GUINT64_FORMAT
+                   " that was never sent, was acknowledged already or is too old", counter);
+      return FALSE;
+    }
   guint8 mac[CHATD_SUITE_KDF_LEN_MAX];
-  if (!receipt_mac (session, session->receipt_in, message->fields[PT_COUNTER].data, status, mac,
-                    error))
+  if (!receipt_mac (session, session->receipt_in, message->fields[PT_COUNTER].data, status, digest,
+                    mac, error))
     return FALSE;
   if (message->fields[PT_MAC].len != session->suite->kdf_len ||
       !chatd_memequal_ct (mac, message->fields[PT_MAC].data, session->suite->kdf_len))
@@ -364,17 +408,18 @@ chatd_peer_session_check_receipt (ChatdPeerSession *session, GBytes *bytes, guin
       g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_REFUSED, "peer receipt MAC does not match");
       return FALSE;
     }
-  if (counter >= session->send_next)
-    {
-      g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
-                   "receipt for message %" G_GUINT64_FORMAT " that was never sent", counter);
-      return FALSE;
-    }
+  g_tree_remove (session->unacked, &counter);   /* a second receipt is refused */
   if (ret_counter != NULL)
     *ret_counter = counter;
   if (ret_status != NULL)
     *ret_status = status;
   return TRUE;
+}
+
+guint
+chatd_peer_session_unacked_count (const ChatdPeerSession *session)
+{
+  return session->unacked != NULL ? (guint) g_tree_nnodes (session->unacked) : 0;
 }
 
 gboolean

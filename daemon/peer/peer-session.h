@@ -10,7 +10,8 @@
  *                  aad = "chatd/1/peer-message\0" | session id | counter | caller's aad,
  *                  plaintext)
  * PEER_RECEIPT = session id | counter | status | MAC(receipt key of that direction,
- *                  "chatd/1/peer-receipt\0" | session id | counter | status)
+ *                  "chatd/1/peer-receipt\0" | session id | counter | status |
+ *                  hash(the message's AEAD ciphertext || tag))
  *
  * No function returns a key: message keys are used once inside seal/open and
  * wiped. */
@@ -59,13 +60,18 @@ GBytes  *chatd_peer_session_open (ChatdPeerSession *session, GBytes *message,
                                   const guint8 *aad, gsize aad_len,
                                   guint64 *ret_counter, GError **error);
 
-/* The receipt for message counter (which this side received), and the
- * check of a receipt for a message this side sent. */
-GBytes  *chatd_peer_session_receipt       (ChatdPeerSession *session, guint64 counter,
+/* The receipt for a PEER_MESSAGE this side received (the bytes as they
+ * came), and the check of a receipt for a message this side sent: the MAC
+ * covers the hash of the message's sealed bytes, and the sender accepts one
+ * receipt per message it sealed and has not had a receipt for (at most
+ * CHATD_PEER_UNACKED_MAX remembered, the oldest forgotten); anything else
+ * (never sent, a duplicate, other bytes) is CHATD_ERROR_REFUSED. */
+GBytes  *chatd_peer_session_receipt       (ChatdPeerSession *session, GBytes *message,
                                            guint8 status, GError **error);
 gboolean chatd_peer_session_check_receipt (ChatdPeerSession *session, GBytes *receipt,
                                            guint64 *ret_counter, guint8 *ret_status,
                                            GError **error);
+guint    chatd_peer_session_unacked_count (const ChatdPeerSession *session);
 
 /* TRUE once the session has sealed rekey_messages messages or lived
  * rekey_after_us: start a new handshake (the old session keeps working

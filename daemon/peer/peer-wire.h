@@ -59,3 +59,6 @@ enum { PT_SESSION, PT_COUNTER, PT_STATUS, PT_MAC };
  * at most this many old sessions are kept */
 #define CHATD_PEER_RETIRED_GRACE_US       (2 * 60 * G_USEC_PER_SEC)
 #define CHATD_PEER_RETIRED_MAX            2
+/* a session remembers at most this many sealed messages without a receipt
+ * (the oldest are forgotten: their receipts are refused) */
+#define CHATD_PEER_UNACKED_MAX            4096

@@ -48,6 +48,22 @@ tampered (GBytes *m)
   return g_bytes_new_take (copy, len);
 }
 
+/* a PEER_MESSAGE of session id with this counter and garbage: what anyone
+ * who saw one message of the session can send */
+static GBytes *
+forged_message (const guint8 *session_id, guint64 counter)
+{
+  guint8 counter_be[8], garbage[76];
+  chatd_u64_to_be (counter, counter_be);
+  memset (garbage, 0x5a, sizeof garbage);
+  ChatdSlice fields[] = {
+    [PM_SESSION] = CHATD_SLICE (session_id, CHATD_PEER_SESSION_ID_LEN),
+    [PM_COUNTER] = CHATD_SLICE (counter_be, 8),
+    [PM_SEALED] = CHATD_SLICE (garbage, sizeof garbage),
+  };
+  return chatd_auth_message_build (CHATD_MSG_PEER_MESSAGE, fields, G_N_ELEMENTS (fields));
+}
+
 static void
 test_round_trip (void)
 {
@@ -318,9 +334,11 @@ test_rekey_rule (void)
   test_handshake_clear (&t);
 }
 
-/* Receipts are MACs under the session: they check for the sender, and not
- * when tampered with, reflected, for a message never sent, or in another
- * session. */
+/* Receipts are MACs under the session over the message's sealed bytes:
+ * they check for the sender once, and not when tampered with, reflected,
+ * for a message never sent, for other bytes under the same counter, twice,
+ * or in another session; a retired session still checks them through the
+ * link; the sender remembers a bounded number of unacknowledged messages. */
 static void
 test_receipts (void)
 {
@@ -329,34 +347,77 @@ test_receipts (void)
   test_run_handshake (&alice, &bob, NULL, T0, FALSE, &other);
   guint64 counter = 0;
   g_autoptr(GBytes) m = seal_text (t.initiator, "receipt me", &counter);
+  g_autoptr(GBytes) m2 = seal_text (t.initiator, "and me", NULL);
+  g_assert_cmpuint (chatd_peer_session_unacked_count (t.initiator), ==, 2);
   assert_opens (t.responder, m, "receipt me");
   g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) receipt = chatd_peer_session_receipt (t.responder, counter, 1, &error);
+  /* a receipt over other bytes with the same counter (what a receiver
+   * would make for a substituted message) */
+  g_autoptr(GBytes) substituted = tampered (m);
+  g_autoptr(GBytes) wrong_bytes = chatd_peer_session_receipt (t.responder, substituted, 1, &error);
   g_assert_no_error (error);
+  g_assert_false (chatd_peer_session_check_receipt (t.initiator, wrong_bytes, NULL, NULL, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  g_clear_error (&error);
+
+  g_autoptr(GBytes) receipt = chatd_peer_session_receipt (t.responder, m, 1, &error);
+  g_assert_no_error (error);
+  g_autoptr(GBytes) bad = tampered (receipt);
+  g_assert_false (chatd_peer_session_check_receipt (t.initiator, bad, NULL, NULL, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  g_clear_error (&error);
+  /* Alice's own receipt for a message Bob "sent" is not a receipt from Bob */
+  g_autoptr(GBytes) reflected = chatd_peer_session_receipt (t.initiator, m, 1, &error);
+  g_assert_false (chatd_peer_session_check_receipt (t.initiator, reflected, NULL, NULL, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  g_clear_error (&error);
+  g_assert_false (chatd_peer_session_check_receipt (other.initiator, receipt, NULL, NULL, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  g_clear_error (&error);
   guint64 got_counter = 99;
   guint8 status = 0;
   g_assert_true (chatd_peer_session_check_receipt (t.initiator, receipt, &got_counter, &status, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (got_counter, ==, counter);
   g_assert_cmpuint (status, ==, 1);
-
-  g_autoptr(GBytes) bad = tampered (receipt);
-  g_assert_false (chatd_peer_session_check_receipt (t.initiator, bad, NULL, NULL, &error));
+  g_assert_cmpuint (chatd_peer_session_unacked_count (t.initiator), ==, 1);
+  /* the same receipt again: refused */
+  g_assert_false (chatd_peer_session_check_receipt (t.initiator, receipt, NULL, NULL, &error));
   g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
   g_clear_error (&error);
-  /* Alice's own receipt for a message Bob "sent" is not a receipt from Bob */
-  g_autoptr(GBytes) reflected = chatd_peer_session_receipt (t.initiator, counter, 1, &error);
-  g_assert_false (chatd_peer_session_check_receipt (t.initiator, reflected, NULL, NULL, &error));
-  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
-  g_clear_error (&error);
-  g_autoptr(GBytes) future = chatd_peer_session_receipt (t.responder, counter + 5, 1, &error);
+  /* a message never sent (counter 5, made from a forged PEER_MESSAGE) */
+  g_autoptr(GBytes) forged = forged_message (chatd_peer_session_id (t.responder), 5);
+  g_autoptr(GBytes) future = chatd_peer_session_receipt (t.responder, forged, 1, &error);
   g_assert_false (chatd_peer_session_check_receipt (t.initiator, future, NULL, NULL, &error));
   g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
   g_clear_error (&error);
-  g_assert_false (chatd_peer_session_check_receipt (other.initiator, receipt, NULL, NULL, &error));
+
+  /* through the link, after the session retired */
+  g_autoptr(ChatdPeerLink) link = chatd_peer_link_new (NULL);
+  chatd_peer_link_install (link, g_steal_pointer (&t.initiator), T0);
+  chatd_peer_link_install (link, g_steal_pointer (&other.initiator), T0 + 1);
+  assert_opens (t.responder, m2, "and me");
+  g_autoptr(GBytes) receipt2 = chatd_peer_session_receipt (t.responder, m2, 0, &error);
+  g_assert_true (chatd_peer_link_check_receipt (link, receipt2, T0 + 2, &got_counter, &status, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (got_counter, ==, counter + 1);
+  g_assert_false (chatd_peer_link_check_receipt (link, receipt2, T0 + 2, NULL, NULL, &error));
   g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  g_clear_error (&error);
   test_handshake_clear (&t);
   test_handshake_clear (&other);
+
+  /* bounded memory of unacknowledged messages: the oldest are forgotten */
+  ChatdPeerHandshakeConfig config = { .limits.rekey_messages = CHATD_PEER_UNACKED_MAX };
+  test_run_handshake (&alice, &bob, &config, T0, FALSE, &t);
+  g_autoptr(GBytes) first = seal_text (t.initiator, "first", NULL);
+  for (guint i = 0; i < CHATD_PEER_UNACKED_MAX; i++)
+    g_bytes_unref (seal_text (t.initiator, "m", NULL));
+  g_assert_cmpuint (chatd_peer_session_unacked_count (t.initiator), ==, CHATD_PEER_UNACKED_MAX);
+  g_autoptr(GBytes) too_old = chatd_peer_session_receipt (t.responder, first, 0, &error);
+  g_assert_false (chatd_peer_session_check_receipt (t.initiator, too_old, NULL, NULL, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  test_handshake_clear (&t);
 }
 
 /* The session's packet protector: what one side seals the other opens,
@@ -730,22 +791,6 @@ counting_hash (const guint8 *data, gsize len, guint8 *ret_digest, GError **error
 {
   hash_calls++;
   return chatd_suite_25519.hash (data, len, ret_digest, error);
-}
-
-/* a PEER_MESSAGE of session id with this counter and garbage: what anyone
- * who saw one message of the session can send */
-static GBytes *
-forged_message (const guint8 *session_id, guint64 counter)
-{
-  guint8 counter_be[8], garbage[76];
-  chatd_u64_to_be (counter, counter_be);
-  memset (garbage, 0x5a, sizeof garbage);
-  ChatdSlice fields[] = {
-    [PM_SESSION] = CHATD_SLICE (session_id, CHATD_PEER_SESSION_ID_LEN),
-    [PM_COUNTER] = CHATD_SLICE (counter_be, 8),
-    [PM_SEALED] = CHATD_SLICE (garbage, sizeof garbage),
-  };
-  return chatd_auth_message_build (CHATD_MSG_PEER_MESSAGE, fields, G_N_ELEMENTS (fields));
 }
 
 /* Forged messages far ahead (the old window, 2,000, and the edge of the
