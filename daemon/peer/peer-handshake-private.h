@@ -13,6 +13,7 @@ struct _ChatdPeerHandshake {
   const ChatdKey         *peer_key;
   ChatdPeerHandshakeConfig config;
   gint64                  deadline_us;
+  guint                   dropped;                   /* messages dropped */
 
   ChatdSecret            *ephemeral;                 /* wiped when the handshake ends */
   guint8                  nonce[2][CHATD_PEER_NONCE_LEN];        /* [role] */

@@ -119,6 +119,38 @@ fail (ChatdPeerHandshake *handshake, GError **error, GError *reason)
 #define FAIL(code, ...) \
   fail (handshake, error, g_error_new (CHATD_ERROR, (code), __VA_ARGS__))
 
+/* A message that does not fit (malformed, unexpected, a duplicate, forged):
+ * dropped, counted, and the handshake stays as it was before it (whatever
+ * the message computed is wiped); only the deadline ends the handshake. */
+static gboolean
+drop (ChatdPeerHandshake *handshake, GError **error, GError *reason)
+{
+  ChatdPeerRole peer_role = 1 - handshake->role;
+  handshake->dropped++;
+  if (handshake->state == CHATD_PEER_HANDSHAKE_WAIT_INIT)
+    g_clear_pointer (&handshake->ephemeral, chatd_secret_free);
+  if (handshake->state != CHATD_PEER_HANDSHAKE_WAIT_FINISH)
+    {
+      g_clear_pointer (&handshake->keys, chatd_peer_keys_free);
+      chatd_wipe (handshake->nonce[peer_role], sizeof handshake->nonce[peer_role]);
+      chatd_wipe (handshake->share[peer_role], sizeof handshake->share[peer_role]);
+      chatd_wipe (handshake->transcript_hash, sizeof handshake->transcript_hash);
+      handshake->have_transcript = FALSE;
+      if (handshake->state == CHATD_PEER_HANDSHAKE_WAIT_INIT)
+        {
+          chatd_wipe (handshake->nonce[handshake->role], sizeof handshake->nonce[handshake->role]);
+          chatd_wipe (handshake->share[handshake->role], sizeof handshake->share[handshake->role]);
+        }
+    }
+  g_prefix_error (&reason, "peer handshake with %s (%s): message dropped: ",
+                  handshake->peer_name, role_name (handshake->role));
+  g_propagate_error (error, reason);
+  return FALSE;
+}
+
+#define DROP(code, ...) \
+  drop (handshake, error, g_error_new (CHATD_ERROR, (code), __VA_ARGS__))
+
 static ChatdPeerHandshake *
 handshake_new (const ChatdSuite *suite, ChatdPeerRole role, const ChatdPeerIdentity *self,
                const ChatdPeerIdentity *peer, const ChatdPeerHandshakeConfig *config,
@@ -349,22 +381,22 @@ on_init (ChatdPeerHandshake *handshake, const ChatdAuthMessage *m, gint64 now_us
   const ChatdSuite *suite = handshake->suite;
   GError *local = NULL;
   if (*(const guint8 *) m->fields[PI_VERSION].data != CHATD_PEER_VERSION)
-    return FAIL (CHATD_ERROR_NOT_SUPPORTED, "peer protocol version %u",
+    return DROP (CHATD_ERROR_NOT_SUPPORTED, "peer protocol version %u",
                  *(const guint8 *) m->fields[PI_VERSION].data);
   if (!field_is (&m->fields[PI_SUITE], suite->name) ||
       m->fields[PI_SHARE].len != suite->kx_public_len)
-    return FAIL (CHATD_ERROR_NOT_SUPPORTED, "the initiator uses another channel suite");
+    return DROP (CHATD_ERROR_NOT_SUPPORTED, "the initiator uses another channel suite");
   if (!field_is (&m->fields[PI_RESPONDER], handshake->self_name))
-    return FAIL (CHATD_ERROR_REFUSED, "the handshake is addressed to someone else");
+    return DROP (CHATD_ERROR_REFUSED, "the handshake is addressed to someone else");
   if (!field_is (&m->fields[PI_INITIATOR], handshake->peer_name))
-    return FAIL (CHATD_ERROR_REFUSED, "the handshake claims to be from someone else");
+    return DROP (CHATD_ERROR_REFUSED, "the handshake claims to be from someone else");
   memcpy (handshake->nonce[CHATD_PEER_ROLE_INITIATOR], m->fields[PI_NONCE].data, CHATD_PEER_NONCE_LEN);
   memcpy (handshake->share[CHATD_PEER_ROLE_INITIATOR], m->fields[PI_SHARE].data, suite->kx_public_len);
   g_autoptr(GBytes) signature = NULL;
   guint8 mac[CHATD_SUITE_KDF_LEN_MAX];
   if (!make_ephemeral (handshake, &local) || !compute_keys (handshake, &local) ||
       !prove (handshake, &signature, mac, &local))
-    return fail (handshake, error, local);
+    return drop (handshake, error, local);
   ChatdSlice fields[] = {
     [PR_NONCE] = CHATD_SLICE (handshake->nonce[CHATD_PEER_ROLE_RESPONDER], CHATD_PEER_NONCE_LEN),
     [PR_SHARE] = CHATD_SLICE (handshake->share[CHATD_PEER_ROLE_RESPONDER], suite->kx_public_len),
@@ -373,7 +405,7 @@ on_init (ChatdPeerHandshake *handshake, const ChatdAuthMessage *m, gint64 now_us
   };
   GBytes *reply = chatd_auth_message_build (CHATD_MSG_PEER_RESPONSE, fields, G_N_ELEMENTS (fields));
   if (reply == NULL)
-    return FAIL (CHATD_ERROR_FAILED, "cannot build the response");
+    return DROP (CHATD_ERROR_FAILED, "cannot build the response");
   (void) now_us;
   handshake->state = CHATD_PEER_HANDSHAKE_WAIT_FINISH;
   *ret_reply = reply;
@@ -388,7 +420,7 @@ on_response (ChatdPeerHandshake *handshake, const ChatdAuthMessage *m, gint64 no
   const ChatdSuite *suite = handshake->suite;
   GError *local = NULL;
   if (m->fields[PR_SHARE].len != suite->kx_public_len)
-    return FAIL (CHATD_ERROR_INVALID_ARGUMENT, "response share of %zu bytes", m->fields[PR_SHARE].len);
+    return DROP (CHATD_ERROR_INVALID_ARGUMENT, "response share of %zu bytes", m->fields[PR_SHARE].len);
   memcpy (handshake->nonce[CHATD_PEER_ROLE_RESPONDER], m->fields[PR_NONCE].data, CHATD_PEER_NONCE_LEN);
   memcpy (handshake->share[CHATD_PEER_ROLE_RESPONDER], m->fields[PR_SHARE].data, suite->kx_public_len);
   g_autoptr(GBytes) signature = NULL;
@@ -396,7 +428,7 @@ on_response (ChatdPeerHandshake *handshake, const ChatdAuthMessage *m, gint64 no
   if (!compute_keys (handshake, &local) ||
       !check_proof (handshake, &m->fields[PR_SIGNATURE], &m->fields[PR_CONFIRM], &local) ||
       !prove (handshake, &signature, mac, &local))
-    return fail (handshake, error, local);
+    return drop (handshake, error, local);
   ChatdSlice fields[] = {
     [PF_SIGNATURE] = CHATD_SLICE (g_bytes_get_data (signature, NULL), g_bytes_get_size (signature)),
     [PF_CONFIRM] = CHATD_SLICE (mac, suite->kdf_len),
@@ -404,9 +436,9 @@ on_response (ChatdPeerHandshake *handshake, const ChatdAuthMessage *m, gint64 no
   g_autoptr(GBytes) reply = chatd_auth_message_build (CHATD_MSG_PEER_FINISH, fields,
                                                       G_N_ELEMENTS (fields));
   if (reply == NULL)
-    return FAIL (CHATD_ERROR_FAILED, "cannot build the finish message");
+    return DROP (CHATD_ERROR_FAILED, "cannot build the finish message");
   if (!finish (handshake, now_us, &local))
-    return fail (handshake, error, local);
+    return drop (handshake, error, local);
   *ret_reply = g_steal_pointer (&reply);
   return TRUE;
 }
@@ -418,7 +450,7 @@ on_finish (ChatdPeerHandshake *handshake, const ChatdAuthMessage *m, gint64 now_
   GError *local = NULL;
   if (!check_proof (handshake, &m->fields[PF_SIGNATURE], &m->fields[PF_CONFIRM], &local) ||
       !finish (handshake, now_us, &local))
-    return fail (handshake, error, local);
+    return drop (handshake, error, local);
   return TRUE;
 }
 
@@ -456,9 +488,9 @@ chatd_peer_handshake_receive (ChatdPeerHandshake *handshake, GBytes *bytes, gint
     return FALSE;
   g_autoptr(ChatdAuthMessage) m = chatd_auth_message_parse (bytes, &local);
   if (m == NULL)
-    return fail (handshake, error, local);
+    return drop (handshake, error, local);
   if (m->type != expected[handshake->state])
-    return FAIL (CHATD_ERROR_REFUSED, "expected %s, got %s",
+    return DROP (CHATD_ERROR_REFUSED, "expected %s, got %s",
                  chatd_auth_message_type_name (expected[handshake->state]),
                  chatd_auth_message_type_name (m->type));
   switch (handshake->state)
@@ -472,6 +504,12 @@ chatd_peer_handshake_receive (ChatdPeerHandshake *handshake, GBytes *bytes, gint
     default:
       g_assert_not_reached ();
     }
+}
+
+guint
+chatd_peer_handshake_dropped_count (const ChatdPeerHandshake *handshake)
+{
+  return handshake->dropped;
 }
 
 gint64

@@ -78,9 +78,12 @@ gboolean chatd_peer_handshake_peek_init (GBytes *init, char **ret_initiator, cha
                                          GError **error);
 
 /* Feeds one handshake message; ret_reply is set to the message to send back
- * (or NULL when there is none).  Any failure (malformed, unexpected, forged,
- * too late) moves the handshake to FAILED for good and returns FALSE with
- * the reason. */
+ * (or NULL when there is none).  A message that does not fit (malformed,
+ * unexpected, a duplicate, forged, for someone else) is dropped: FALSE with
+ * the reason, counted, and the handshake stays exactly as it was, so that
+ * junk on the wire cannot kill a genuine handshake.  Only the deadline ends
+ * an unfinished handshake (FAILED, CHATD_ERROR_TIMED_OUT); a DONE or FAILED
+ * handshake refuses everything and stays as it is. */
 gboolean chatd_peer_handshake_receive (ChatdPeerHandshake *handshake, GBytes *message,
                                        gint64 now_us, GBytes **ret_reply, GError **error);
 /* Call when a timer fires: past the deadline an unfinished handshake fails
@@ -88,6 +91,7 @@ gboolean chatd_peer_handshake_receive (ChatdPeerHandshake *handshake, GBytes *me
 gboolean chatd_peer_handshake_check_timeout (ChatdPeerHandshake *handshake, gint64 now_us,
                                              GError **error);
 gint64   chatd_peer_handshake_deadline      (const ChatdPeerHandshake *handshake);
+guint    chatd_peer_handshake_dropped_count (const ChatdPeerHandshake *handshake);
 
 ChatdPeerHandshakeState chatd_peer_handshake_get_state (const ChatdPeerHandshake *handshake);
 /* The transcript hash (kdf_len bytes) once both shares are known, else NULL. */
