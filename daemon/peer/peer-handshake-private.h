@@ -23,3 +23,16 @@ struct _ChatdPeerHandshake {
   ChatdPeerKeys          *keys;
   ChatdPeerSession       *session;
 };
+
+/* The transcript hash and the key schedule, shared by the handshake and the
+ * replay of a recorded handshake (peer-testing.c). */
+gboolean       chatd_peer_transcript_hash (const ChatdSuite *suite, const ChatdSlice *suite_name,
+                                           const ChatdSlice *initiator, const ChatdSlice *responder,
+                                           const ChatdKey *initiator_key,
+                                           const ChatdKey *responder_key,
+                                           const ChatdSlice *nonce_i, const ChatdSlice *share_i,
+                                           const ChatdSlice *nonce_r, const ChatdSlice *share_r,
+                                           guint8 *ret_hash, GError **error);
+ChatdPeerKeys *chatd_peer_derive_keys     (const ChatdSuite *suite, const guint8 *kx_secret,
+                                           const guint8 *peer_share, const guint8 *transcript,
+                                           GError **error);

@@ -51,13 +51,13 @@ key_fingerprint (const ChatdKey *key, guint8 ret_fp[CHATD_FINGERPRINT_LEN], GErr
 }
 
 /* TH over what both sides saw; init carries version, suite and names */
-static gboolean
-transcript_hash (const ChatdSuite *suite, const ChatdSlice *suite_name,
-                 const ChatdSlice *initiator, const ChatdSlice *responder,
-                 const ChatdKey *initiator_key, const ChatdKey *responder_key,
-                 const ChatdSlice *nonce_i, const ChatdSlice *share_i,
-                 const ChatdSlice *nonce_r, const ChatdSlice *share_r,
-                 guint8 *ret_hash, GError **error)
+gboolean
+chatd_peer_transcript_hash (const ChatdSuite *suite, const ChatdSlice *suite_name,
+                            const ChatdSlice *initiator, const ChatdSlice *responder,
+                            const ChatdKey *initiator_key, const ChatdKey *responder_key,
+                            const ChatdSlice *nonce_i, const ChatdSlice *share_i,
+                            const ChatdSlice *nonce_r, const ChatdSlice *share_r,
+                            guint8 *ret_hash, GError **error)
 {
   static const char label[] = CHATD_PEER_LABEL_TRANSCRIPT;
   guint8 fp_i[CHATD_FINGERPRINT_LEN], fp_r[CHATD_FINGERPRINT_LEN];
@@ -79,8 +79,8 @@ transcript_hash (const ChatdSuite *suite, const ChatdSlice *suite_name,
   return suite->hash (t->data, t->len, ret_hash, error);
 }
 
-static ChatdPeerKeys *
-derive_keys (const ChatdSuite *suite, const guint8 *kx_secret, const guint8 *peer_share,
+ChatdPeerKeys *
+chatd_peer_derive_keys (const ChatdSuite *suite, const guint8 *kx_secret, const guint8 *peer_share,
              const guint8 *transcript, GError **error)
 {
   g_autoptr(ChatdSecret) shared = chatd_secret_new (suite->kx_shared_len);
@@ -296,13 +296,13 @@ compute_keys (ChatdPeerHandshake *handshake, GError **error)
   ChatdSlice share_i = CHATD_SLICE (handshake->share[0], suite->kx_public_len);
   ChatdSlice nonce_r = CHATD_SLICE (handshake->nonce[1], CHATD_PEER_NONCE_LEN);
   ChatdSlice share_r = CHATD_SLICE (handshake->share[1], suite->kx_public_len);
-  if (!transcript_hash (suite, &suite_name, &initiator, &responder,
+  if (!chatd_peer_transcript_hash (suite, &suite_name, &initiator, &responder,
                         key_of (handshake, CHATD_PEER_ROLE_INITIATOR),
                         key_of (handshake, CHATD_PEER_ROLE_RESPONDER),
                         &nonce_i, &share_i, &nonce_r, &share_r, handshake->transcript_hash, error))
     return FALSE;
   handshake->have_transcript = TRUE;
-  handshake->keys = derive_keys (suite, handshake->ephemeral->data,
+  handshake->keys = chatd_peer_derive_keys (suite, handshake->ephemeral->data,
                                  handshake->share[1 - handshake->role], handshake->transcript_hash,
                                  error);
   return handshake->keys != NULL;
@@ -538,44 +538,6 @@ ChatdPeerSession *
 chatd_peer_handshake_take_session (ChatdPeerHandshake *handshake)
 {
   return g_steal_pointer (&handshake->session);
-}
-
-/* ---- replaying a recorded handshake ---- */
-
-ChatdPeerSession *
-chatd_peer_handshake_replay (const ChatdSuite *suite, GBytes *init_bytes, GBytes *response_bytes,
-                             const ChatdKey *initiator_key, const ChatdKey *responder_key,
-                             ChatdPeerRole secret_of, const guint8 *kx_secret, gsize kx_secret_len,
-                             ChatdPeerRole as_role, GError **error)
-{
-  if (!chatd_peer_suite_is_usable (suite, error))
-    return NULL;
-  g_autoptr(ChatdAuthMessage) init = chatd_auth_message_parse (init_bytes, error);
-  if (init == NULL)
-    return NULL;
-  g_autoptr(ChatdAuthMessage) response = chatd_auth_message_parse (response_bytes, error);
-  if (response == NULL)
-    return NULL;
-  if (init->type != CHATD_MSG_PEER_INIT || response->type != CHATD_MSG_PEER_RESPONSE ||
-      init->fields[PI_SHARE].len != suite->kx_public_len ||
-      response->fields[PR_SHARE].len != suite->kx_public_len || kx_secret_len != suite->kx_secret_len)
-    {
-      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT,
-                           "not a recorded peer handshake of this suite");
-      return NULL;
-    }
-  guint8 th[CHATD_SUITE_KDF_LEN_MAX];
-  if (!transcript_hash (suite, &init->fields[PI_SUITE], &init->fields[PI_INITIATOR],
-                        &init->fields[PI_RESPONDER], initiator_key, responder_key,
-                        &init->fields[PI_NONCE], &init->fields[PI_SHARE],
-                        &response->fields[PR_NONCE], &response->fields[PR_SHARE], th, error))
-    return NULL;
-  const guint8 *other_share = secret_of == CHATD_PEER_ROLE_INITIATOR ? response->fields[PR_SHARE].data
-                                                                      : init->fields[PI_SHARE].data;
-  g_autoptr(ChatdPeerKeys) keys = derive_keys (suite, kx_secret, other_share, th, error);
-  if (keys == NULL)
-    return NULL;
-  return chatd_peer_session_new (suite, as_role, keys, NULL, 0, error);
 }
 
 ChatdPeerPolicy

@@ -100,19 +100,6 @@ const guint8 *chatd_peer_handshake_transcript_hash (const ChatdPeerHandshake *ha
 /* When DONE: the session (once; NULL otherwise). */
 ChatdPeerSession *chatd_peer_handshake_take_session (ChatdPeerHandshake *handshake);
 
-/* The key schedule replayed from a recorded handshake, with one side's
- * ephemeral key exchange secret (secret_of says whose): the same transcript
- * and derivation code the handshake runs.  Gives the session as seen by
- * as_role.  The identities are the two public keys (initiator, responder).
- * For the forward-secrecy test and for diagnostics. */
-ChatdPeerSession *chatd_peer_handshake_replay (const ChatdSuite *suite, GBytes *init,
-                                               GBytes *response,
-                                               const ChatdKey *initiator_key,
-                                               const ChatdKey *responder_key,
-                                               ChatdPeerRole secret_of, const guint8 *kx_secret,
-                                               gsize kx_secret_len, ChatdPeerRole as_role,
-                                               GError **error);
-
 /* The no-downgrade rule.  When both users advertise peer sessions in their
  * signed key records, messages between their online nodes go only through a
  * session: a failed handshake is retried, the messages wait, and nothing is

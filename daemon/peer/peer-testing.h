@@ -18,3 +18,17 @@ gboolean     chatd_peer_handshake_holds_secrets_for_testing  (const ChatdPeerHan
  * current chain key and the skipped keys).  It must open the messages not
  * yet received, and none that were. */
 ChatdPeerSession *chatd_peer_session_copy_receive_state_for_testing (const ChatdPeerSession *session);
+
+/* The key schedule replayed from a recorded handshake (PEER_INIT and
+ * PEER_RESPONSE) with one side's ephemeral key exchange secret (secret_of
+ * says whose): the same transcript and derivation code the handshake runs.
+ * Gives a receive-only view of the session as seen by as_role (it opens
+ * what the other side sent; it cannot seal).  The identities are the two
+ * public keys (initiator, responder).  For the forward-secrecy test. */
+ChatdPeerSession *chatd_peer_handshake_replay (const ChatdSuite *suite, GBytes *init,
+                                               GBytes *response,
+                                               const ChatdKey *initiator_key,
+                                               const ChatdKey *responder_key,
+                                               ChatdPeerRole secret_of, const guint8 *kx_secret,
+                                               gsize kx_secret_len, ChatdPeerRole as_role,
+                                               GError **error);

@@ -554,6 +554,10 @@ test_forward_secrecy (void)
   g_assert_no_error (error);
   g_assert_cmpuint (count_opening (as_bob, to_bob), ==, 20);
   g_assert_cmpuint (count_opening (as_alice, to_alice), ==, 20);
+  /* the replay is a receive-only view */
+  g_assert_null (chatd_peer_session_seal (as_bob, NULL, 0, (const guint8 *) "x", 1, NULL, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_NOT_SUPPORTED);
+  g_clear_error (&error);
 
   /* attack: only the long-term keys.  Candidates for the ephemeral: every
    * secret-sized window of both private key blobs, and deterministic
