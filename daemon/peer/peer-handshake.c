@@ -1,30 +1,11 @@
 /* peer-handshake.c: the SIGMA handshake between two user nodes. */
 #define G_LOG_DOMAIN "chatd-peer"
+#include "peer-handshake-private.h"
 #include "peer-handshake.h"
-#include "peer-handshake-testing.h"
 #include "auth-message.h"
 
 #include <string.h>
 
-struct _ChatdPeerHandshake {
-  const ChatdSuite       *suite;
-  ChatdPeerRole           role;
-  ChatdPeerHandshakeState state;
-  char                   *self_name;
-  char                   *peer_name;
-  const ChatdKey         *self_key;
-  const ChatdKey         *peer_key;
-  ChatdPeerHandshakeConfig config;
-  gint64                  deadline_us;
-
-  ChatdSecret            *ephemeral;                 /* wiped when the handshake ends */
-  guint8                  nonce[2][CHATD_PEER_NONCE_LEN];        /* [role] */
-  guint8                  share[2][CHATD_SUITE_SHARE_MAX];       /* [role] */
-  gboolean                have_transcript;
-  guint8                  transcript_hash[CHATD_SUITE_KDF_LEN_MAX];
-  ChatdPeerKeys          *keys;
-  ChatdPeerSession       *session;
-};
 
 static const char *
 role_name (ChatdPeerRole role)
@@ -70,13 +51,13 @@ key_fingerprint (const ChatdKey *key, guint8 ret_fp[CHATD_FINGERPRINT_LEN], GErr
 }
 
 /* TH over what both sides saw; init carries version, suite and names */
-static gboolean
-transcript_hash (const ChatdSuite *suite, const ChatdSlice *suite_name,
-                 const ChatdSlice *initiator, const ChatdSlice *responder,
-                 const ChatdKey *initiator_key, const ChatdKey *responder_key,
-                 const ChatdSlice *nonce_i, const ChatdSlice *share_i,
-                 const ChatdSlice *nonce_r, const ChatdSlice *share_r,
-                 guint8 *ret_hash, GError **error)
+gboolean
+chatd_peer_transcript_hash (const ChatdSuite *suite, const ChatdSlice *suite_name,
+                            const ChatdSlice *initiator, const ChatdSlice *responder,
+                            const ChatdKey *initiator_key, const ChatdKey *responder_key,
+                            const ChatdSlice *nonce_i, const ChatdSlice *share_i,
+                            const ChatdSlice *nonce_r, const ChatdSlice *share_r,
+                            guint8 *ret_hash, GError **error)
 {
   static const char label[] = CHATD_PEER_LABEL_TRANSCRIPT;
   guint8 fp_i[CHATD_FINGERPRINT_LEN], fp_r[CHATD_FINGERPRINT_LEN];
@@ -98,8 +79,8 @@ transcript_hash (const ChatdSuite *suite, const ChatdSlice *suite_name,
   return suite->hash (t->data, t->len, ret_hash, error);
 }
 
-static ChatdPeerKeys *
-derive_keys (const ChatdSuite *suite, const guint8 *kx_secret, const guint8 *peer_share,
+ChatdPeerKeys *
+chatd_peer_derive_keys (const ChatdSuite *suite, const guint8 *kx_secret, const guint8 *peer_share,
              const guint8 *transcript, GError **error)
 {
   g_autoptr(ChatdSecret) shared = chatd_secret_new (suite->kx_shared_len);
@@ -137,6 +118,38 @@ fail (ChatdPeerHandshake *handshake, GError **error, GError *reason)
 
 #define FAIL(code, ...) \
   fail (handshake, error, g_error_new (CHATD_ERROR, (code), __VA_ARGS__))
+
+/* A message that does not fit (malformed, unexpected, a duplicate, forged):
+ * dropped, counted, and the handshake stays as it was before it (whatever
+ * the message computed is wiped); only the deadline ends the handshake. */
+static gboolean
+drop (ChatdPeerHandshake *handshake, GError **error, GError *reason)
+{
+  ChatdPeerRole peer_role = 1 - handshake->role;
+  handshake->dropped++;
+  if (handshake->state == CHATD_PEER_HANDSHAKE_WAIT_INIT)
+    g_clear_pointer (&handshake->ephemeral, chatd_secret_free);
+  if (handshake->state != CHATD_PEER_HANDSHAKE_WAIT_FINISH)
+    {
+      g_clear_pointer (&handshake->keys, chatd_peer_keys_free);
+      chatd_wipe (handshake->nonce[peer_role], sizeof handshake->nonce[peer_role]);
+      chatd_wipe (handshake->share[peer_role], sizeof handshake->share[peer_role]);
+      chatd_wipe (handshake->transcript_hash, sizeof handshake->transcript_hash);
+      handshake->have_transcript = FALSE;
+      if (handshake->state == CHATD_PEER_HANDSHAKE_WAIT_INIT)
+        {
+          chatd_wipe (handshake->nonce[handshake->role], sizeof handshake->nonce[handshake->role]);
+          chatd_wipe (handshake->share[handshake->role], sizeof handshake->share[handshake->role]);
+        }
+    }
+  g_prefix_error (&reason, "peer handshake with %s (%s): message dropped: ",
+                  handshake->peer_name, role_name (handshake->role));
+  g_propagate_error (error, reason);
+  return FALSE;
+}
+
+#define DROP(code, ...) \
+  drop (handshake, error, g_error_new (CHATD_ERROR, (code), __VA_ARGS__))
 
 static ChatdPeerHandshake *
 handshake_new (const ChatdSuite *suite, ChatdPeerRole role, const ChatdPeerIdentity *self,
@@ -177,7 +190,14 @@ static gboolean
 make_ephemeral (ChatdPeerHandshake *handshake, GError **error)
 {
   const ChatdSuite *suite = handshake->suite;
-  handshake->ephemeral = chatd_secret_new_random (suite->kx_secret_len);
+  if (handshake->config.random_secret != NULL)
+    {
+      handshake->ephemeral = chatd_secret_new (suite->kx_secret_len);
+      handshake->config.random_secret (handshake->ephemeral->data, handshake->ephemeral->len,
+                                       handshake->config.random_data);
+    }
+  else
+    handshake->ephemeral = chatd_secret_new_random (suite->kx_secret_len);
   chatd_random_nonce (handshake->nonce[handshake->role], CHATD_PEER_NONCE_LEN);
   return suite->kx_public (handshake->ephemeral->data, handshake->share[handshake->role], error);
 }
@@ -276,13 +296,13 @@ compute_keys (ChatdPeerHandshake *handshake, GError **error)
   ChatdSlice share_i = CHATD_SLICE (handshake->share[0], suite->kx_public_len);
   ChatdSlice nonce_r = CHATD_SLICE (handshake->nonce[1], CHATD_PEER_NONCE_LEN);
   ChatdSlice share_r = CHATD_SLICE (handshake->share[1], suite->kx_public_len);
-  if (!transcript_hash (suite, &suite_name, &initiator, &responder,
+  if (!chatd_peer_transcript_hash (suite, &suite_name, &initiator, &responder,
                         key_of (handshake, CHATD_PEER_ROLE_INITIATOR),
                         key_of (handshake, CHATD_PEER_ROLE_RESPONDER),
                         &nonce_i, &share_i, &nonce_r, &share_r, handshake->transcript_hash, error))
     return FALSE;
   handshake->have_transcript = TRUE;
-  handshake->keys = derive_keys (suite, handshake->ephemeral->data,
+  handshake->keys = chatd_peer_derive_keys (suite, handshake->ephemeral->data,
                                  handshake->share[1 - handshake->role], handshake->transcript_hash,
                                  error);
   return handshake->keys != NULL;
@@ -361,22 +381,22 @@ on_init (ChatdPeerHandshake *handshake, const ChatdAuthMessage *m, gint64 now_us
   const ChatdSuite *suite = handshake->suite;
   GError *local = NULL;
   if (*(const guint8 *) m->fields[PI_VERSION].data != CHATD_PEER_VERSION)
-    return FAIL (CHATD_ERROR_NOT_SUPPORTED, "peer protocol version %u",
+    return DROP (CHATD_ERROR_NOT_SUPPORTED, "peer protocol version %u",
                  *(const guint8 *) m->fields[PI_VERSION].data);
   if (!field_is (&m->fields[PI_SUITE], suite->name) ||
       m->fields[PI_SHARE].len != suite->kx_public_len)
-    return FAIL (CHATD_ERROR_NOT_SUPPORTED, "the initiator uses another channel suite");
+    return DROP (CHATD_ERROR_NOT_SUPPORTED, "the initiator uses another channel suite");
   if (!field_is (&m->fields[PI_RESPONDER], handshake->self_name))
-    return FAIL (CHATD_ERROR_REFUSED, "the handshake is addressed to someone else");
+    return DROP (CHATD_ERROR_REFUSED, "the handshake is addressed to someone else");
   if (!field_is (&m->fields[PI_INITIATOR], handshake->peer_name))
-    return FAIL (CHATD_ERROR_REFUSED, "the handshake claims to be from someone else");
+    return DROP (CHATD_ERROR_REFUSED, "the handshake claims to be from someone else");
   memcpy (handshake->nonce[CHATD_PEER_ROLE_INITIATOR], m->fields[PI_NONCE].data, CHATD_PEER_NONCE_LEN);
   memcpy (handshake->share[CHATD_PEER_ROLE_INITIATOR], m->fields[PI_SHARE].data, suite->kx_public_len);
   g_autoptr(GBytes) signature = NULL;
   guint8 mac[CHATD_SUITE_KDF_LEN_MAX];
   if (!make_ephemeral (handshake, &local) || !compute_keys (handshake, &local) ||
       !prove (handshake, &signature, mac, &local))
-    return fail (handshake, error, local);
+    return drop (handshake, error, local);
   ChatdSlice fields[] = {
     [PR_NONCE] = CHATD_SLICE (handshake->nonce[CHATD_PEER_ROLE_RESPONDER], CHATD_PEER_NONCE_LEN),
     [PR_SHARE] = CHATD_SLICE (handshake->share[CHATD_PEER_ROLE_RESPONDER], suite->kx_public_len),
@@ -385,7 +405,7 @@ on_init (ChatdPeerHandshake *handshake, const ChatdAuthMessage *m, gint64 now_us
   };
   GBytes *reply = chatd_auth_message_build (CHATD_MSG_PEER_RESPONSE, fields, G_N_ELEMENTS (fields));
   if (reply == NULL)
-    return FAIL (CHATD_ERROR_FAILED, "cannot build the response");
+    return DROP (CHATD_ERROR_FAILED, "cannot build the response");
   (void) now_us;
   handshake->state = CHATD_PEER_HANDSHAKE_WAIT_FINISH;
   *ret_reply = reply;
@@ -400,7 +420,7 @@ on_response (ChatdPeerHandshake *handshake, const ChatdAuthMessage *m, gint64 no
   const ChatdSuite *suite = handshake->suite;
   GError *local = NULL;
   if (m->fields[PR_SHARE].len != suite->kx_public_len)
-    return FAIL (CHATD_ERROR_INVALID_ARGUMENT, "response share of %zu bytes", m->fields[PR_SHARE].len);
+    return DROP (CHATD_ERROR_INVALID_ARGUMENT, "response share of %zu bytes", m->fields[PR_SHARE].len);
   memcpy (handshake->nonce[CHATD_PEER_ROLE_RESPONDER], m->fields[PR_NONCE].data, CHATD_PEER_NONCE_LEN);
   memcpy (handshake->share[CHATD_PEER_ROLE_RESPONDER], m->fields[PR_SHARE].data, suite->kx_public_len);
   g_autoptr(GBytes) signature = NULL;
@@ -408,7 +428,7 @@ on_response (ChatdPeerHandshake *handshake, const ChatdAuthMessage *m, gint64 no
   if (!compute_keys (handshake, &local) ||
       !check_proof (handshake, &m->fields[PR_SIGNATURE], &m->fields[PR_CONFIRM], &local) ||
       !prove (handshake, &signature, mac, &local))
-    return fail (handshake, error, local);
+    return drop (handshake, error, local);
   ChatdSlice fields[] = {
     [PF_SIGNATURE] = CHATD_SLICE (g_bytes_get_data (signature, NULL), g_bytes_get_size (signature)),
     [PF_CONFIRM] = CHATD_SLICE (mac, suite->kdf_len),
@@ -416,9 +436,9 @@ on_response (ChatdPeerHandshake *handshake, const ChatdAuthMessage *m, gint64 no
   g_autoptr(GBytes) reply = chatd_auth_message_build (CHATD_MSG_PEER_FINISH, fields,
                                                       G_N_ELEMENTS (fields));
   if (reply == NULL)
-    return FAIL (CHATD_ERROR_FAILED, "cannot build the finish message");
+    return DROP (CHATD_ERROR_FAILED, "cannot build the finish message");
   if (!finish (handshake, now_us, &local))
-    return fail (handshake, error, local);
+    return drop (handshake, error, local);
   *ret_reply = g_steal_pointer (&reply);
   return TRUE;
 }
@@ -430,7 +450,7 @@ on_finish (ChatdPeerHandshake *handshake, const ChatdAuthMessage *m, gint64 now_
   GError *local = NULL;
   if (!check_proof (handshake, &m->fields[PF_SIGNATURE], &m->fields[PF_CONFIRM], &local) ||
       !finish (handshake, now_us, &local))
-    return fail (handshake, error, local);
+    return drop (handshake, error, local);
   return TRUE;
 }
 
@@ -468,9 +488,9 @@ chatd_peer_handshake_receive (ChatdPeerHandshake *handshake, GBytes *bytes, gint
     return FALSE;
   g_autoptr(ChatdAuthMessage) m = chatd_auth_message_parse (bytes, &local);
   if (m == NULL)
-    return fail (handshake, error, local);
+    return drop (handshake, error, local);
   if (m->type != expected[handshake->state])
-    return FAIL (CHATD_ERROR_REFUSED, "expected %s, got %s",
+    return DROP (CHATD_ERROR_REFUSED, "expected %s, got %s",
                  chatd_auth_message_type_name (expected[handshake->state]),
                  chatd_auth_message_type_name (m->type));
   switch (handshake->state)
@@ -484,6 +504,12 @@ chatd_peer_handshake_receive (ChatdPeerHandshake *handshake, GBytes *bytes, gint
     default:
       g_assert_not_reached ();
     }
+}
+
+guint
+chatd_peer_handshake_dropped_count (const ChatdPeerHandshake *handshake)
+{
+  return handshake->dropped;
 }
 
 gint64
@@ -512,52 +538,6 @@ ChatdPeerSession *
 chatd_peer_handshake_take_session (ChatdPeerHandshake *handshake)
 {
   return g_steal_pointer (&handshake->session);
-}
-
-ChatdSecret *
-chatd_peer_handshake_copy_ephemeral_for_testing (const ChatdPeerHandshake *handshake)
-{
-  if (handshake->ephemeral == NULL)
-    return NULL;
-  return chatd_secret_new_from (handshake->ephemeral->data, handshake->ephemeral->len);
-}
-
-/* ---- replaying a recorded handshake ---- */
-
-ChatdPeerSession *
-chatd_peer_handshake_replay (const ChatdSuite *suite, GBytes *init_bytes, GBytes *response_bytes,
-                             const ChatdKey *initiator_key, const ChatdKey *responder_key,
-                             ChatdPeerRole secret_of, const guint8 *kx_secret, gsize kx_secret_len,
-                             ChatdPeerRole as_role, GError **error)
-{
-  if (!chatd_peer_suite_is_usable (suite, error))
-    return NULL;
-  g_autoptr(ChatdAuthMessage) init = chatd_auth_message_parse (init_bytes, error);
-  if (init == NULL)
-    return NULL;
-  g_autoptr(ChatdAuthMessage) response = chatd_auth_message_parse (response_bytes, error);
-  if (response == NULL)
-    return NULL;
-  if (init->type != CHATD_MSG_PEER_INIT || response->type != CHATD_MSG_PEER_RESPONSE ||
-      init->fields[PI_SHARE].len != suite->kx_public_len ||
-      response->fields[PR_SHARE].len != suite->kx_public_len || kx_secret_len != suite->kx_secret_len)
-    {
-      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT,
-                           "not a recorded peer handshake of this suite");
-      return NULL;
-    }
-  guint8 th[CHATD_SUITE_KDF_LEN_MAX];
-  if (!transcript_hash (suite, &init->fields[PI_SUITE], &init->fields[PI_INITIATOR],
-                        &init->fields[PI_RESPONDER], initiator_key, responder_key,
-                        &init->fields[PI_NONCE], &init->fields[PI_SHARE],
-                        &response->fields[PR_NONCE], &response->fields[PR_SHARE], th, error))
-    return NULL;
-  const guint8 *other_share = secret_of == CHATD_PEER_ROLE_INITIATOR ? response->fields[PR_SHARE].data
-                                                                      : init->fields[PI_SHARE].data;
-  g_autoptr(ChatdPeerKeys) keys = derive_keys (suite, kx_secret, other_share, th, error);
-  if (keys == NULL)
-    return NULL;
-  return chatd_peer_session_new (suite, as_role, keys, NULL, 0, error);
 }
 
 ChatdPeerPolicy

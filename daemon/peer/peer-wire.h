@@ -47,11 +47,18 @@ enum { PT_SESSION, PT_COUNTER, PT_STATUS, PT_MAC };
 #define CHATD_PEER_REKEY_MESSAGES         5000
 #define CHATD_PEER_REKEY_AFTER_US         ((gint64) 10 * 60 * G_USEC_PER_SEC)
 
-/* The receiving ratchet keeps at most this many keys of messages that have
- * not arrived yet (out-of-order delivery across streams), and accepts a
- * counter at most this far ahead of the next expected one. */
-#define CHATD_PEER_SKIPPED_MAX            2000
+/* The receiving ratchet accepts a counter at most CHATD_PEER_MAX_GAP ahead
+ * of the next expected one (so that a forged message costs at most that
+ * many hash calls), and keeps at most CHATD_PEER_SKIPPED_MAX keys of
+ * messages that have not arrived yet (out-of-order delivery across
+ * streams); the process-wide skip budget (peer-skip-budget.h) caps them
+ * across all sessions. */
+#define CHATD_PEER_MAX_GAP                256
+#define CHATD_PEER_SKIPPED_MAX            512
 /* an old session still opens late messages this long after a re-key, and
  * at most this many old sessions are kept */
 #define CHATD_PEER_RETIRED_GRACE_US       (2 * 60 * G_USEC_PER_SEC)
 #define CHATD_PEER_RETIRED_MAX            2
+/* a session remembers at most this many sealed messages without a receipt
+ * (the oldest are forgotten: their receipts are refused) */
+#define CHATD_PEER_UNACKED_MAX            4096

@@ -40,17 +40,23 @@ impostor (const char *claimed_name, const TestUser *real, const TestUser *expect
   return h;
 }
 
+/* the message is refused with code and dropped: the handshake is as it was */
 static void
-assert_failed (ChatdPeerHandshake *h, GBytes *message, gint code)
+assert_dropped (ChatdPeerHandshake *h, GBytes *message, gint code)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) reply = NULL;
+  ChatdPeerHandshakeState before = chatd_peer_handshake_get_state (h);
+  guint dropped = chatd_peer_handshake_dropped_count (h);
   g_assert_false (chatd_peer_handshake_receive (h, message, T0, &reply, &error));
   g_assert_error (error, CHATD_ERROR, code);
   g_assert_null (reply);
-  g_assert_cmpint (chatd_peer_handshake_get_state (h), ==, CHATD_PEER_HANDSHAKE_FAILED);
+  g_assert_cmpint (chatd_peer_handshake_get_state (h), ==, before);
+  g_assert_cmpuint (chatd_peer_handshake_dropped_count (h), ==, dropped + 1);
   g_assert_null (chatd_peer_handshake_take_session (h));
-  g_test_message ("refused as expected: %s", error->message);
+  if (before == CHATD_PEER_HANDSHAKE_WAIT_INIT || before == CHATD_PEER_HANDSHAKE_WAIT_RESPONSE)
+    g_assert_null (chatd_peer_handshake_transcript_hash (h, NULL));
+  g_test_message ("dropped as expected: %s", error->message);
 }
 
 static GBytes *
@@ -96,7 +102,7 @@ test_forged_identity (void)
   g_autoptr(ChatdPeerHandshake) a = initiator (&alice, &bob, &init);
   g_autoptr(ChatdPeerHandshake) fake_bob = impostor ("Bob", &eve, &alice);
   g_autoptr(GBytes) response = answer (fake_bob, init);
-  assert_failed (a, response, CHATD_ERROR_REFUSED);
+  assert_dropped (a, response, CHATD_ERROR_REFUSED);
 
   /* Eve initiates as "Alice" with her key; Bob expects Alice's key */
   ChatdPeerIdentity fake_alice = { "Alice", eve.key }, expect_bob = peer_of (&bob);
@@ -109,7 +115,7 @@ test_forged_identity (void)
   g_autoptr(GBytes) response2 = answer (b, init2);
   /* Bob signed a transcript with Alice's fingerprint: it does not even
    * verify for Eve's handshake, which has hers */
-  assert_failed (e, response2, CHATD_ERROR_REFUSED);
+  assert_dropped (e, response2, CHATD_ERROR_REFUSED);
   /* Eve signs Bob's transcript (all public) with her key as the finish */
   gsize th_len = 0;
   const guint8 *th = chatd_peer_handshake_transcript_hash (b, &th_len);
@@ -121,7 +127,7 @@ test_forged_identity (void)
   ChatdSlice fields[] = { CHATD_SLICE (g_bytes_get_data (eve_sig, NULL), g_bytes_get_size (eve_sig)),
                           CHATD_SLICE (mac, sizeof mac) };
   g_autoptr(GBytes) finish2 = chatd_auth_message_build (CHATD_MSG_PEER_FINISH, fields, 2);
-  assert_failed (b, finish2, CHATD_ERROR_REFUSED);      /* Bob: not Alice's signature */
+  assert_dropped (b, finish2, CHATD_ERROR_REFUSED);      /* Bob: not Alice's signature */
 }
 
 /* Replays: a recorded PEER_INIT gets a fresh response, but the recorded
@@ -136,11 +142,11 @@ test_replayed (void)
   g_autoptr(ChatdPeerHandshake) b = responder (&bob, &alice);
   g_autoptr(GBytes) fresh_response = answer (b, old.init);
   g_assert_false (g_bytes_equal (fresh_response, old.response));   /* fresh nonce and share */
-  assert_failed (b, old.finish, CHATD_ERROR_REFUSED);
+  assert_dropped (b, old.finish, CHATD_ERROR_REFUSED);
 
   g_autoptr(GBytes) init = NULL;
   g_autoptr(ChatdPeerHandshake) a = initiator (&alice, &bob, &init);
-  assert_failed (a, old.response, CHATD_ERROR_REFUSED);
+  assert_dropped (a, old.response, CHATD_ERROR_REFUSED);
 
   /* a finished handshake refuses a second copy of any message and stays done */
   g_autoptr(GBytes) init3 = NULL;
@@ -162,7 +168,7 @@ test_replayed (void)
   /* a responder waiting for PEER_FINISH refuses a second PEER_INIT */
   g_autoptr(ChatdPeerHandshake) b4 = responder (&bob, &alice);
   g_autoptr(GBytes) r4 = answer (b4, init3);
-  assert_failed (b4, init3, CHATD_ERROR_REFUSED);
+  assert_dropped (b4, init3, CHATD_ERROR_REFUSED);
   test_handshake_clear (&old);
 }
 
@@ -187,7 +193,7 @@ test_mitm (void)
   g_autoptr(ChatdPeerHandshake) a = initiator (&alice, &bob, &init);
   g_autoptr(ChatdPeerHandshake) eve_as_bob = impostor ("Bob", &eve, &alice);
   g_autoptr(GBytes) r = answer (eve_as_bob, init);
-  assert_failed (a, r, CHATD_ERROR_REFUSED);
+  assert_dropped (a, r, CHATD_ERROR_REFUSED);
 
   /* 2. she swaps Alice's share for her own on the way to Bob, and Bob's
    * for her own on the way back: the signatures cover the shares */
@@ -198,7 +204,7 @@ test_mitm (void)
   g_autoptr(GBytes) swapped = with_field (init2, PI_SHARE, em->fields[PI_SHARE].data, em->fields[PI_SHARE].len);
   g_autoptr(ChatdPeerHandshake) b2 = responder (&bob, &alice);
   g_autoptr(GBytes) r2 = answer (b2, swapped);
-  assert_failed (a2, r2, CHATD_ERROR_REFUSED);   /* Alice's transcript has her share */
+  assert_dropped (a2, r2, CHATD_ERROR_REFUSED);   /* Alice's transcript has her share */
 
   /* 3. misbinding: Alice talks to Eve (legitimately); Eve re-labels
    * Alice's first message as her own and sends it to Bob, then hands
@@ -210,7 +216,7 @@ test_mitm (void)
   g_autoptr(GBytes) relabel = with_field (relabel1, PI_RESPONDER, "Bob", 3);
   g_autoptr(ChatdPeerHandshake) b3 = responder (&bob, &eve);
   g_autoptr(GBytes) r3 = answer (b3, relabel);
-  assert_failed (a3, r3, CHATD_ERROR_REFUSED);
+  assert_dropped (a3, r3, CHATD_ERROR_REFUSED);
 }
 
 /* What the first message says must match what each side expects, and the
@@ -222,13 +228,13 @@ test_mismatch (void)
   g_autoptr(GBytes) init = NULL;
   g_autoptr(ChatdPeerHandshake) a = initiator (&alice, &carol_rsa, &init);
   g_autoptr(ChatdPeerHandshake) b = responder (&bob, &alice);
-  assert_failed (b, init, CHATD_ERROR_REFUSED);
+  assert_dropped (b, init, CHATD_ERROR_REFUSED);
 
   /* from Eve, while Bob expects Alice */
   g_autoptr(GBytes) init2 = NULL;
   g_autoptr(ChatdPeerHandshake) e = initiator (&eve, &bob, &init2);
   g_autoptr(ChatdPeerHandshake) b2 = responder (&bob, &alice);
-  assert_failed (b2, init2, CHATD_ERROR_REFUSED);
+  assert_dropped (b2, init2, CHATD_ERROR_REFUSED);
 
   /* a response whose nonce was changed in transit: the transcripts differ */
   g_autoptr(GBytes) init3 = NULL;
@@ -237,7 +243,7 @@ test_mismatch (void)
   g_autoptr(GBytes) r3 = answer (b3, init3);
   guint8 other_nonce[CHATD_PEER_NONCE_LEN] = { 7 };
   g_autoptr(GBytes) bad_r3 = with_field (r3, PR_NONCE, other_nonce, sizeof other_nonce);
-  assert_failed (a3, bad_r3, CHATD_ERROR_REFUSED);
+  assert_dropped (a3, bad_r3, CHATD_ERROR_REFUSED);
 
   /* a good signature with a wrong key confirmation */
   g_autoptr(GBytes) init4 = NULL;
@@ -246,7 +252,7 @@ test_mismatch (void)
   g_autoptr(GBytes) r4 = answer (b4, init4);
   guint8 zero_mac[32] = { 0 };
   g_autoptr(GBytes) bad_r4 = with_field (r4, PR_CONFIRM, zero_mac, sizeof zero_mac);
-  assert_failed (a4, bad_r4, CHATD_ERROR_REFUSED);
+  assert_dropped (a4, bad_r4, CHATD_ERROR_REFUSED);
 
   /* the responder's signature moved into a finish message: the purposes
    * differ per role, so it does not verify as the initiator's */
@@ -257,7 +263,7 @@ test_mismatch (void)
   g_autoptr(ChatdAuthMessage) rm = chatd_auth_message_parse (r5, NULL);
   ChatdSlice reflected[] = { rm->fields[PR_SIGNATURE], rm->fields[PR_CONFIRM] };
   g_autoptr(GBytes) fake_finish = chatd_auth_message_build (CHATD_MSG_PEER_FINISH, reflected, 2);
-  assert_failed (b5, fake_finish, CHATD_ERROR_REFUSED);
+  assert_dropped (b5, fake_finish, CHATD_ERROR_REFUSED);
 }
 
 static void
@@ -269,17 +275,17 @@ test_bad_input (void)
   guint8 zero[32] = { 0 };
   g_autoptr(GBytes) bad = with_field (init, PI_SHARE, zero, sizeof zero);
   g_autoptr(ChatdPeerHandshake) b = responder (&bob, &alice);
-  assert_failed (b, bad, CHATD_ERROR_REFUSED);
+  assert_dropped (b, bad, CHATD_ERROR_REFUSED);
 
   /* garbage, a truncated message, a message of the wrong kind */
   g_autoptr(GBytes) garbage = g_bytes_new_static ("\x01\x28\x06garbage", 10);
   g_autoptr(ChatdPeerHandshake) b2 = responder (&bob, &alice);
-  assert_failed (b2, garbage, CHATD_ERROR_INVALID_ARGUMENT);
+  assert_dropped (b2, garbage, CHATD_ERROR_INVALID_ARGUMENT);
   g_autoptr(GBytes) truncated = g_bytes_new_from_bytes (init, 0, g_bytes_get_size (init) - 1);
   g_autoptr(ChatdPeerHandshake) b3 = responder (&bob, &alice);
-  assert_failed (b3, truncated, CHATD_ERROR_INVALID_ARGUMENT);
+  assert_dropped (b3, truncated, CHATD_ERROR_INVALID_ARGUMENT);
   g_autoptr(ChatdPeerHandshake) a4 = initiator (&alice, &bob, &(GBytes *) { NULL });
-  assert_failed (a4, init, CHATD_ERROR_REFUSED);   /* a PEER_INIT where a response is due */
+  assert_dropped (a4, init, CHATD_ERROR_REFUSED);   /* a PEER_INIT where a response is due */
 
   /* peek tells the responder whom to look up */
   g_autofree char *from = NULL, *to = NULL;
@@ -287,6 +293,54 @@ test_bad_input (void)
   g_assert_cmpstr (from, ==, "Alice");
   g_assert_cmpstr (to, ==, "Bob");
   g_assert_false (chatd_peer_handshake_peek_init (garbage, &from, &to, NULL));
+}
+
+/* Junk, duplicates and forgeries on the wire do not kill a genuine
+ * handshake: each is dropped and the genuine messages still complete it. */
+static void
+test_junk_then_genuine (void)
+{
+  g_autoptr(GBytes) init = NULL, other_init = NULL;
+  g_autoptr(ChatdPeerHandshake) a = initiator (&alice, &bob, &init);
+  g_autoptr(ChatdPeerHandshake) unrelated = initiator (&alice, &carol_rsa, &other_init);
+  g_autoptr(ChatdPeerHandshake) b = responder (&bob, &alice);
+  g_autoptr(GBytes) garbage = g_bytes_new_static ("\x01\x28\x06garbage", 10);
+  guint8 zero[32] = { 0 };
+  g_autoptr(GBytes) low_order = with_field (init, PI_SHARE, zero, sizeof zero);
+  /* responder, before PEER_INIT: garbage, a message for Carol, a low-order
+   * share, then the genuine PEER_INIT */
+  assert_dropped (b, garbage, CHATD_ERROR_INVALID_ARGUMENT);
+  assert_dropped (b, other_init, CHATD_ERROR_REFUSED);
+  assert_dropped (b, low_order, CHATD_ERROR_REFUSED);
+  g_autoptr(GBytes) response = answer (b, init);
+  /* a duplicate PEER_INIT while waiting for PEER_FINISH */
+  assert_dropped (b, init, CHATD_ERROR_REFUSED);
+  /* initiator: Eve's response as "Bob", a response with a changed nonce,
+   * then the genuine one */
+  g_autoptr(ChatdPeerHandshake) eve_as_bob = impostor ("Bob", &eve, &alice);
+  g_autoptr(GBytes) eve_response = answer (eve_as_bob, init);
+  assert_dropped (a, eve_response, CHATD_ERROR_REFUSED);
+  guint8 other_nonce[CHATD_PEER_NONCE_LEN] = { 7 };
+  g_autoptr(GBytes) bad_response = with_field (response, PR_NONCE, other_nonce, sizeof other_nonce);
+  assert_dropped (a, bad_response, CHATD_ERROR_REFUSED);
+  g_autoptr(GBytes) finish = answer (a, response);
+  g_assert_cmpint (chatd_peer_handshake_get_state (a), ==, CHATD_PEER_HANDSHAKE_DONE);
+  /* responder: a finish with a zero confirmation, then the genuine one */
+  g_autoptr(GBytes) bad_finish = with_field (finish, PF_CONFIRM, zero, sizeof zero);
+  assert_dropped (b, bad_finish, CHATD_ERROR_REFUSED);
+  g_autoptr(GBytes) none = answer (b, finish);
+  g_assert_null (none);
+  g_assert_cmpint (chatd_peer_handshake_get_state (b), ==, CHATD_PEER_HANDSHAKE_DONE);
+  g_assert_cmpuint (chatd_peer_handshake_dropped_count (b), ==, 5);
+  g_assert_cmpuint (chatd_peer_handshake_dropped_count (a), ==, 2);
+  /* and the sessions work */
+  g_autoptr(ChatdPeerSession) sa = chatd_peer_handshake_take_session (a);
+  g_autoptr(ChatdPeerSession) sb = chatd_peer_handshake_take_session (b);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) m = chatd_peer_session_seal (sa, NULL, 0, (const guint8 *) "hi", 2, NULL, &error);
+  g_autoptr(GBytes) p = chatd_peer_session_open (sb, m, NULL, 0, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (g_bytes_get_data (p, NULL), g_bytes_get_size (p), "hi", 2);
 }
 
 /* Dropped handshake messages: the handshake fails with TIMED_OUT at its
@@ -354,6 +408,7 @@ main (int argc, char **argv)
   g_test_add_func ("/peer/handshake/mitm", test_mitm);
   g_test_add_func ("/peer/handshake/mismatch", test_mismatch);
   g_test_add_func ("/peer/handshake/bad-input", test_bad_input);
+  g_test_add_func ("/peer/handshake/junk-then-genuine", test_junk_then_genuine);
   g_test_add_func ("/peer/handshake/dropped-times-out", test_dropped_times_out);
   int status = g_test_run ();
   test_user_clear (&alice);
