@@ -53,6 +53,15 @@ chatd_envelope_seal (const ChatdKey *sender_key, const char *sender, const Chatd
                      const char *recipient, const char *text, gsize text_len, gint64 now_ms,
                      ChatdMessage **ret_message, GError **error)
 {
+  return chatd_envelope_seal_with_id (sender_key, sender, recipient_public, recipient, text, text_len, now_ms, NULL,
+                                      ret_message, error);
+}
+
+GBytes *
+chatd_envelope_seal_with_id (const ChatdKey *sender_key, const char *sender, const ChatdKey *recipient_public,
+                             const char *recipient, const char *text, gsize text_len, gint64 now_ms,
+                             const guint8 *id, ChatdMessage **ret_message, GError **error)
+{
   if (text_len > CHATD_MESSAGE_TEXT_MAX || !g_utf8_validate_len (text, text_len, NULL) ||
       memchr (text, '\0', text_len) != NULL)
     {
@@ -68,7 +77,10 @@ chatd_envelope_seal (const ChatdKey *sender_key, const char *sender, const Chatd
       return NULL;
     }
   g_autoptr(ChatdMessage) message = g_new0 (ChatdMessage, 1);
-  gcry_create_nonce (message->id, sizeof message->id);
+  if (id != NULL)
+    memcpy (message->id, id, sizeof message->id);
+  else
+    gcry_create_nonce (message->id, sizeof message->id);
   message->id_text = hex (message->id, sizeof message->id);
   message->time_ms = now_ms;
   message->sender = g_strdup (sender);

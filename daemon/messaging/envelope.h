@@ -35,6 +35,13 @@ GBytes  *chatd_envelope_seal (const ChatdKey *sender_key, const char *sender,
                               const ChatdKey *recipient_public, const char *recipient,
                               const char *text, gsize text_len, gint64 now_ms,
                               ChatdMessage **ret_message, GError **error);
+/* The same with a given id (CHATD_MESSAGE_ID_LEN bytes; NULL: a new one):
+ * a message first sent in a peer session that goes to the offline queue
+ * keeps its id (the recipient stores it once, whichever way it came). */
+GBytes  *chatd_envelope_seal_with_id (const ChatdKey *sender_key, const char *sender,
+                                      const ChatdKey *recipient_public, const char *recipient,
+                                      const char *text, gsize text_len, gint64 now_ms, const guint8 *id,
+                                      ChatdMessage **ret_message, GError **error);
 /* Opens an envelope addressed to us: checks the recipient (name and key
  * fingerprint), the signature with sender_public, the time window
  * (ttl_ms old at most, 5 min in the future at most), the text (UTF-8).

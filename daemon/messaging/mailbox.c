@@ -43,6 +43,9 @@ static const ChatdStoreMigration migrations[] = {
     "  created INTEGER NOT NULL,"
     "  state TEXT NOT NULL,"
     "  UNIQUE (id, recipient));" },
+  /* 3: contacts whose key record advertised peer sessions (sticky: never
+   * downgraded silently) */
+  { "ALTER TABLE contacts ADD COLUMN sessions INTEGER NOT NULL DEFAULT 0;" },
 };
 
 ChatdMailbox *
@@ -71,14 +74,21 @@ gboolean
 chatd_mailbox_store (ChatdMailbox *mailbox, const ChatdMessage *m, gboolean *ret_duplicate, GError **error)
 {
   *ret_duplicate = FALSE;
-  sqlite3_stmt *existing = chatd_store_prepare (mailbox->store, "SELECT hash FROM messages WHERE id = ?", error);
+  sqlite3_stmt *existing = chatd_store_prepare (mailbox->store,
+                                                 "SELECT hash, sender, time_ms, text FROM messages WHERE id = ?", error);
   if (existing == NULL)
     return FALSE;
   sqlite3_bind_text (existing, 1, m->id_text, -1, SQLITE_STATIC);
   if (sqlite3_step (existing) == SQLITE_ROW)
     {
-      gboolean same = sqlite3_column_bytes (existing, 0) == 32 &&
-                      memcmp (sqlite3_column_blob (existing, 0), m->hash, 32) == 0;
+      /* the same bytes again, or the same message that came the other way
+       * (in a peer session, then as an envelope through the queue) */
+      const char *sender = (const char *) sqlite3_column_text (existing, 1);
+      const char *text = (const char *) sqlite3_column_text (existing, 3);
+      gboolean same = (sqlite3_column_bytes (existing, 0) == 32 &&
+                       memcmp (sqlite3_column_blob (existing, 0), m->hash, 32) == 0) ||
+                      (sender != NULL && g_ascii_strcasecmp (sender, m->sender) == 0 &&
+                       sqlite3_column_int64 (existing, 2) == m->time_ms && g_strcmp0 (text, m->text) == 0);
       sqlite3_reset (existing);
       if (!same)
         {
@@ -431,4 +441,57 @@ chatd_mailbox_outbox_list (ChatdMailbox *mailbox, GError **error)
     }
   sqlite3_reset (stmt);
   return g_variant_builder_end (&b);
+}
+
+/* --- group commit and sticky session support --- */
+
+gboolean
+chatd_mailbox_begin (ChatdMailbox *mailbox, GError **error)
+{
+  return chatd_store_begin (mailbox->store, error);
+}
+
+gboolean
+chatd_mailbox_commit (ChatdMailbox *mailbox, GError **error)
+{
+  return chatd_store_commit (mailbox->store, error);
+}
+
+void
+chatd_mailbox_rollback (ChatdMailbox *mailbox)
+{
+  chatd_store_rollback (mailbox->store);
+}
+
+gboolean
+chatd_mailbox_outbox_remove (ChatdMailbox *mailbox, const char *id, GError **error)
+{
+  sqlite3_stmt *del = chatd_store_prepare (mailbox->store, "DELETE FROM outbox WHERE id = ?", error);
+  if (del == NULL)
+    return FALSE;
+  sqlite3_bind_text (del, 1, id, -1, SQLITE_TRANSIENT);
+  return chatd_store_step_done (mailbox->store, del, error);
+}
+
+gboolean
+chatd_mailbox_contact_sessions (ChatdMailbox *mailbox, const char *name)
+{
+  sqlite3_stmt *q = chatd_store_prepare (mailbox->store, "SELECT sessions FROM contacts WHERE name = ?", NULL);
+  if (q == NULL)
+    return FALSE;
+  sqlite3_bind_text (q, 1, name, -1, SQLITE_TRANSIENT);
+  gboolean sessions = sqlite3_step (q) == SQLITE_ROW && sqlite3_column_int (q, 0) != 0;
+  sqlite3_reset (q);
+  return sessions;
+}
+
+gboolean
+chatd_mailbox_set_contact_sessions (ChatdMailbox *mailbox, const char *name, GError **error)
+{
+  sqlite3_stmt *u = chatd_store_prepare (mailbox->store,
+                                         "UPDATE contacts SET sessions = 1 WHERE name = ? AND sessions = 0", error);
+  if (u == NULL)
+    return FALSE;
+  sqlite3_bind_text (u, 1, name, -1, SQLITE_TRANSIENT);
+  return chatd_store_step_done (mailbox->store, u, error);
 }

@@ -58,5 +58,18 @@ GPtrArray        *chatd_mailbox_outbox_entries (ChatdMailbox *mailbox, const cha
 /* aa{sv}: id, to, time (ISO 8601), state */
 GVariant         *chatd_mailbox_outbox_list (ChatdMailbox *mailbox, GError **error);
 
+/* Group commit: several stores, outbox rows and deletions in one
+ * transaction, synced once at the commit (synchronous=FULL). */
+gboolean          chatd_mailbox_begin    (ChatdMailbox *mailbox, GError **error);
+gboolean          chatd_mailbox_commit   (ChatdMailbox *mailbox, GError **error);
+void              chatd_mailbox_rollback (ChatdMailbox *mailbox);
+/* Deletes an outbox row (inside a group commit). */
+gboolean          chatd_mailbox_outbox_remove (ChatdMailbox *mailbox, const char *id, GError **error);
+
+/* Whether a contact's key record ever advertised peer sessions (sticky:
+ * set once, never cleared by a record without it). */
+gboolean          chatd_mailbox_contact_sessions     (ChatdMailbox *mailbox, const char *name);
+gboolean          chatd_mailbox_set_contact_sessions (ChatdMailbox *mailbox, const char *name, GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChatdMailbox, chatd_mailbox_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChatdOutboxEntry, chatd_outbox_entry_free)

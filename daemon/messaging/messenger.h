@@ -8,6 +8,7 @@
 typedef struct _ChatdNode ChatdNode;
 typedef struct _ChatdUserRole ChatdUserRole;
 typedef struct _ChatdMessenger ChatdMessenger;
+typedef struct _ChatdManifest ChatdManifest;
 
 /* how long a sender waits for the receipt */
 #define CHATD_RECEIPT_TIMEOUT_S   30
@@ -27,6 +28,18 @@ void            chatd_messenger_handle_from_server (ChatdMessenger *messenger, C
                                                     const ChatdAddress *from, GBytes *bytes);
 /* After each (re)login: resends the outbox's "sending" rows. */
 void            chatd_messenger_session_started (ChatdMessenger *messenger);
+/* The session with the server ended (logout, lost): peer handshakes stop
+ * and the messages waiting for them fail with why. */
+void            chatd_messenger_session_ended (ChatdMessenger *messenger, const char *why);
+/* Whether this node speaks (and advertises) forward-secret peer sessions. */
+gboolean        chatd_messenger_speaks_sessions (ChatdMessenger *messenger);
+/* status: peer-sessions (b), sessions (aa{sv}, peer-channel.h) */
+void            chatd_messenger_status (ChatdMessenger *messenger, GVariantBuilder *builder);
+/* list: each entry of the online list (aa{sv}, floating or not; consumed)
+ * gets session (b): a current session with that user's node */
+GVariant       *chatd_messenger_mark_sessions (ChatdMessenger *messenger, GVariant *list);
+/* A fresh signed list (the list command's): kept for the next sends. */
+void            chatd_messenger_manifest_seen (ChatdMessenger *messenger, const ChatdManifest *manifest);
 /* The commands; each ends the call. */
 void            chatd_messenger_send   (ChatdMessenger *messenger, const ChatdHost *host, ChatdCall *call,
                                         const char *recipients, const char *text);

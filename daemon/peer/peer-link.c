@@ -162,6 +162,24 @@ chatd_peer_link_check_receipt (ChatdPeerLink *link, GBytes *receipt, gint64 now_
 }
 
 GBytes *
+chatd_peer_link_receipt (ChatdPeerLink *link, GBytes *message, guint8 status, gint64 now_us,
+                         GError **error)
+{
+  guint8 id[CHATD_PEER_SESSION_ID_LEN];
+  if (!chatd_peer_message_session_id (message, id, error))
+    return NULL;
+  chatd_peer_link_expire (link, now_us);
+  ChatdPeerSession *session = find_session (link, id);
+  if (session == NULL)
+    {
+      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
+                           "message of an unknown or expired peer session");
+      return NULL;
+    }
+  return chatd_peer_session_receipt (session, message, status, error);
+}
+
+GBytes *
 chatd_peer_link_open (ChatdPeerLink *link, GBytes *message, const guint8 *aad, gsize aad_len,
                       gint64 now_us, guint64 *ret_counter, GError **error)
 {

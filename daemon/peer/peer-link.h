@@ -43,6 +43,10 @@ GBytes  *chatd_peer_link_open (ChatdPeerLink *link, GBytes *message, const guint
  * session (peer-session.h, chatd_peer_session_check_receipt). */
 gboolean chatd_peer_link_check_receipt (ChatdPeerLink *link, GBytes *receipt, gint64 now_us,
                                         guint64 *ret_counter, guint8 *ret_status, GError **error);
+/* The receipt for a PEER_MESSAGE that the current or a retired session
+ * opened (peer-session.h, chatd_peer_session_receipt). */
+GBytes  *chatd_peer_link_receipt (ChatdPeerLink *link, GBytes *message, guint8 status,
+                                  gint64 now_us, GError **error);
 /* TRUE without a session or when the current one is due for a re-key. */
 gboolean chatd_peer_link_needs_rekey (ChatdPeerLink *link, gint64 now_us);
 

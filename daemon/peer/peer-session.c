@@ -205,7 +205,8 @@ chatd_peer_session_seal (ChatdPeerSession *session, const guint8 *aad, gsize aad
   const ChatdSuite *suite = session->suite;
   if (!can_send (session, error) || !aad_ok (aad_len, error))
     return NULL;
-  if (plaintext_len > 1024 * 1024)
+  /* 1 MiB of text and the messenger's id and time (peer-wire.h) */
+  if (plaintext_len > CHATD_PEER_PLAINTEXT_MAX)
     {
       g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT,
                    "message of %" G_GSIZE_FORMAT " bytes is too long for a peer session",

@@ -21,6 +21,9 @@ enum { PM_SESSION, PM_COUNTER, PM_SEALED };
 enum { PT_SESSION, PT_COUNTER, PT_STATUS, PT_MAC };
 
 #define CHATD_PEER_NONCE_LEN      32
+/* the largest plaintext of a PEER_MESSAGE: a message of 1 MiB with the
+ * messenger's header (id, time) */
+#define CHATD_PEER_PLAINTEXT_MAX  (1024 * 1024 + 1024)
 #define CHATD_PEER_SESSION_ID_LEN 16
 
 /* signatures (chatd_domain_sign purposes): one per role, so that neither

@@ -32,6 +32,9 @@ static const ChatdStoreMigration directory_migrations[] = {
     ") WITHOUT ROWID;" },
   /* 2: the offline queue and the notices for senders (offline-queue.h) */
   { CHATD_OFFLINE_QUEUE_MIGRATION },
+  /* 3: what each user's node declared it speaks (space-separated feature
+   * names, e.g. "peer-session/1"), signed into its key records */
+  { "ALTER TABLE users ADD COLUMN features TEXT NOT NULL DEFAULT '';" },
 };
 
 void
@@ -779,7 +782,14 @@ chatd_directory_key_record (ChatdDirectory *directory, const char *name, gint64 
   g_autoptr(ChatdDirectoryUser) user = NULL;
   if (!chatd_directory_get_user (directory, name, &user, error))
     return FALSE;
+  g_autofree char *features = NULL;
+  if (!chatd_directory_get_features (directory, user->name, &features, error))
+    return FALSE;
+  g_auto(GStrv) feature_list = g_strsplit (features, " ", CHATD_KEY_RECORD_FEATURES_MAX + 1);
+  if (feature_list[0] != NULL && feature_list[0][0] == '\0')
+    g_clear_pointer (&feature_list, g_strfreev);
   ChatdKeyRecord record = {
+    .features = feature_list,
     .name = user->name,
     .suite = user->suite,
     .public_key = user->public_key,
@@ -787,4 +797,48 @@ chatd_directory_key_record (ChatdDirectory *directory, const char *name, gint64 
     .expires = now + directory->config.key_record_lifetime,
   };
   return chatd_key_record_sign (directory->server_key, &record, ret_record, error);
+}
+
+/* ---- features ---- */
+
+gboolean
+chatd_directory_set_features (ChatdDirectory *directory, const char *name, const char *features,
+                              GError **error)
+{
+  g_auto(GStrv) list = g_strsplit (features, " ", -1);
+  guint n = 0;
+  for (guint i = 0; list[i] != NULL; i++)
+    if (list[i][0] != '\0' && (++n > CHATD_KEY_RECORD_FEATURES_MAX || !chatd_key_record_feature_is_valid (list[i])))
+      {
+        g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT, "invalid features '%s'", features);
+        return FALSE;
+      }
+  g_autofree char *name_key = chatd_directory_fold_name (name);
+  sqlite3_stmt *stmt = chatd_store_prepare (directory->store,
+                                            "UPDATE users SET features = ?2 WHERE name_key = ?1 AND features != ?2",
+                                            error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, name_key, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, features, -1, SQLITE_TRANSIENT);
+  return chatd_store_step_done (directory->store, stmt, error);
+}
+
+gboolean
+chatd_directory_get_features (ChatdDirectory *directory, const char *name, char **ret_features,
+                              GError **error)
+{
+  g_autofree char *name_key = chatd_directory_fold_name (name);
+  sqlite3_stmt *stmt = chatd_store_prepare (directory->store,
+                                            "SELECT features FROM users WHERE name_key = ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, name_key, -1, SQLITE_TRANSIENT);
+  int rc = sqlite3_step (stmt);
+  char *features = rc == SQLITE_ROW ? g_strdup ((const char *) sqlite3_column_text (stmt, 0)) : NULL;
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return chatd_store_fail (directory->store, "cannot read a user's features", error);
+  *ret_features = features != NULL ? features : g_strdup ("");
+  return TRUE;
 }

@@ -186,6 +186,14 @@ gboolean chatd_directory_fake_login_record (ChatdDirectory *directory, const cha
 gboolean chatd_directory_key_record (ChatdDirectory *directory, const char *name, gint64 now,
                                      GBytes **ret_record, GError **error);
 
+/* What the user's node declared it speaks (space-separated feature names,
+ * at most CHATD_KEY_RECORD_FEATURES_MAX, "" for none): stored, and signed
+ * into the user's key records from then on. */
+gboolean chatd_directory_set_features (ChatdDirectory *directory, const char *name,
+                                       const char *features, GError **error);
+gboolean chatd_directory_get_features (ChatdDirectory *directory, const char *name,
+                                       char **ret_features, GError **error);
+
 /* Name folded for comparison and storage keys: ASCII lower case. */
 char    *chatd_directory_fold_name (const char *name);
 

@@ -16,7 +16,42 @@ chatd_key_record_free (ChatdKeyRecord *record)
   g_free (record->name);
   g_free (record->suite);
   g_clear_pointer (&record->public_key, g_bytes_unref);
+  g_strfreev (record->features);
   g_free (record);
+}
+
+gboolean
+chatd_key_record_feature_is_valid (const char *feature)
+{
+  gsize len = feature ? strlen (feature) : 0;
+  if (len == 0 || len > CHATD_KEY_RECORD_FEATURE_LEN)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    if (!(g_ascii_islower (feature[i]) || g_ascii_isdigit (feature[i]) || strchr ("/.-", feature[i]) != NULL))
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+chatd_key_record_has_feature (const ChatdKeyRecord *record, const char *feature)
+{
+  return record != NULL && record->features != NULL && g_strv_contains ((const char * const *) record->features, feature);
+}
+
+/* the features field: u8 n, then n times (u8 length, name) */
+static GBytes *
+features_encoding (const ChatdKeyRecord *record)
+{
+  GByteArray *out = g_byte_array_new ();
+  guint8 n = record->features ? (guint8) g_strv_length (record->features) : 0;
+  g_byte_array_append (out, &n, 1);
+  for (guint i = 0; i < n; i++)
+    {
+      guint8 len = (guint8) strlen (record->features[i]);
+      g_byte_array_append (out, &len, 1);
+      g_byte_array_append (out, (const guint8 *) record->features[i], len);
+    }
+  return g_byte_array_free_to_bytes (out);
 }
 
 static void
@@ -49,29 +84,46 @@ check_fields (const ChatdKeyRecord *record, GError **error)
                    "key record: invalid suite name, key length or lifetime");
       return FALSE;
     }
+  guint n = record->features ? g_strv_length (record->features) : 0;
+  for (guint i = 0; i < n; i++)
+    if (!chatd_key_record_feature_is_valid (record->features[i]))
+      {
+        g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT, "key record: invalid feature name");
+        return FALSE;
+      }
+  if (n > CHATD_KEY_RECORD_FEATURES_MAX)
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT, "key record: more than %d features",
+                   CHATD_KEY_RECORD_FEATURES_MAX);
+      return FALSE;
+    }
   return TRUE;
 }
 
-/* The signed fields: name, suite, public key, issued-at, expires. */
+/* The signed fields: name, suite, public key, issued-at, expires, and in
+ * version 2 the features field as encoded. */
 static gboolean
-record_signature (const ChatdKey *key, const ChatdKeyRecord *record,
+record_signature (const ChatdKey *key, const ChatdKeyRecord *record, guint version,
                   const guint8 *signature, gsize signature_len,
                   GBytes **ret_signature, GError **error)
 {
   guint8 issued[8], expires[8];
   put_i64 (issued, record->issued_at);
   put_i64 (expires, record->expires);
+  g_autoptr(GBytes) features = features_encoding (record);
   ChatdSlice fields[] = {
     CHATD_SLICE_STR (record->name),
     CHATD_SLICE_STR (record->suite),
     CHATD_SLICE (g_bytes_get_data (record->public_key, NULL), g_bytes_get_size (record->public_key)),
     CHATD_SLICE (issued, 8),
     CHATD_SLICE (expires, 8),
+    CHATD_SLICE (g_bytes_get_data (features, NULL), g_bytes_get_size (features)),
   };
+  gsize n_fields = version >= 2 ? G_N_ELEMENTS (fields) : G_N_ELEMENTS (fields) - 1;
   if (ret_signature != NULL)
-    return chatd_domain_sign (key, CHATD_KEY_RECORD_PURPOSE, fields, G_N_ELEMENTS (fields),
+    return chatd_domain_sign (key, CHATD_KEY_RECORD_PURPOSE, fields, n_fields,
                               ret_signature, error);
-  return chatd_domain_verify (key, CHATD_KEY_RECORD_PURPOSE, fields, G_N_ELEMENTS (fields),
+  return chatd_domain_verify (key, CHATD_KEY_RECORD_PURPOSE, fields, n_fields,
                               signature, signature_len, error);
 }
 
@@ -107,6 +159,8 @@ chatd_key_record_encode (const ChatdKeyRecord *record, GBytes *signature,
   g_byte_array_append (out, be, 8);
   put_i64 (be, record->expires);
   g_byte_array_append (out, be, 8);
+  g_autoptr(GBytes) features = features_encoding (record);
+  g_byte_array_append (out, g_bytes_get_data (features, NULL), g_bytes_get_size (features));
   len16[0] = sig_len >> 8;
   len16[1] = sig_len & 0xff;
   g_byte_array_append (out, len16, 2);
@@ -121,7 +175,7 @@ chatd_key_record_sign (const ChatdKey *server_key, const ChatdKeyRecord *record,
 {
   g_autoptr(GBytes) signature = NULL;
   if (!check_fields (record, error) ||
-      !record_signature (server_key, record, NULL, 0, &signature, error))
+      !record_signature (server_key, record, CHATD_KEY_RECORD_VERSION, NULL, 0, &signature, error))
     return FALSE;
   return chatd_key_record_encode (record, signature, ret_encoded, error);
 }
@@ -177,6 +231,7 @@ gboolean
 chatd_key_record_decode (const guint8 *data, gsize len, ChatdKeyRecord **ret_record,
                          GBytes **ret_signature, GError **error)
 {
+  /* (the version is data[4], read again by chatd_key_record_verify) */
   if (data == NULL || len > CHATD_KEY_RECORD_MAX)
     return malformed (error, "oversized");
   Reader r = { data, len };
@@ -185,7 +240,7 @@ chatd_key_record_decode (const guint8 *data, gsize len, ChatdKeyRecord **ret_rec
   g_autoptr(ChatdKeyRecord) record = g_new0 (ChatdKeyRecord, 1);
   if (!take (&r, 4, &magic) || memcmp (magic, CHATD_KEY_RECORD_MAGIC, 4) != 0)
     return malformed (error, "bad magic");
-  if (!take (&r, 1, &version) || *version != CHATD_KEY_RECORD_VERSION)
+  if (!take (&r, 1, &version) || *version < 1 || *version > CHATD_KEY_RECORD_VERSION)
     return malformed (error, "unknown version");
   if (!take_string (&r, 32, &record->name) || !chatd_user_name_is_valid (record->name, NULL))
     return malformed (error, "bad user name");
@@ -196,6 +251,17 @@ chatd_key_record_decode (const guint8 *data, gsize len, ChatdKeyRecord **ret_rec
     return malformed (error, "bad public key length");
   if (!take (&r, 16, &times))
     return malformed (error, "truncated");
+  if (*version >= 2)
+    {
+      const guint8 *count;
+      if (!take (&r, 1, &count) || *count > CHATD_KEY_RECORD_FEATURES_MAX)
+        return malformed (error, "bad features count");
+      record->features = g_new0 (char *, *count + 1);
+      for (guint i = 0; i < *count; i++)
+        if (!take_string (&r, CHATD_KEY_RECORD_FEATURE_LEN, &record->features[i]) ||
+            !chatd_key_record_feature_is_valid (record->features[i]))
+          return malformed (error, "bad feature name");
+    }
   if (!take_blob (&r, CHATD_KEY_RECORD_SIG_MAX, &sig, &sig_len))
     return malformed (error, "bad signature length");
   if (r.left != 0)
@@ -219,7 +285,7 @@ chatd_key_record_verify (const ChatdKey *server_key, const guint8 *data, gsize l
   g_autoptr(GBytes) signature = NULL;
   if (!chatd_key_record_decode (data, len, &record, &signature, error))
     return FALSE;
-  if (!record_signature (server_key, record, g_bytes_get_data (signature, NULL),
+  if (!record_signature (server_key, record, data[4], g_bytes_get_data (signature, NULL),
                          g_bytes_get_size (signature), NULL, error))
     {
       g_prefix_error (error, "key record of '%s': ", record->name);

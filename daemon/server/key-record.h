@@ -12,12 +12,20 @@
 G_BEGIN_DECLS
 
 #define CHATD_KEY_RECORD_MAGIC      "CHKR"
-#define CHATD_KEY_RECORD_VERSION    1
+#define CHATD_KEY_RECORD_VERSION    2   /* written; version 1 (no features) still parses */
+/* features: at most this many names of 1..32 bytes ([a-z0-9/.-]) */
+#define CHATD_KEY_RECORD_FEATURES_MAX 8
+#define CHATD_KEY_RECORD_FEATURE_LEN  32
+/* the feature a user node advertises when it speaks forward-secret peer
+ * sessions (doc/protocol.md, "Peer session (forward-secret)") */
+#define CHATD_FEATURE_PEER_SESSION  "peer-session/1"
 #define CHATD_KEY_RECORD_PURPOSE    "key-record"
 #define CHATD_KEY_RECORD_SIG_MAX    1024
 /* largest encoded record */
 #define CHATD_KEY_RECORD_MAX        (4 + 1 + 1 + 32 + 1 + CHATD_SUITE_NAME_MAX + 2 + \
-                                     CHATD_KEY_BLOB_MAX + 8 + 8 + 2 + CHATD_KEY_RECORD_SIG_MAX)
+                                     CHATD_KEY_BLOB_MAX + 8 + 8 + \
+                                     1 + CHATD_KEY_RECORD_FEATURES_MAX * (1 + CHATD_KEY_RECORD_FEATURE_LEN) + \
+                                     2 + CHATD_KEY_RECORD_SIG_MAX)
 /* how far in the future issued-at may be (clock skew), in seconds */
 #define CHATD_KEY_RECORD_SKEW       300
 
@@ -27,9 +35,15 @@ typedef struct {
   GBytes *public_key;   /* the suite's public blob */
   gint64  issued_at;    /* unix seconds */
   gint64  expires;      /* unix seconds */
+  GStrv   features;     /* version 2: what the user's node speaks, e.g.
+                           CHATD_FEATURE_PEER_SESSION; NULL or empty: none
+                           (a version 1 record decodes with NULL) */
 } ChatdKeyRecord;
 
 void chatd_key_record_free (ChatdKeyRecord *record);
+gboolean chatd_key_record_has_feature (const ChatdKeyRecord *record, const char *feature);
+/* A feature name: 1..32 bytes of [a-z0-9/.-]. */
+gboolean chatd_key_record_feature_is_valid (const char *feature);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ChatdKeyRecord, chatd_key_record_free)
 
 /* Signs record with the server's private key and encodes it. */

@@ -657,9 +657,23 @@ handle_request (ChatdServerRole *role, ChatdConnection *connection, Presence *p,
   const ChatdKey *server_key = chatd_directory_get_server_key (role->node->directory);
   if (g_strcmp0 (kind, CHATD_REQUEST_PRESENCE) == 0)
     {
+      /* "HOST:PORT" or "HOST:PORT FEATURE..." (what the node speaks, signed
+       * into its key records: doc/protocol.md, "Key records") */
+      char *space = argument != NULL ? strchr (argument, ' ') : NULL;
+      const char *features = "";
+      if (space != NULL)
+        {
+          *space = '\0';
+          features = space + 1;
+        }
       if (argument == NULL || !chatd_parse_host_port (argument, FALSE, NULL, NULL, &error))
         {
           respond_error (role, connection, request, "not an address (HOST:PORT)");
+          return;
+        }
+      if (!chatd_directory_set_features (role->node->directory, p->name, features, &error))
+        {
+          respond_error (role, connection, request, error->message);
           return;
         }
       gboolean first = p->address[0] == '\0';

@@ -158,6 +158,8 @@ fail_all_requests (ChatdUserRole *role, const char *why)
 static void
 stop_session (ChatdUserRole *role)
 {
+  if (role->messenger != NULL)
+    chatd_messenger_session_ended (role->messenger, "the session with the server ended");
   if (role->heartbeat_source != 0)
     {
       g_source_remove (role->heartbeat_source);
@@ -311,8 +313,10 @@ login_succeeded (ChatdUserRole *role)
   role->n_logins++;
   role->backoff_s = CHATD_RELOGIN_BACKOFF_MIN_S;
   role->online_since = g_get_real_time () / G_USEC_PER_SEC;
-  send_request (role, REQUEST_PRESENCE, CHATD_REQUEST_PRESENCE, NULL, NULL, role->advertise,
-                strlen (role->advertise));
+  /* where peers reach us, and what we speak (signed into our key record) */
+  g_autofree char *presence = chatd_messenger_speaks_sessions (role->messenger)
+    ? g_strdup_printf ("%s %s", role->advertise, CHATD_FEATURE_PEER_SESSION) : g_strdup (role->advertise);
+  send_request (role, REQUEST_PRESENCE, CHATD_REQUEST_PRESENCE, NULL, NULL, presence, strlen (presence));
   role->heartbeat_source = g_timeout_add_seconds (CHATD_HEARTBEAT_INTERVAL_S, send_heartbeat, role);
   g_autofree char *text = g_strdup_printf ("logged in to %s as %s (%u online)", role->server_text,
                                            role->node->name, manifest ? manifest->entries->len : 0);
@@ -503,7 +507,11 @@ handle_response (ChatdUserRole *role, const ChatdAuthMessage *response)
       else if (r->manifest_reply != NULL)
         g_steal_pointer (&r->manifest_reply) (manifest, NULL, r->reply_data);
       else if (r->call != NULL)
-        r->host->call_return (g_steal_pointer (&r->call), chatd_manifest_to_variant (manifest));
+        {
+          chatd_messenger_manifest_seen (role->messenger, manifest);   /* the freshest list serves sends too */
+          r->host->call_return (g_steal_pointer (&r->call),
+                                chatd_messenger_mark_sessions (role->messenger, chatd_manifest_to_variant (manifest)));
+        }
     }
   else if (r->kind == REQUEST_QUEUE)
     ;
@@ -890,6 +898,8 @@ chatd_user_role_status (ChatdUserRole *role, GVariantBuilder *b)
       g_autofree char *fingerprint = chatd_fingerprint_to_string (fp);
       g_variant_builder_add (b, "{sv}", "server-key", g_variant_new_string (fingerprint));
     }
+  if (role->messenger != NULL)
+    chatd_messenger_status (role->messenger, b);
 }
 
 static gboolean
