@@ -33,7 +33,7 @@ struct _ChatdMessenger {
   GPtrArray      *batch_deletes;  /* char* ids of delivered session messages */
   guint           batch_source;
   guint64         n_sent, n_delivered, n_received, n_duplicates, n_refused, n_queued, n_expired;
-  guint64         n_envelopes_direct, n_session_sent, n_session_received, n_downgrades_refused;
+  guint64         n_envelopes_received, n_envelopes_direct, n_session_sent, n_session_received, n_downgrades_refused;
 };
 
 /* how long a signed list serves further sends (a recipient who went
@@ -48,6 +48,7 @@ struct _ChatdMessenger {
 
 typedef struct {
   GBytes  *public_key;
+  char    *address;     /* a node started again (another address) is asked again */
   gboolean sessions;
   gint64   at_us;
 } PeerFeatures;
@@ -55,6 +56,7 @@ typedef struct {
 static void
 peer_features_free (PeerFeatures *f)
 {
+  g_free (f->address);
   g_bytes_unref (f->public_key);
   g_free (f);
 }
@@ -889,6 +891,7 @@ on_features_record (gpointer record_ptr, const GError *error, gpointer user_data
     {
       PeerFeatures *f = g_new0 (PeerFeatures, 1);
       f->public_key = g_bytes_ref (record->public_key);
+      f->address = g_strdup (l->address);
       f->sessions = chatd_key_record_has_feature (record, CHATD_FEATURE_PEER_SESSION);
       f->at_us = g_get_monotonic_time ();
       g_hash_table_replace (m->peer_features, g_ascii_strdown (l->name, -1), f);
@@ -909,7 +912,7 @@ route_online (SendJob *job, const ChatdManifestEntry *e)
     }
   g_autofree char *folded = g_ascii_strdown (e->name, -1);
   PeerFeatures *f = g_hash_table_lookup (m->peer_features, folded);
-  if (f != NULL && g_bytes_equal (f->public_key, e->public_key) &&
+  if (f != NULL && g_bytes_equal (f->public_key, e->public_key) && g_strcmp0 (f->address, e->address) == 0 &&
       g_get_monotonic_time () - f->at_us < CHATD_FEATURES_CACHE_US)
     {
       route_with_features (job, e->name, e->suite, e->public_key, e->address, f->sessions);
@@ -1311,7 +1314,11 @@ dispatch (ChatdMessenger *m, ChatdConnection *connection, const ChatdAddress *fr
       return;
     }
   if (message->type == CHATD_MSG_ENVELOPE)
-    handle_envelope (m, connection, peer, message);
+    {
+      if (!from_server)
+        m->n_envelopes_received++;
+      handle_envelope (m, connection, peer, message);
+    }
   else if (message->type >= CHATD_MSG_PEER_INIT && message->type <= CHATD_MSG_PEER_RECEIPT)
     {
       if (m->channels != NULL && !from_server)
@@ -1661,6 +1668,7 @@ chatd_messenger_new (ChatdUserRole *role, ChatdNode *node, ChatdTransport *trans
     }
   chatd_counters_add_provider (node->counters, "sessions.", provide_session_counters, m);
   chatd_counters_add (node->counters, "messages.envelopes-direct", read_u64, &m->n_envelopes_direct, NULL);
+  chatd_counters_add (node->counters, "messages.envelopes-received", read_u64, &m->n_envelopes_received, NULL);
   chatd_counters_add (node->counters, "messages.session-sent", read_u64, &m->n_session_sent, NULL);
   chatd_counters_add (node->counters, "messages.session-received", read_u64, &m->n_session_received, NULL);
   chatd_counters_add (node->counters, "messages.downgrades-refused", read_u64, &m->n_downgrades_refused, NULL);

@@ -91,6 +91,11 @@ check_fields (const ChatdKeyRecord *record, GError **error)
         g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT, "key record: invalid feature name");
         return FALSE;
       }
+  if (record->version == 1 && n > 0)
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT, "key record: version 1 has no features");
+      return FALSE;
+    }
   if (n > CHATD_KEY_RECORD_FEATURES_MAX)
     {
       g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT, "key record: more than %d features",
@@ -144,7 +149,8 @@ chatd_key_record_encode (const ChatdKeyRecord *record, GBytes *signature,
   GByteArray *out = g_byte_array_sized_new (CHATD_KEY_RECORD_MAX);
   guint8 byte, be[8];
   g_byte_array_append (out, (const guint8 *) CHATD_KEY_RECORD_MAGIC, 4);
-  byte = CHATD_KEY_RECORD_VERSION;
+  guint version = record->version == 1 ? 1 : CHATD_KEY_RECORD_VERSION;
+  byte = (guint8) version;
   g_byte_array_append (out, &byte, 1);
   byte = (guint8) strlen (record->name);
   g_byte_array_append (out, &byte, 1);
@@ -159,8 +165,11 @@ chatd_key_record_encode (const ChatdKeyRecord *record, GBytes *signature,
   g_byte_array_append (out, be, 8);
   put_i64 (be, record->expires);
   g_byte_array_append (out, be, 8);
-  g_autoptr(GBytes) features = features_encoding (record);
-  g_byte_array_append (out, g_bytes_get_data (features, NULL), g_bytes_get_size (features));
+  if (version >= 2)
+    {
+      g_autoptr(GBytes) features = features_encoding (record);
+      g_byte_array_append (out, g_bytes_get_data (features, NULL), g_bytes_get_size (features));
+    }
   len16[0] = sig_len >> 8;
   len16[1] = sig_len & 0xff;
   g_byte_array_append (out, len16, 2);
@@ -175,7 +184,8 @@ chatd_key_record_sign (const ChatdKey *server_key, const ChatdKeyRecord *record,
 {
   g_autoptr(GBytes) signature = NULL;
   if (!check_fields (record, error) ||
-      !record_signature (server_key, record, CHATD_KEY_RECORD_VERSION, NULL, 0, &signature, error))
+      !record_signature (server_key, record, record->version == 1 ? 1 : CHATD_KEY_RECORD_VERSION, NULL, 0,
+                         &signature, error))
     return FALSE;
   return chatd_key_record_encode (record, signature, ret_encoded, error);
 }
@@ -256,7 +266,8 @@ chatd_key_record_decode (const guint8 *data, gsize len, ChatdKeyRecord **ret_rec
       const guint8 *count;
       if (!take (&r, 1, &count) || *count > CHATD_KEY_RECORD_FEATURES_MAX)
         return malformed (error, "bad features count");
-      record->features = g_new0 (char *, *count + 1);
+      if (*count > 0)
+        record->features = g_new0 (char *, *count + 1);
       for (guint i = 0; i < *count; i++)
         if (!take_string (&r, CHATD_KEY_RECORD_FEATURE_LEN, &record->features[i]) ||
             !chatd_key_record_feature_is_valid (record->features[i]))
@@ -267,6 +278,7 @@ chatd_key_record_decode (const guint8 *data, gsize len, ChatdKeyRecord **ret_rec
   if (r.left != 0)
     return malformed (error, "trailing bytes");
   record->public_key = g_bytes_new (key, key_len);
+  record->version = *version;
   record->issued_at = get_i64 (times);
   record->expires = get_i64 (times + 8);
   if (record->expires <= record->issued_at)

@@ -38,6 +38,8 @@ typedef struct {
   GStrv   features;     /* version 2: what the user's node speaks, e.g.
                            CHATD_FEATURE_PEER_SESSION; NULL or empty: none
                            (a version 1 record decodes with NULL) */
+  guint   version;      /* as decoded; 0 (or 2) encodes version 2, 1 encodes
+                           version 1 (no features) */
 } ChatdKeyRecord;
 
 void chatd_key_record_free (ChatdKeyRecord *record);

@@ -75,6 +75,10 @@ start_user (Net *net, TestNode *node, const char *user, const char *password,
 {
   g_autoptr(GSubprocessLauncher) launcher = test_node_launcher (node);
   g_subprocess_launcher_setenv (launcher, "CHATD_PASSWORD", password, TRUE);
+  /* a test that wants a plugin from outside the build's plugin directory
+   * (bench-load) names it here; the harness clears CHATD_PLUGIN_PATH */
+  if (g_getenv ("CHAT_NET_PLUGIN_PATH") != NULL)
+    g_subprocess_launcher_setenv (launcher, "CHATD_PLUGIN_PATH", g_getenv ("CHAT_NET_PLUGIN_PATH"), TRUE);
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   const char *const base[] = { g_getenv ("CHATD"), "--user", user, "--connect", net->connect,
                                "--listen", "127.0.0.1:0", "--daemon", "--wait", "20",

@@ -25,6 +25,61 @@ seeded (void)
   return t;
 }
 
+/* what a node declares is signed into its record; a version 1 record
+ * still verifies (as "no features"); features cannot be added or removed
+ * without breaking the signature */
+static void
+test_features (void)
+{
+  g_autoptr(TestDirectory) t = seeded ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChatdKey) server = server_public_key (t);
+  gint64 t0 = 1800000000;
+  g_assert_true (chatd_directory_set_features (t->directory, "BOB", CHATD_FEATURE_PEER_SESSION, &error));
+  g_assert_no_error (error);
+  g_autoptr(GBytes) encoded = NULL;
+  g_assert_true (chatd_directory_key_record (t->directory, "bob", t0, &encoded, &error));
+  g_autoptr(ChatdKeyRecord) record = NULL;
+  g_assert_true (chatd_key_record_verify (server, g_bytes_get_data (encoded, NULL), g_bytes_get_size (encoded),
+                                          t0 + 1, &record, &error));
+  g_assert_true (chatd_key_record_has_feature (record, CHATD_FEATURE_PEER_SESSION));
+  g_assert_cmpuint (record->version, ==, 2);
+  /* invalid declarations are refused and change nothing */
+  g_assert_false (chatd_directory_set_features (t->directory, "Bob", "Peer Session", NULL));
+  g_assert_false (chatd_directory_set_features (t->directory, "Bob", "a b c d e f g h i", NULL));
+
+  /* the same record with the feature dropped (re-encoded with the same
+   * signature): refused */
+  g_autoptr(ChatdKeyRecord) stripped = NULL;
+  g_autoptr(GBytes) signature = NULL;
+  g_assert_true (chatd_key_record_decode (g_bytes_get_data (encoded, NULL), g_bytes_get_size (encoded), &stripped,
+                                          &signature, &error));
+  g_clear_pointer (&stripped->features, g_strfreev);
+  g_autoptr(GBytes) forged = NULL;
+  g_assert_true (chatd_key_record_encode (stripped, signature, &forged, &error));
+  g_autoptr(ChatdKeyRecord) bad = NULL;
+  g_assert_false (chatd_key_record_verify (server, g_bytes_get_data (forged, NULL), g_bytes_get_size (forged),
+                                           t0 + 1, &bad, NULL));
+  /* nor as a version 1 record with the same signature */
+  stripped->version = 1;
+  g_clear_pointer (&forged, g_bytes_unref);
+  g_assert_true (chatd_key_record_encode (stripped, signature, &forged, &error));
+  g_assert_false (chatd_key_record_verify (server, g_bytes_get_data (forged, NULL), g_bytes_get_size (forged),
+                                           t0 + 1, &bad, NULL));
+
+  /* a genuine version 1 record (signed as such) verifies, without features */
+  const ChatdKey *signer = chatd_directory_get_server_key (t->directory);
+  g_autoptr(GBytes) v1 = NULL;
+  g_assert_true (chatd_key_record_sign (signer, stripped, &v1, &error));
+  g_assert_cmpuint (((const guint8 *) g_bytes_get_data (v1, NULL))[4], ==, 1);
+  g_autoptr(ChatdKeyRecord) old = NULL;
+  g_assert_true (chatd_key_record_verify (server, g_bytes_get_data (v1, NULL), g_bytes_get_size (v1), t0 + 1, &old,
+                                          &error));
+  g_assert_no_error (error);
+  g_assert_false (chatd_key_record_has_feature (old, CHATD_FEATURE_PEER_SESSION));
+  g_assert_cmpuint (old->version, ==, 1);
+}
+
 static void
 test_round_trip (void)
 {
@@ -47,10 +102,10 @@ test_round_trip (void)
   g_assert_cmpint (record->issued_at, ==, t0);
   g_assert_cmpint (record->expires, ==, t0 + CHATD_DIRECTORY_KEY_RECORD_LIFETIME);
 
-  /* the documented layout: magic, version, name, suite, key, times, signature */
+  /* the documented layout: magic, version, name, suite, key, times, features, signature */
   const guint8 *p = g_bytes_get_data (encoded, NULL);
   gsize key_len = g_bytes_get_size (bob->public_key);
-  g_assert_cmpmem (p, 5, "CHKR\x01", 5);
+  g_assert_cmpmem (p, 5, "CHKR\x02", 5);
   g_assert_cmpmem (p + 5, 4, "\x03" "Bob", 4);
   g_assert_cmpmem (p + 9, 6, "\x05" "25519", 6);
   g_assert_cmpuint ((gsize) p[15] << 8 | p[16], ==, key_len);
@@ -58,10 +113,12 @@ test_round_trip (void)
   const guint8 *times = p + 17 + key_len;
   static const guint8 issued[8] = { 0, 0, 0, 0, 0x6b, 0x49, 0xd2, 0x00 };   /* 1800000000 */
   g_assert_cmpmem (times, 8, issued, 8);
-  gsize sig_len = (gsize) times[16] << 8 | times[17];
+  g_assert_cmpuint (times[16], ==, 0);   /* no features declared */
+  g_assert_null (record->features);
+  gsize sig_len = (gsize) times[17] << 8 | times[18];
   g_assert_cmpuint (sig_len, ==, 64);   /* Ed25519 */
-  g_assert_cmpuint (g_bytes_get_size (encoded), ==, 17 + key_len + 16 + 2 + sig_len);
-  /* the signature is chatd_domain_verify's "key-record" over the five fields */
+  g_assert_cmpuint (g_bytes_get_size (encoded), ==, 17 + key_len + 16 + 1 + 2 + sig_len);
+  /* the signature is chatd_domain_verify's "key-record" over the six fields */
   guint8 be_issued[8], be_expires[8];
   for (int i = 0; i < 8; i++)
     {
@@ -71,10 +128,10 @@ test_round_trip (void)
   ChatdSlice fields[] = {
     CHATD_SLICE ("Bob", 3), CHATD_SLICE ("25519", 5),
     CHATD_SLICE (g_bytes_get_data (bob->public_key, NULL), key_len),
-    CHATD_SLICE (be_issued, 8), CHATD_SLICE (be_expires, 8),
+    CHATD_SLICE (be_issued, 8), CHATD_SLICE (be_expires, 8), CHATD_SLICE ("\0", 1),
   };
   g_assert_true (chatd_domain_verify (server, "key-record", fields, G_N_ELEMENTS (fields),
-                                      times + 18, sig_len, &error));
+                                      times + 19, sig_len, &error));
   g_assert_no_error (error);
 
   /* unknown user */
@@ -202,6 +259,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_assert_true (chatd_crypto_init (NULL));
   g_test_add_func ("/server/key-record/round-trip-and-layout", test_round_trip);
+  g_test_add_func ("/server/key-record/features", test_features);
   g_test_add_func ("/server/key-record/tamper", test_tamper);
   g_test_add_func ("/server/key-record/time-and-key", test_time_and_key);
   g_test_add_func ("/server/key-record/no-identity", test_no_identity);
