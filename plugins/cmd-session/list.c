@@ -25,14 +25,17 @@ list_render (GVariant *value)
       g_variant_lookup (item, "address", "&s", &address);
       g_variant_lookup (item, "suite", "&s", &suite);
       g_variant_lookup (item, "since", "&s", &since);
-      g_string_append_printf (out, "%s%-12s %-22s %-6s since %s", i ? "\n" : "", name, address, suite, since);
+      gboolean session = FALSE;
+      g_variant_lookup (item, "session", "b", &session);
+      g_string_append_printf (out, "%s%-12s %-22s %-6s since %s%s", i ? "\n" : "", name, address, suite, since,
+                              session ? "  (forward-secret session)" : "");
     }
   return g_string_free (out, FALSE);
 }
 
 const ChatdCommand chatd_cmd_list = {
   .name = "list",
-  .summary = "Show who is online: name, address, suite, since when",
+  .summary = "Show who is online: name, address, suite, since when, and whether this node has a peer session with them",
   .roles = CHATD_ROLE_ANY,
   .run = list_run,
   .render = list_render,

@@ -174,6 +174,49 @@ test_session_used (void)
   net_stop (&net);
 }
 
+static GSubprocess *
+send_async (TestNode *from, const char *to, const char *text)
+{
+  g_autoptr(GSubprocessLauncher) launcher = test_node_launcher (from);
+  g_subprocess_launcher_set_flags (launcher, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GError) error = NULL;
+  GSubprocess *p = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("CHATCTL"), "--socket", from->socket_path,
+                                                "send", to, text, NULL);
+  g_assert_no_error (error);
+  return p;
+}
+
+/* both nodes start a handshake at once (crossing PEER_INITs): one wins,
+ * both messages are delivered in sessions, each stored once */
+static void
+test_crossing_inits (void)
+{
+  Net net = { 0 };
+  net_start (&net);
+  TestNode *alice = login (&net, "Alice");
+  TestNode *bob = login (&net, "Bob");
+  g_assert_true (wait_until (alice, list_has, "Bob", 10));
+  g_assert_true (wait_until (bob, list_has, "Alice", 10));
+  for (int round = 0; round < 3; round++)
+    {
+      g_autoptr(GSubprocess) a = send_async (alice, "Bob", "crossing from Alice");
+      g_autoptr(GSubprocess) b = send_async (bob, "Alice", "crossing from Bob");
+      g_autofree char *a_out = NULL, *b_out = NULL, *a_err = NULL, *b_err = NULL;
+      g_assert_true (g_subprocess_communicate_utf8 (a, NULL, NULL, &a_out, &a_err, NULL));
+      g_assert_true (g_subprocess_communicate_utf8 (b, NULL, NULL, &b_out, &b_err, NULL));
+      g_test_message ("round %d: Alice: %s%s Bob: %s%s", round, a_out, a_err, b_out, b_err);
+      g_assert_true (g_str_has_prefix (a_out, "delivered "));
+      g_assert_true (g_str_has_prefix (b_out, "delivered "));
+    }
+  gboolean distinct = FALSE;
+  g_assert_cmpuint (inbox_count (bob, &distinct), ==, 3);
+  g_assert_true (distinct);
+  g_assert_cmpuint (inbox_count (alice, &distinct), ==, 3);
+  g_assert_true (distinct);
+  g_assert_cmpint (counter (alice, "messages.envelopes-direct") + counter (bob, "messages.envelopes-direct"), ==, 0);
+  net_stop (&net);
+}
+
 /* The packets between Alice's and Bob's nodes are all dropped (the relay
  * in front of Bob at 100% loss) while the server lists Bob online: the send
  * fails with a reason to retry, and no envelope goes anywhere (not to Bob,
@@ -347,6 +390,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/integration/sessions/used", test_session_used);
+  g_test_add_func ("/integration/sessions/crossing-inits", test_crossing_inits);
   g_test_add_func ("/integration/sessions/downgrade-by-dropping-refused", test_downgrade_by_dropping_refused);
   g_test_add_func ("/integration/sessions/record-downgrade-refused", test_record_downgrade_refused);
   g_test_add_func ("/integration/sessions/rekeys-during-10000", test_rekeys_during_stream);
