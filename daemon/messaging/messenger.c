@@ -1014,7 +1014,8 @@ fetch_manifest_for_send (ChatdMessenger *m, SendJob *job)
       for (guint j = 0; j < m->manifest->entries->len && !listed; j++)
         listed = g_ascii_strcasecmp (((ChatdManifestEntry *) m->manifest->entries->pdata[j])->name,
                                      job->recipients[i]) == 0;
-      all_listed = listed;
+      /* a peer whose session went (its node may have restarted elsewhere) */
+      all_listed = listed && (m->channels == NULL || !chatd_peer_channels_lost (m->channels, job->recipients[i]));
     }
   /* a recipient missing from the kept list may have come online since */
   if (all_listed)

@@ -572,9 +572,14 @@ on_message_sent (ChatdEndpoint *endpoint, ChatdConnection *connection, const GEr
   Channel *ch = error != NULL && ref->owner->channels ? g_hash_table_lookup (ref->owner->channels, ref->folded) : NULL;
   if (ch != NULL && g_hash_table_contains (ch->inflight, ref->key))
     {
-      g_message ("peer session with %s: the connection failed (%s): a new handshake", ch->name, error->message);
+      /* the peer's node is gone or moved: the messages fail, and the
+       * messenger asks the server where (or whether) it is now */
+      g_message ("peer session with %s: the connection failed (%s)", ch->name, error->message);
+      drop_handshake (ch);
       drop_sessions (ch);
-      pump (ch);
+      g_autoptr(GError) failed = g_error_new (CHATD_ERROR, CHATD_ERROR_FAILED, "the connection to %s's node "
+                                              "failed (%s): retry", ch->name, error->message);
+      fail_waiting (ch, failed);
     }
   g_bytes_unref (ref->key);
   g_free (ref->folded);
@@ -707,6 +712,12 @@ chatd_peer_channels_send (ChatdPeerChannels *c, const char *peer, const ChatdAdd
     }
   if (!ch->has_address || !chatd_address_equal (&ch->address, address))
     {
+      /* the peer's node is elsewhere now (a restart): a new session there */
+      if (ch->has_address)
+        {
+          drop_handshake (ch);
+          drop_sessions (ch);
+        }
       ch->address = *address;
       ch->has_address = TRUE;
     }
@@ -847,6 +858,10 @@ chatd_peer_channels_reset (ChatdPeerChannels *c, const char *why)
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
       Channel *ch = value;
+      /* the peer hears at once that this node left (CLOSE), instead of
+       * after its dead-peer timeout */
+      if (ch->connection != NULL && chatd_connection_is_alive (ch->connection))
+        chatd_transport_close_connection (c->transport, ch->connection, 0, why);
       drop_handshake (ch);
       drop_sessions (ch);
       fail_waiting (ch, error);
@@ -859,6 +874,13 @@ chatd_peer_channels_has_session (ChatdPeerChannels *c, const char *peer)
   Channel *ch = channel_get (c, peer, FALSE);
   return ch != NULL && ch->connection != NULL && chatd_connection_is_alive (ch->connection) &&
          chatd_peer_link_current (ch->link) != NULL;
+}
+
+gboolean
+chatd_peer_channels_lost (ChatdPeerChannels *c, const char *peer)
+{
+  Channel *ch = channel_get (c, peer, FALSE);
+  return ch != NULL && ch->has_address && ch->handshake == NULL && !chatd_peer_channels_has_session (c, peer);
 }
 
 GVariant *

@@ -89,6 +89,9 @@ void     chatd_peer_channels_reset (ChatdPeerChannels *channels, const char *why
 
 /* TRUE when there is a current session with peer. */
 gboolean chatd_peer_channels_has_session (ChatdPeerChannels *channels, const char *peer);
+/* TRUE when we talked to peer's node in a session and have none now (its
+ * node may have moved: ask the server again before a new handshake). */
+gboolean chatd_peer_channels_lost (ChatdPeerChannels *channels, const char *peer);
 /* aa{sv}: peer, session (b), since (unix seconds of the current session's
  * handshake), sent, received, handshakes, rekeys, waiting, in-flight */
 GVariant *chatd_peer_channels_describe (ChatdPeerChannels *channels);
