@@ -413,8 +413,10 @@ handshake_done (Channel *ch, ChatdConnection *connection)
   chatd_peer_link_install (ch->link, session, now);
   ch->since = g_get_real_time () / G_USEC_PER_SEC;
   g_debug ("peer session with %s established", ch->name);
-  if (ch->expiry_timer == 0)
-    on_expiry_timer (ch);
+  /* the retired session must go at its own deadline, even without traffic */
+  if (ch->expiry_timer != 0)
+    g_source_remove (ch->expiry_timer);
+  on_expiry_timer (ch);
   pump (ch);
 }
 
