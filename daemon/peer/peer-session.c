@@ -237,8 +237,10 @@ chatd_peer_session_seal (ChatdPeerSession *session, const guint8 *aad, gsize aad
                   : suite->aead_seal (session->message_key->data, nonce, full_aad, full_aad_len,
                                       plaintext, plaintext_len, sealed, error);
   chatd_wipe (session->message_key->data, session->message_key->len);   /* used once */
-  if (ok && session->seal_context != NULL)
-    ok = suite->aead_context_set_key (session->seal_context, session->message_key->data, error);
+  /* the context forgets the message key, also when sealing failed */
+  if (session->seal_context != NULL &&
+      !suite->aead_context_set_key (session->seal_context, session->message_key->data, ok ? error : NULL))
+    ok = FALSE;
   if (!ok)
     return NULL;
   guint8 *digest = g_malloc (suite->kdf_len);
@@ -326,6 +328,10 @@ chatd_peer_session_open (ChatdPeerSession *session, GBytes *bytes, const guint8 
     ok = FALSE;
   if (!ok)
     {
+      /* nothing of the attempt stays: the peeked key, the chain key after
+       * it, and whatever the cipher wrote before the tag check */
+      chatd_peer_ratchet_forget (session->receive);
+      chatd_wipe (plaintext, MAX (plaintext_len, 1));
       g_prefix_error (error, "peer message %" G_GUINT64_FORMAT ": ", counter);
       return NULL;
     }

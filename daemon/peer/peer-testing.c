@@ -88,3 +88,33 @@ chatd_peer_handshake_replay (const ChatdSuite *suite, GBytes *init_bytes, GBytes
     return NULL;
   return chatd_peer_session_new_receive_only (suite, as_role, keys->session_id, receive, error);
 }
+
+static gboolean
+any_nonzero (const guint8 *data, gsize len)
+{
+  guint8 acc = 0;
+  for (gsize i = 0; i < len; i++)
+    acc |= data[i];
+  return acc != 0;
+}
+
+static gboolean
+scratch_dirty (const ChatdPeerRatchet *r)
+{
+  gsize k = r->suite->kdf_len;
+  return any_nonzero (r->scratch, LABEL_MAX + k) || any_nonzero (r->digest, k) || any_nonzero (r->walk, k);
+}
+
+gboolean
+chatd_peer_session_holds_pending_for_testing (const ChatdPeerSession *session)
+{
+  const ChatdPeerRatchet *r = session->receive;
+  return r->pending || any_nonzero (r->pending_key, r->suite->aead_key_len) ||
+         any_nonzero (r->pending_chain, r->suite->kdf_len) || scratch_dirty (r);
+}
+
+gboolean
+chatd_peer_session_send_scratch_dirty_for_testing (const ChatdPeerSession *session)
+{
+  return scratch_dirty (session->send);
+}

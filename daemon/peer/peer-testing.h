@@ -32,3 +32,10 @@ ChatdPeerSession *chatd_peer_handshake_replay (const ChatdSuite *suite, GBytes *
                                                ChatdPeerRole secret_of, const guint8 *kx_secret,
                                                gsize kx_secret_len, ChatdPeerRole as_role,
                                                GError **error);
+
+/* TRUE if any of the receive ratchet's work buffers (the last peek's key and
+ * chain key, the scratch and digest of the hash) holds a non-zero byte or
+ * a peek is pending: between messages they must all be wiped. */
+gboolean chatd_peer_session_holds_pending_for_testing (const ChatdPeerSession *session);
+/* The same for the send ratchet's hash buffers (after a seal, even a failed one). */
+gboolean chatd_peer_session_send_scratch_dirty_for_testing (const ChatdPeerSession *session);
