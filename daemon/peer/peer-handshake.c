@@ -181,7 +181,8 @@ handshake_new (const ChatdSuite *suite, ChatdPeerRole role, const ChatdPeerIdent
     handshake->config = *config;
   if (handshake->config.timeout_us <= 0)
     handshake->config.timeout_us = CHATD_PEER_HANDSHAKE_TIMEOUT_US;
-  handshake->deadline_us = now_us + handshake->config.timeout_us;
+  handshake->deadline_us = now_us > G_MAXINT64 - handshake->config.timeout_us
+                            ? G_MAXINT64 : now_us + handshake->config.timeout_us;
   return handshake;
 }
 

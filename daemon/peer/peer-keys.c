@@ -7,11 +7,13 @@ chatd_peer_suite_is_usable (const ChatdSuite *suite, GError **error)
 {
   if (!chatd_suite_has (suite, CHATD_SUITE_CAN_KEY_EXCHANGE | CHATD_SUITE_CAN_AEAD |
                                CHATD_SUITE_CAN_KDF) ||
-      suite->kdf_len < suite->aead_key_len || suite->aead_nonce_len < 8 ||
-      suite->aead_tag_len < 8 || suite->aead_tag_len > 32)
+      suite->kdf_len < suite->aead_key_len || suite->aead_key_len < CHATD_PEER_AEAD_KEY_MIN ||
+      suite->aead_nonce_len < 8 || suite->aead_tag_len < CHATD_PEER_AEAD_TAG_MIN ||
+      suite->aead_tag_len > 32)
     {
       g_set_error (error, CHATD_ERROR, CHATD_ERROR_NOT_SUPPORTED,
-                   "suite '%s' cannot carry a peer session (it needs key exchange, AEAD and KDF)",
+                   "suite '%s' cannot carry a peer session (it needs key exchange, AEAD with keys "
+                   "and tags of at least 16 bytes, and KDF)",
                    suite != NULL ? suite->name : "(none)");
       return FALSE;
     }

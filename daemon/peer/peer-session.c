@@ -212,7 +212,9 @@ chatd_peer_session_seal (ChatdPeerSession *session, const guint8 *aad, gsize aad
                    plaintext_len);
       return NULL;
     }
-  if (session->sealed >= 2 * session->limits.rekey_messages)
+  guint64 hard_limit = session->limits.rekey_messages > G_MAXUINT64 / 2
+                         ? G_MAXUINT64 : 2 * session->limits.rekey_messages;
+  if (session->sealed >= hard_limit)
     {
       g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
                    "peer session has sealed %" G_GUINT64_FORMAT " messages: re-key first",
@@ -432,7 +434,8 @@ gboolean
 chatd_peer_session_needs_rekey (const ChatdPeerSession *session, gint64 now_us)
 {
   return session->sealed >= session->limits.rekey_messages ||
-         now_us - session->created_us >= session->limits.rekey_after_us;
+         (now_us >= session->created_us &&
+          (guint64) now_us - (guint64) session->created_us >= (guint64) session->limits.rekey_after_us);
 }
 
 guint64

@@ -21,6 +21,9 @@ enum { PM_SESSION, PM_COUNTER, PM_SEALED };
 enum { PT_SESSION, PT_COUNTER, PT_STATUS, PT_MAC };
 
 #define CHATD_PEER_NONCE_LEN      32
+/* the weakest AEAD a peer session accepts: 128-bit keys and tags */
+#define CHATD_PEER_AEAD_KEY_MIN   16
+#define CHATD_PEER_AEAD_TAG_MIN   16
 #define CHATD_PEER_SESSION_ID_LEN 16
 
 /* signatures (chatd_domain_sign purposes): one per role, so that neither

@@ -295,6 +295,36 @@ test_bad_input (void)
   g_assert_false (chatd_peer_handshake_peek_init (garbage, &from, &to, NULL));
 }
 
+/* The names are in the transcript, not only the keys: the same keys under
+ * another name (relabelled in transit, the responder knows the initiator's
+ * key under that name, or knows itself by another name) do not make a
+ * session. */
+static void
+test_names_in_transcript (void)
+{
+  g_autoptr(GError) error = NULL;
+  /* the initiator's name changed: Bob has Alice's very key pinned as "Alicia" */
+  g_autoptr(GBytes) init = NULL;
+  g_autoptr(ChatdPeerHandshake) a = initiator (&alice, &bob, &init);
+  g_autoptr(GBytes) relabelled = with_field (init, PI_INITIATOR, "Alicia", 6);
+  ChatdPeerIdentity b_self = self_of (&bob), alicia = { "Alicia", alice.public_key };
+  g_autoptr(ChatdPeerHandshake) b = chatd_peer_handshake_new_responder (CHANNEL_SUITE, &b_self, &alicia, NULL, T0,
+                                                                        &error);
+  g_assert_no_error (error);
+  g_autoptr(GBytes) response = answer (b, relabelled);
+  assert_dropped (a, response, CHATD_ERROR_REFUSED);
+
+  /* the responder's name changed: Bob's key, known to itself as "Robert" */
+  g_autoptr(GBytes) init2 = NULL;
+  g_autoptr(ChatdPeerHandshake) a2 = initiator (&alice, &bob, &init2);
+  g_autoptr(GBytes) relabelled2 = with_field (init2, PI_RESPONDER, "Robert", 6);
+  ChatdPeerIdentity robert = { "Robert", bob.key }, b_peer = peer_of (&alice);
+  g_autoptr(ChatdPeerHandshake) b2 = chatd_peer_handshake_new_responder (CHANNEL_SUITE, &robert, &b_peer, NULL, T0,
+                                                                         &error);
+  g_autoptr(GBytes) response2 = answer (b2, relabelled2);
+  assert_dropped (a2, response2, CHATD_ERROR_REFUSED);
+}
+
 /* Junk, duplicates and forgeries on the wire do not kill a genuine
  * handshake: each is dropped and the genuine messages still complete it. */
 static void
@@ -408,6 +438,7 @@ main (int argc, char **argv)
   g_test_add_func ("/peer/handshake/mitm", test_mitm);
   g_test_add_func ("/peer/handshake/mismatch", test_mismatch);
   g_test_add_func ("/peer/handshake/bad-input", test_bad_input);
+  g_test_add_func ("/peer/handshake/names-in-transcript", test_names_in_transcript);
   g_test_add_func ("/peer/handshake/junk-then-genuine", test_junk_then_genuine);
   g_test_add_func ("/peer/handshake/dropped-times-out", test_dropped_times_out);
   int status = g_test_run ();

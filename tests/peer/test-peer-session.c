@@ -5,6 +5,7 @@
  * end, fresh each time, from the random generator only) and against a dump
  * of the receive state (opens what is in flight, nothing received). */
 #include "peer-test-util.h"
+#include "channel.h"
 
 static TestUser alice, bob;
 static const gint64 T0 = 1000 * G_USEC_PER_SEC;
@@ -1001,6 +1002,63 @@ test_failure_hygiene (void)
   g_assert_false (chatd_peer_session_send_scratch_dirty_for_testing (si));
 }
 
+/* ---- L6: limits and suites ---- */
+
+/* Extreme limits do not wrap around: a huge re-key count still seals, a
+ * huge handshake timeout does not time out at once. */
+static void
+test_limits_overflow (void)
+{
+  ChatdPeerHandshakeConfig config = { .timeout_us = G_MAXINT64,
+                                      .limits.rekey_messages = G_MAXUINT64 / 2 + 1,
+                                      .limits.rekey_after_us = G_MAXINT64 };
+  ChatdPeerIdentity a = self_of (&alice), a_peer = peer_of (&bob);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) init = NULL;
+  g_autoptr(ChatdPeerHandshake) h = chatd_peer_handshake_new_initiator (CHANNEL_SUITE, &a, &a_peer, &config, T0,
+                                                                        &init, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (chatd_peer_handshake_deadline (h), ==, G_MAXINT64);
+  g_assert_true (chatd_peer_handshake_check_timeout (h, T0 + (gint64) 3600 * G_USEC_PER_SEC, &error));
+  g_assert_no_error (error);
+  TestHandshake t;
+  test_run_handshake (&alice, &bob, &config, T0, FALSE, &t);
+  g_autoptr(GBytes) m = seal_text (t.initiator, "still seals", NULL);
+  assert_opens (t.responder, m, "still seals");
+  g_assert_false (chatd_peer_session_needs_rekey (t.initiator, T0 + (gint64) 3600 * G_USEC_PER_SEC));
+  g_assert_cmpint (chatd_peer_session_end_of_life (t.initiator), ==, G_MAXINT64);
+  test_handshake_clear (&t);
+}
+
+/* A suite with short AEAD keys or tags cannot carry a peer session; a
+ * channel made from a session's keys has no (all-zero) confirm key. */
+static void
+test_weak_suites (void)
+{
+  static ChatdSuite short_tag, short_key;
+  short_tag = chatd_suite_25519;
+  short_tag.aead_tag_len = 8;
+  short_key = chatd_suite_25519;
+  short_key.aead_key_len = 8;
+  g_autoptr(GError) error = NULL;
+  g_assert_true (chatd_peer_suite_is_usable (CHANNEL_SUITE, &error));
+  g_assert_false (chatd_peer_suite_is_usable (&short_tag, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_NOT_SUPPORTED);
+  g_clear_error (&error);
+  g_assert_false (chatd_peer_suite_is_usable (&short_key, &error));
+  g_clear_error (&error);
+  ChatdPeerIdentity a = self_of (&alice), a_peer = peer_of (&bob);
+  g_autoptr(GBytes) init = NULL;
+  g_assert_null (chatd_peer_handshake_new_initiator (&short_tag, &a, &a_peer, NULL, T0, &init, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_NOT_SUPPORTED);
+  g_clear_error (&error);
+
+  guint8 k1[32] = { 1 }, k2[32] = { 2 };
+  g_autoptr(ChatdChannel) channel = chatd_channel_new_with_keys (CHANNEL_SUITE, k1, k2, &error);
+  g_assert_no_error (error);
+  g_assert_null (chatd_channel_confirm_key (channel));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1024,6 +1082,8 @@ main (int argc, char **argv)
   g_test_add_func ("/peer/session/ephemeral-from-rng", test_ephemeral_from_rng);
   g_test_add_func ("/peer/session/forged-far-ahead", test_forged_far_ahead);
   g_test_add_func ("/peer/session/failure-hygiene", test_failure_hygiene);
+  g_test_add_func ("/peer/session/limits-overflow", test_limits_overflow);
+  g_test_add_func ("/peer/session/weak-suites", test_weak_suites);
   int status = g_test_run ();
   test_user_clear (&alice);
   test_user_clear (&bob);
