@@ -28,7 +28,7 @@ chatd_peer_keys_derive (const ChatdSuite *suite, const guint8 *shared, gsize sha
   if (!chatd_peer_suite_is_usable (suite, error))
     return NULL;
   gsize a = suite->aead_key_len, k = suite->kdf_len;
-  gsize total = 2 * a + 6 * k + CHATD_PEER_SESSION_ID_LEN;
+  gsize total = 2 * a + 6 * k + CHATD_PEER_SESSION_ID_LEN + 2 * a;
   g_autoptr(ChatdPeerKeys) keys = g_new0 (ChatdPeerKeys, 1);
   keys->block = chatd_secret_new (total);
   if (!suite->kdf (transcript_hash, suite->kdf_len, shared, shared_len,
@@ -43,7 +43,9 @@ chatd_peer_keys_derive (const ChatdSuite *suite, const guint8 *shared, gsize sha
     keys->receipt[d] = p;
   for (guint d = 0; d < 2; d++, p += k)
     keys->confirm[d] = p;
-  keys->session_id = p;
+  keys->session_id = p, p += CHATD_PEER_SESSION_ID_LEN;
+  for (guint d = 0; d < 2; d++, p += a)
+    keys->handshake[d] = p;
   return g_steal_pointer (&keys);
 }
 

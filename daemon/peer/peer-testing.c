@@ -118,3 +118,30 @@ chatd_peer_session_send_scratch_dirty_for_testing (const ChatdPeerSession *sessi
 {
   return scratch_dirty (session->send);
 }
+
+gboolean
+chatd_peer_handshake_open_proof_for_testing (const ChatdPeerHandshake *h, ChatdPeerRole of,
+                                             GBytes *message, GBytes **ret_signature,
+                                             GBytes **ret_mac)
+{
+  g_autoptr(ChatdAuthMessage) m = chatd_auth_message_parse (message, NULL);
+  if (m == NULL || h->keys == NULL)
+    return FALSE;
+  const ChatdSlice *proof = m->type == CHATD_MSG_PEER_RESPONSE ? &m->fields[PR_PROOF]
+                                                               : &m->fields[PF_PROOF];
+  guint8 mac[CHATD_SUITE_KDF_LEN_MAX];
+  if (!chatd_peer_open_proof (h->suite, h->keys, h->transcript_hash, of, proof, ret_signature, mac,
+                              NULL))
+    return FALSE;
+  *ret_mac = g_bytes_new (mac, h->suite->kdf_len);
+  return TRUE;
+}
+
+GBytes *
+chatd_peer_handshake_seal_proof_for_testing (const ChatdPeerHandshake *h, ChatdPeerRole of,
+                                             GBytes *signature, GBytes *mac)
+{
+  guint8 mac_buf[CHATD_SUITE_KDF_LEN_MAX] = { 0 };
+  memcpy (mac_buf, g_bytes_get_data (mac, NULL), MIN (g_bytes_get_size (mac), sizeof mac_buf));
+  return chatd_peer_seal_proof (h->suite, h->keys, h->transcript_hash, of, signature, mac_buf, NULL);
+}
