@@ -375,6 +375,7 @@ test_proofs_sealed (void)
       g_assert_null (memmem (wire, len, g_bytes_get_data (mac, NULL), g_bytes_get_size (mac)));
     }
   g_autoptr(GBytes) none = answer (b, finish);
+  g_assert_null (none);
   g_assert_cmpint (chatd_peer_handshake_get_state (b), ==, CHATD_PEER_HANDSHAKE_DONE);
   /* CHATD_PEER_WRITE_CORPUS=tests/fuzz/corpus/peer refreshes the fuzz seeds */
   const char *corpus = g_getenv ("CHATD_PEER_WRITE_CORPUS");
