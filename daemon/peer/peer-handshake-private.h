@@ -36,3 +36,14 @@ gboolean       chatd_peer_transcript_hash (const ChatdSuite *suite, const ChatdS
 ChatdPeerKeys *chatd_peer_derive_keys     (const ChatdSuite *suite, const guint8 *kx_secret,
                                            const guint8 *peer_share, const guint8 *transcript,
                                            GError **error);
+
+/* A proof (signature and confirmation MAC of role of) sealed under the
+ * handshake key of of's direction, bound to the transcript, and its
+ * opening (CHATD_ERROR_REFUSED if it does not authenticate). */
+GBytes  *chatd_peer_seal_proof (const ChatdSuite *suite, const ChatdPeerKeys *keys,
+                                const guint8 *transcript, ChatdPeerRole of, GBytes *signature,
+                                const guint8 *mac, GError **error);
+gboolean chatd_peer_open_proof (const ChatdSuite *suite, const ChatdPeerKeys *keys,
+                                const guint8 *transcript, ChatdPeerRole of,
+                                const ChatdSlice *proof, GBytes **ret_signature, guint8 *ret_mac,
+                                GError **error);

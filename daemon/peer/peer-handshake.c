@@ -181,7 +181,8 @@ handshake_new (const ChatdSuite *suite, ChatdPeerRole role, const ChatdPeerIdent
     handshake->config = *config;
   if (handshake->config.timeout_us <= 0)
     handshake->config.timeout_us = CHATD_PEER_HANDSHAKE_TIMEOUT_US;
-  handshake->deadline_us = now_us + handshake->config.timeout_us;
+  handshake->deadline_us = now_us > G_MAXINT64 - handshake->config.timeout_us
+                            ? G_MAXINT64 : now_us + handshake->config.timeout_us;
   return handshake;
 }
 
@@ -315,29 +316,118 @@ purpose_of (ChatdPeerRole role)
                                            : CHATD_PURPOSE_PEER_RESPONDER;
 }
 
-/* our signature and confirmation MAC */
+/* ---- proofs: AEAD(handshake key of the sender's direction, nonce 0,
+ * aad = "chatd/1/peer-proof\0" | TH, u16 BE signature length | signature |
+ * confirmation MAC).  Each handshake key seals one proof. ---- */
+
+static guint8 *
+proof_aad (const ChatdSuite *suite, const guint8 *transcript, gsize *ret_len)
+{
+  static const char label[] = CHATD_PEER_LABEL_PROOF;
+  guint8 *aad = g_malloc (sizeof label + suite->kdf_len);
+  memcpy (aad, label, sizeof label);
+  memcpy (aad + sizeof label, transcript, suite->kdf_len);
+  *ret_len = sizeof label + suite->kdf_len;
+  return aad;
+}
+
+static const guint8 *
+proof_key (const ChatdPeerKeys *keys, ChatdPeerRole of)
+{
+  return keys->handshake[of == CHATD_PEER_ROLE_INITIATOR ? CHATD_PEER_I2R : CHATD_PEER_R2I];
+}
+
+GBytes *
+chatd_peer_seal_proof (const ChatdSuite *suite, const ChatdPeerKeys *keys, const guint8 *transcript,
+                       ChatdPeerRole of, GBytes *signature, const guint8 *mac, GError **error)
+{
+  gsize sig_len = g_bytes_get_size (signature);
+  if (sig_len > G_MAXUINT16)
+    {
+      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_FAILED, "signature too long for a proof");
+      return NULL;
+    }
+  gsize plain_len = 2 + sig_len + suite->kdf_len;
+  g_autofree guint8 *plain = g_malloc (plain_len);
+  plain[0] = sig_len >> 8, plain[1] = sig_len & 0xff;
+  memcpy (plain + 2, g_bytes_get_data (signature, NULL), sig_len);
+  memcpy (plain + 2 + sig_len, mac, suite->kdf_len);
+  gsize aad_len = 0;
+  g_autofree guint8 *aad = proof_aad (suite, transcript, &aad_len);
+  guint8 nonce[CHATD_SUITE_SHARE_MAX] = { 0 };
+  guint8 *sealed = g_malloc (plain_len + suite->aead_tag_len);
+  if (!suite->aead_seal (proof_key (keys, of), nonce, aad, aad_len, plain, plain_len, sealed, error))
+    {
+      g_free (sealed);
+      return NULL;
+    }
+  return g_bytes_new_take (sealed, plain_len + suite->aead_tag_len);
+}
+
+gboolean
+chatd_peer_open_proof (const ChatdSuite *suite, const ChatdPeerKeys *keys, const guint8 *transcript,
+                       ChatdPeerRole of, const ChatdSlice *proof, GBytes **ret_signature,
+                       guint8 *ret_mac, GError **error)
+{
+  if (proof->len < suite->aead_tag_len + 2 + suite->kdf_len)
+    {
+      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT, "proof too short");
+      return FALSE;
+    }
+  gsize plain_len = proof->len - suite->aead_tag_len;
+  g_autofree guint8 *plain = g_malloc (plain_len);
+  gsize aad_len = 0;
+  g_autofree guint8 *aad = proof_aad (suite, transcript, &aad_len);
+  guint8 nonce[CHATD_SUITE_SHARE_MAX] = { 0 };
+  if (!suite->aead_open (proof_key (keys, of), nonce, aad, aad_len, proof->data, proof->len, plain,
+                         error))
+    {
+      g_prefix_error (error, "proof: ");
+      return FALSE;
+    }
+  gsize sig_len = ((gsize) plain[0] << 8) | plain[1];
+  if (sig_len == 0 || 2 + sig_len + suite->kdf_len != plain_len)
+    {
+      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT, "malformed proof");
+      return FALSE;
+    }
+  *ret_signature = g_bytes_new (plain + 2, sig_len);
+  memcpy (ret_mac, plain + 2 + sig_len, suite->kdf_len);
+  return TRUE;
+}
+
+/* our signature and confirmation MAC, sealed */
 static gboolean
-prove (ChatdPeerHandshake *handshake, GBytes **ret_signature, guint8 *ret_mac, GError **error)
+prove (ChatdPeerHandshake *handshake, GBytes **ret_proof, GError **error)
 {
   const ChatdSuite *suite = handshake->suite;
   ChatdSlice th = CHATD_SLICE (handshake->transcript_hash, suite->kdf_len);
-  return chatd_domain_sign (handshake->self_key, purpose_of (handshake->role), &th, 1,
-                            ret_signature, error) &&
-         confirm_mac (suite, handshake->keys->confirm[handshake->role], handshake->role,
-                      handshake->transcript_hash, ret_mac, error);
+  g_autoptr(GBytes) signature = NULL;
+  guint8 mac[CHATD_SUITE_KDF_LEN_MAX];
+  if (!chatd_domain_sign (handshake->self_key, purpose_of (handshake->role), &th, 1, &signature,
+                          error) ||
+      !confirm_mac (suite, handshake->keys->confirm[handshake->role], handshake->role,
+                    handshake->transcript_hash, mac, error))
+    return FALSE;
+  *ret_proof = chatd_peer_seal_proof (suite, handshake->keys, handshake->transcript_hash,
+                                      handshake->role, signature, mac, error);
+  return *ret_proof != NULL;
 }
 
-/* the peer's signature and confirmation MAC */
+/* the peer's sealed signature and confirmation MAC */
 static gboolean
-check_proof (ChatdPeerHandshake *handshake, const ChatdSlice *signature, const ChatdSlice *mac,
-             GError **error)
+check_proof (ChatdPeerHandshake *handshake, const ChatdSlice *proof, GError **error)
 {
   const ChatdSuite *suite = handshake->suite;
   ChatdPeerRole peer_role = 1 - handshake->role;
   ChatdSlice th = CHATD_SLICE (handshake->transcript_hash, suite->kdf_len);
-  guint8 expected[CHATD_SUITE_KDF_LEN_MAX];
+  g_autoptr(GBytes) signature = NULL;
+  guint8 mac[CHATD_SUITE_KDF_LEN_MAX], expected[CHATD_SUITE_KDF_LEN_MAX];
+  if (!chatd_peer_open_proof (suite, handshake->keys, handshake->transcript_hash, peer_role, proof,
+                              &signature, mac, error))
+    return FALSE;
   if (!chatd_domain_verify (handshake->peer_key, purpose_of (peer_role), &th, 1,
-                            signature->data, signature->len, error))
+                            g_bytes_get_data (signature, NULL), g_bytes_get_size (signature), error))
     {
       g_prefix_error (error, "%s's signature: ", handshake->peer_name);
       return FALSE;
@@ -345,7 +435,7 @@ check_proof (ChatdPeerHandshake *handshake, const ChatdSlice *signature, const C
   if (!confirm_mac (suite, handshake->keys->confirm[peer_role], peer_role,
                     handshake->transcript_hash, expected, error))
     return FALSE;
-  if (mac->len != suite->kdf_len || !chatd_memequal_ct (expected, mac->data, suite->kdf_len))
+  if (!chatd_memequal_ct (expected, mac, suite->kdf_len))
     {
       g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
                    "%s's key confirmation does not match", handshake->peer_name);
@@ -392,16 +482,14 @@ on_init (ChatdPeerHandshake *handshake, const ChatdAuthMessage *m, gint64 now_us
     return DROP (CHATD_ERROR_REFUSED, "the handshake claims to be from someone else");
   memcpy (handshake->nonce[CHATD_PEER_ROLE_INITIATOR], m->fields[PI_NONCE].data, CHATD_PEER_NONCE_LEN);
   memcpy (handshake->share[CHATD_PEER_ROLE_INITIATOR], m->fields[PI_SHARE].data, suite->kx_public_len);
-  g_autoptr(GBytes) signature = NULL;
-  guint8 mac[CHATD_SUITE_KDF_LEN_MAX];
+  g_autoptr(GBytes) proof = NULL;
   if (!make_ephemeral (handshake, &local) || !compute_keys (handshake, &local) ||
-      !prove (handshake, &signature, mac, &local))
+      !prove (handshake, &proof, &local))
     return drop (handshake, error, local);
   ChatdSlice fields[] = {
     [PR_NONCE] = CHATD_SLICE (handshake->nonce[CHATD_PEER_ROLE_RESPONDER], CHATD_PEER_NONCE_LEN),
     [PR_SHARE] = CHATD_SLICE (handshake->share[CHATD_PEER_ROLE_RESPONDER], suite->kx_public_len),
-    [PR_SIGNATURE] = CHATD_SLICE (g_bytes_get_data (signature, NULL), g_bytes_get_size (signature)),
-    [PR_CONFIRM] = CHATD_SLICE (mac, suite->kdf_len),
+    [PR_PROOF] = CHATD_SLICE (g_bytes_get_data (proof, NULL), g_bytes_get_size (proof)),
   };
   GBytes *reply = chatd_auth_message_build (CHATD_MSG_PEER_RESPONSE, fields, G_N_ELEMENTS (fields));
   if (reply == NULL)
@@ -423,15 +511,12 @@ on_response (ChatdPeerHandshake *handshake, const ChatdAuthMessage *m, gint64 no
     return DROP (CHATD_ERROR_INVALID_ARGUMENT, "response share of %zu bytes", m->fields[PR_SHARE].len);
   memcpy (handshake->nonce[CHATD_PEER_ROLE_RESPONDER], m->fields[PR_NONCE].data, CHATD_PEER_NONCE_LEN);
   memcpy (handshake->share[CHATD_PEER_ROLE_RESPONDER], m->fields[PR_SHARE].data, suite->kx_public_len);
-  g_autoptr(GBytes) signature = NULL;
-  guint8 mac[CHATD_SUITE_KDF_LEN_MAX];
-  if (!compute_keys (handshake, &local) ||
-      !check_proof (handshake, &m->fields[PR_SIGNATURE], &m->fields[PR_CONFIRM], &local) ||
-      !prove (handshake, &signature, mac, &local))
+  g_autoptr(GBytes) proof = NULL;
+  if (!compute_keys (handshake, &local) || !check_proof (handshake, &m->fields[PR_PROOF], &local) ||
+      !prove (handshake, &proof, &local))
     return drop (handshake, error, local);
   ChatdSlice fields[] = {
-    [PF_SIGNATURE] = CHATD_SLICE (g_bytes_get_data (signature, NULL), g_bytes_get_size (signature)),
-    [PF_CONFIRM] = CHATD_SLICE (mac, suite->kdf_len),
+    [PF_PROOF] = CHATD_SLICE (g_bytes_get_data (proof, NULL), g_bytes_get_size (proof)),
   };
   g_autoptr(GBytes) reply = chatd_auth_message_build (CHATD_MSG_PEER_FINISH, fields,
                                                       G_N_ELEMENTS (fields));
@@ -448,7 +533,7 @@ static gboolean
 on_finish (ChatdPeerHandshake *handshake, const ChatdAuthMessage *m, gint64 now_us, GError **error)
 {
   GError *local = NULL;
-  if (!check_proof (handshake, &m->fields[PF_SIGNATURE], &m->fields[PF_CONFIRM], &local) ||
+  if (!check_proof (handshake, &m->fields[PF_PROOF], &local) ||
       !finish (handshake, now_us, &local))
     return drop (handshake, error, local);
   return TRUE;

@@ -3,13 +3,15 @@
  * time it is.
  *
  *   I -> R  PEER_INIT      version, suite, I's name, R's name, nonce_I, share_I
- *   R -> I  PEER_RESPONSE  nonce_R, share_R, Sig_R(TH), MAC(confirm_R, TH)
- *   I -> R  PEER_FINISH    Sig_I(TH), MAC(confirm_I, TH)
+ *   R -> I  PEER_RESPONSE  nonce_R, share_R, AEAD(hk_R, {Sig_R(TH), MAC(confirm_R, TH)})
+ *   I -> R  PEER_FINISH    AEAD(hk_I, {Sig_I(TH), MAC(confirm_I, TH)})
  *
  *   TH = hash("chatd/1/peer-transcript\0" | version | suite | I | R |
  *             fingerprint(I's key) | fingerprint(R's key) |
  *             nonce_I | share_I | nonce_R | share_R)        (length-prefixed)
- *   keys = peer-keys.h, from KX(ephemerals) and TH
+ *   keys = peer-keys.h, from KX(ephemerals) and TH; hk_X = the handshake key
+ *   of X's direction (the proofs are encrypted as in SIGMA-I: an observer
+ *   cannot read or check the signatures; the names in PEER_INIT are clear)
  *
  * Both identities and both key fingerprints are in what each side signs, so
  * a signature made for another pair of users (or with another user's key)

@@ -22,7 +22,9 @@ void              chatd_peer_link_free    (ChatdPeerLink *link);
 /* Takes session; it becomes the current one, the old current one retires. */
 void              chatd_peer_link_install (ChatdPeerLink *link, ChatdPeerSession *session,
                                            gint64 now_us);
-/* The current session (borrowed), or NULL before the first handshake. */
+/* The current session (borrowed until the next install, expire, open or
+ * check_receipt, which may wipe it at its end of life), or NULL before the
+ * first handshake and after the current one expired. */
 ChatdPeerSession *chatd_peer_link_current (ChatdPeerLink *link);
 guint             chatd_peer_link_retired_count (ChatdPeerLink *link, gint64 now_us);
 /* Wipes the retired sessions past their grace (or beyond

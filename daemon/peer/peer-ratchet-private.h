@@ -3,6 +3,8 @@
 #pragma once
 #include "peer-ratchet.h"
 
+#define LABEL_MAX 32   /* room for a label in the scratch buffer */
+
 struct _ChatdPeerRatchet {
   const ChatdSuite    *suite;
   guint64              next;

@@ -18,7 +18,6 @@
 
 #include <string.h>
 
-#define LABEL_MAX 32
 
 
 ChatdPeerRatchet *

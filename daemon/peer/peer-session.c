@@ -213,7 +213,9 @@ chatd_peer_session_seal (ChatdPeerSession *session, const guint8 *aad, gsize aad
                    plaintext_len);
       return NULL;
     }
-  if (session->sealed >= 2 * session->limits.rekey_messages)
+  guint64 hard_limit = session->limits.rekey_messages > G_MAXUINT64 / 2
+                         ? G_MAXUINT64 : 2 * session->limits.rekey_messages;
+  if (session->sealed >= hard_limit)
     {
       g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
                    "peer session has sealed %" G_GUINT64_FORMAT " messages: re-key first",
@@ -238,8 +240,10 @@ chatd_peer_session_seal (ChatdPeerSession *session, const guint8 *aad, gsize aad
                   : suite->aead_seal (session->message_key->data, nonce, full_aad, full_aad_len,
                                       plaintext, plaintext_len, sealed, error);
   chatd_wipe (session->message_key->data, session->message_key->len);   /* used once */
-  if (ok && session->seal_context != NULL)
-    ok = suite->aead_context_set_key (session->seal_context, session->message_key->data, error);
+  /* the context forgets the message key, also when sealing failed */
+  if (session->seal_context != NULL &&
+      !suite->aead_context_set_key (session->seal_context, session->message_key->data, ok ? error : NULL))
+    ok = FALSE;
   if (!ok)
     return NULL;
   guint8 *digest = g_malloc (suite->kdf_len);
@@ -327,6 +331,10 @@ chatd_peer_session_open (ChatdPeerSession *session, GBytes *bytes, const guint8 
     ok = FALSE;
   if (!ok)
     {
+      /* nothing of the attempt stays: the peeked key, the chain key after
+       * it, and whatever the cipher wrote before the tag check */
+      chatd_peer_ratchet_forget (session->receive);
+      chatd_wipe (plaintext, MAX (plaintext_len, 1));
       g_prefix_error (error, "peer message %" G_GUINT64_FORMAT ": ", counter);
       return NULL;
     }
@@ -427,7 +435,8 @@ gboolean
 chatd_peer_session_needs_rekey (const ChatdPeerSession *session, gint64 now_us)
 {
   return session->sealed >= session->limits.rekey_messages ||
-         now_us - session->created_us >= session->limits.rekey_after_us;
+         (now_us >= session->created_us &&
+          (guint64) now_us - (guint64) session->created_us >= (guint64) session->limits.rekey_after_us);
 }
 
 guint64

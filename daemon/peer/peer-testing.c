@@ -88,3 +88,60 @@ chatd_peer_handshake_replay (const ChatdSuite *suite, GBytes *init_bytes, GBytes
     return NULL;
   return chatd_peer_session_new_receive_only (suite, as_role, keys->session_id, receive, error);
 }
+
+static gboolean
+any_nonzero (const guint8 *data, gsize len)
+{
+  guint8 acc = 0;
+  for (gsize i = 0; i < len; i++)
+    acc |= data[i];
+  return acc != 0;
+}
+
+static gboolean
+scratch_dirty (const ChatdPeerRatchet *r)
+{
+  gsize k = r->suite->kdf_len;
+  return any_nonzero (r->scratch, LABEL_MAX + k) || any_nonzero (r->digest, k) || any_nonzero (r->walk, k);
+}
+
+gboolean
+chatd_peer_session_holds_pending_for_testing (const ChatdPeerSession *session)
+{
+  const ChatdPeerRatchet *r = session->receive;
+  return r->pending || any_nonzero (r->pending_key, r->suite->aead_key_len) ||
+         any_nonzero (r->pending_chain, r->suite->kdf_len) || scratch_dirty (r);
+}
+
+gboolean
+chatd_peer_session_send_scratch_dirty_for_testing (const ChatdPeerSession *session)
+{
+  return scratch_dirty (session->send);
+}
+
+gboolean
+chatd_peer_handshake_open_proof_for_testing (const ChatdPeerHandshake *h, ChatdPeerRole of,
+                                             GBytes *message, GBytes **ret_signature,
+                                             GBytes **ret_mac)
+{
+  g_autoptr(ChatdAuthMessage) m = chatd_auth_message_parse (message, NULL);
+  if (m == NULL || h->keys == NULL)
+    return FALSE;
+  const ChatdSlice *proof = m->type == CHATD_MSG_PEER_RESPONSE ? &m->fields[PR_PROOF]
+                                                               : &m->fields[PF_PROOF];
+  guint8 mac[CHATD_SUITE_KDF_LEN_MAX];
+  if (!chatd_peer_open_proof (h->suite, h->keys, h->transcript_hash, of, proof, ret_signature, mac,
+                              NULL))
+    return FALSE;
+  *ret_mac = g_bytes_new (mac, h->suite->kdf_len);
+  return TRUE;
+}
+
+GBytes *
+chatd_peer_handshake_seal_proof_for_testing (const ChatdPeerHandshake *h, ChatdPeerRole of,
+                                             GBytes *signature, GBytes *mac)
+{
+  guint8 mac_buf[CHATD_SUITE_KDF_LEN_MAX] = { 0 };
+  memcpy (mac_buf, g_bytes_get_data (mac, NULL), MIN (g_bytes_get_size (mac), sizeof mac_buf));
+  return chatd_peer_seal_proof (h->suite, h->keys, h->transcript_hash, of, signature, mac_buf, NULL);
+}

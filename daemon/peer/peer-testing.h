@@ -32,3 +32,21 @@ ChatdPeerSession *chatd_peer_handshake_replay (const ChatdSuite *suite, GBytes *
                                                ChatdPeerRole secret_of, const guint8 *kx_secret,
                                                gsize kx_secret_len, ChatdPeerRole as_role,
                                                GError **error);
+
+/* TRUE if any of the receive ratchet's work buffers (the last peek's key and
+ * chain key, the scratch and digest of the hash) holds a non-zero byte or
+ * a peek is pending: between messages they must all be wiped. */
+gboolean chatd_peer_session_holds_pending_for_testing (const ChatdPeerSession *session);
+/* The same for the send ratchet's hash buffers (after a seal, even a failed one). */
+gboolean chatd_peer_session_send_scratch_dirty_for_testing (const ChatdPeerSession *session);
+
+/* What an attacker who knows the handshake keys (e.g. holds one side's
+ * ephemeral) can do, using the keys of h (which must hold them: a
+ * responder waiting for PEER_FINISH): open the proof of a message sent by
+ * role of into its signature and MAC, and seal a proof of any signature and
+ * MAC as role of. */
+gboolean chatd_peer_handshake_open_proof_for_testing (const ChatdPeerHandshake *h, ChatdPeerRole of,
+                                                      GBytes *message, GBytes **ret_signature,
+                                                      GBytes **ret_mac);
+GBytes  *chatd_peer_handshake_seal_proof_for_testing (const ChatdPeerHandshake *h, ChatdPeerRole of,
+                                                      GBytes *signature, GBytes *mac);

@@ -10,11 +10,13 @@
 
 /* PEER_INIT (initiator -> responder, clear) */
 enum { PI_VERSION, PI_SUITE, PI_INITIATOR, PI_RESPONDER, PI_NONCE, PI_SHARE };
-/* PEER_RESPONSE (responder -> initiator): its nonce and share, its signature
- * over the transcript hash, its key confirmation */
-enum { PR_NONCE, PR_SHARE, PR_SIGNATURE, PR_CONFIRM };
-/* PEER_FINISH (initiator -> responder) */
-enum { PF_SIGNATURE, PF_CONFIRM };
+/* PEER_RESPONSE (responder -> initiator): its nonce and share, and its
+ * proof: AEAD(handshake key R->I, {signature over the transcript hash, key
+ * confirmation}) so that an observer cannot read or check the signature */
+enum { PR_NONCE, PR_SHARE, PR_PROOF };
+/* PEER_FINISH (initiator -> responder): the initiator's proof, under the
+ * handshake key I->R */
+enum { PF_PROOF };
 /* PEER_MESSAGE: session id, counter, AEAD ciphertext || tag */
 enum { PM_SESSION, PM_COUNTER, PM_SEALED };
 /* PEER_RECEIPT: session id, the counter of the message, status, MAC */
@@ -24,6 +26,9 @@ enum { PT_SESSION, PT_COUNTER, PT_STATUS, PT_MAC };
 /* the largest plaintext of a PEER_MESSAGE: a message of 1 MiB with the
  * messenger's header (id, time) */
 #define CHATD_PEER_PLAINTEXT_MAX  (1024 * 1024 + 1024)
+/* the weakest AEAD a peer session accepts: 128-bit keys and tags */
+#define CHATD_PEER_AEAD_KEY_MIN   16
+#define CHATD_PEER_AEAD_TAG_MIN   16
 #define CHATD_PEER_SESSION_ID_LEN 16
 
 /* signatures (chatd_domain_sign purposes): one per role, so that neither
@@ -40,6 +45,7 @@ enum { PT_SESSION, PT_COUNTER, PT_STATUS, PT_MAC };
 #define CHATD_PEER_LABEL_CHAIN_KEY         "chatd/1/peer-chain-key"
 #define CHATD_PEER_LABEL_MESSAGE           "chatd/1/peer-message"
 #define CHATD_PEER_LABEL_RECEIPT           "chatd/1/peer-receipt"
+#define CHATD_PEER_LABEL_PROOF             "chatd/1/peer-proof"
 
 /* Defaults (doc/protocol.md): a handshake that has not finished after this
  * long has failed (retry; never fall back); a session is re-keyed (a new

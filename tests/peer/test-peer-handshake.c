@@ -123,10 +123,12 @@ test_forged_identity (void)
   ChatdSlice th_field = CHATD_SLICE (th, th_len);
   g_autoptr(GBytes) eve_sig = NULL;
   g_assert_true (chatd_domain_sign (eve.key, CHATD_PURPOSE_PEER_INITIATOR, &th_field, 1, &eve_sig, NULL));
-  guint8 mac[32] = { 0 };
-  ChatdSlice fields[] = { CHATD_SLICE (g_bytes_get_data (eve_sig, NULL), g_bytes_get_size (eve_sig)),
-                          CHATD_SLICE (mac, sizeof mac) };
-  g_autoptr(GBytes) finish2 = chatd_auth_message_build (CHATD_MSG_PEER_FINISH, fields, 2);
+  /* Eve holds the initiator's ephemeral, so she can seal a proof: here
+   * with the handshake key taken from Bob's side */
+  g_autoptr(GBytes) mac = g_bytes_new_take (g_malloc0 (32), 32);
+  g_autoptr(GBytes) proof = chatd_peer_handshake_seal_proof_for_testing (b, CHATD_PEER_ROLE_INITIATOR, eve_sig, mac);
+  ChatdSlice fields[] = { CHATD_SLICE (g_bytes_get_data (proof, NULL), g_bytes_get_size (proof)) };
+  g_autoptr(GBytes) finish2 = chatd_auth_message_build (CHATD_MSG_PEER_FINISH, fields, 1);
   assert_dropped (b, finish2, CHATD_ERROR_REFUSED);      /* Bob: not Alice's signature */
 }
 
@@ -250,9 +252,19 @@ test_mismatch (void)
   g_autoptr(ChatdPeerHandshake) a4 = initiator (&alice, &bob, &init4);
   g_autoptr(ChatdPeerHandshake) b4 = responder (&bob, &alice);
   g_autoptr(GBytes) r4 = answer (b4, init4);
-  guint8 zero_mac[32] = { 0 };
-  g_autoptr(GBytes) bad_r4 = with_field (r4, PR_CONFIRM, zero_mac, sizeof zero_mac);
+  /* (re-sealed with the handshake key, as someone holding it could) */
+  g_autoptr(GBytes) sig4 = NULL, mac4 = NULL;
+  g_assert_true (chatd_peer_handshake_open_proof_for_testing (b4, CHATD_PEER_ROLE_RESPONDER, r4, &sig4, &mac4));
+  g_autoptr(GBytes) zero_mac = g_bytes_new_take (g_malloc0 (32), 32);
+  g_autoptr(GBytes) proof4 = chatd_peer_handshake_seal_proof_for_testing (b4, CHATD_PEER_ROLE_RESPONDER, sig4,
+                                                                          zero_mac);
+  g_autoptr(GBytes) bad_r4 = with_field (r4, PR_PROOF, g_bytes_get_data (proof4, NULL), g_bytes_get_size (proof4));
   assert_dropped (a4, bad_r4, CHATD_ERROR_REFUSED);
+  /* the genuine proof re-sealed the same way is accepted: the hook is faithful */
+  g_autoptr(GBytes) same4 = chatd_peer_handshake_seal_proof_for_testing (b4, CHATD_PEER_ROLE_RESPONDER, sig4, mac4);
+  g_autoptr(GBytes) good_r4 = with_field (r4, PR_PROOF, g_bytes_get_data (same4, NULL), g_bytes_get_size (same4));
+  g_autoptr(GBytes) f4 = answer (a4, good_r4);
+  g_assert_nonnull (f4);
 
   /* the responder's signature moved into a finish message: the purposes
    * differ per role, so it does not verify as the initiator's */
@@ -260,10 +272,17 @@ test_mismatch (void)
   g_autoptr(ChatdPeerHandshake) a5 = initiator (&alice, &bob, &init5);
   g_autoptr(ChatdPeerHandshake) b5 = responder (&bob, &alice);
   g_autoptr(GBytes) r5 = answer (b5, init5);
-  g_autoptr(ChatdAuthMessage) rm = chatd_auth_message_parse (r5, NULL);
-  ChatdSlice reflected[] = { rm->fields[PR_SIGNATURE], rm->fields[PR_CONFIRM] };
-  g_autoptr(GBytes) fake_finish = chatd_auth_message_build (CHATD_MSG_PEER_FINISH, reflected, 2);
+  g_autoptr(GBytes) sig5 = NULL, mac5 = NULL;
+  g_assert_true (chatd_peer_handshake_open_proof_for_testing (b5, CHATD_PEER_ROLE_RESPONDER, r5, &sig5, &mac5));
+  g_autoptr(GBytes) proof5 = chatd_peer_handshake_seal_proof_for_testing (b5, CHATD_PEER_ROLE_INITIATOR, sig5, mac5);
+  ChatdSlice reflected[] = { CHATD_SLICE (g_bytes_get_data (proof5, NULL), g_bytes_get_size (proof5)) };
+  g_autoptr(GBytes) fake_finish = chatd_auth_message_build (CHATD_MSG_PEER_FINISH, reflected, 1);
   assert_dropped (b5, fake_finish, CHATD_ERROR_REFUSED);
+  /* and the response's proof as it is (sealed for the other direction) */
+  g_autoptr(ChatdAuthMessage) rm = chatd_auth_message_parse (r5, NULL);
+  ChatdSlice moved[] = { rm->fields[PR_PROOF] };
+  g_autoptr(GBytes) moved_finish = chatd_auth_message_build (CHATD_MSG_PEER_FINISH, moved, 1);
+  assert_dropped (b5, moved_finish, CHATD_ERROR_REFUSED);
 }
 
 static void
@@ -293,6 +312,84 @@ test_bad_input (void)
   g_assert_cmpstr (from, ==, "Alice");
   g_assert_cmpstr (to, ==, "Bob");
   g_assert_false (chatd_peer_handshake_peek_init (garbage, &from, &to, NULL));
+}
+
+/* The names are in the transcript, not only the keys: the same keys under
+ * another name (relabelled in transit, the responder knows the initiator's
+ * key under that name, or knows itself by another name) do not make a
+ * session. */
+static void
+test_names_in_transcript (void)
+{
+  g_autoptr(GError) error = NULL;
+  /* the initiator's name changed: Bob has Alice's very key pinned as "Alicia" */
+  g_autoptr(GBytes) init = NULL;
+  g_autoptr(ChatdPeerHandshake) a = initiator (&alice, &bob, &init);
+  g_autoptr(GBytes) relabelled = with_field (init, PI_INITIATOR, "Alicia", 6);
+  ChatdPeerIdentity b_self = self_of (&bob), alicia = { "Alicia", alice.public_key };
+  g_autoptr(ChatdPeerHandshake) b = chatd_peer_handshake_new_responder (CHANNEL_SUITE, &b_self, &alicia, NULL, T0,
+                                                                        &error);
+  g_assert_no_error (error);
+  g_autoptr(GBytes) response = answer (b, relabelled);
+  assert_dropped (a, response, CHATD_ERROR_REFUSED);
+
+  /* the responder's name changed: Bob's key, known to itself as "Robert" */
+  g_autoptr(GBytes) init2 = NULL;
+  g_autoptr(ChatdPeerHandshake) a2 = initiator (&alice, &bob, &init2);
+  g_autoptr(GBytes) relabelled2 = with_field (init2, PI_RESPONDER, "Robert", 6);
+  ChatdPeerIdentity robert = { "Robert", bob.key }, b_peer = peer_of (&alice);
+  g_autoptr(ChatdPeerHandshake) b2 = chatd_peer_handshake_new_responder (CHANNEL_SUITE, &robert, &b_peer, NULL, T0,
+                                                                         &error);
+  g_autoptr(GBytes) response2 = answer (b2, relabelled2);
+  assert_dropped (a2, response2, CHATD_ERROR_REFUSED);
+}
+
+/* The signatures travel sealed under the handshake keys: neither
+ * PEER_RESPONSE nor PEER_FINISH carries a signature an observer could read
+ * and check against the published keys; opened with the handshake keys,
+ * each is the signer's valid signature over the transcript. */
+static void
+test_proofs_sealed (void)
+{
+  g_autoptr(GBytes) init = NULL;
+  g_autoptr(ChatdPeerHandshake) a = initiator (&alice, &bob, &init);
+  g_autoptr(ChatdPeerHandshake) b = responder (&bob, &alice);
+  g_autoptr(GBytes) response = answer (b, init);
+  g_autoptr(GBytes) finish = answer (a, response);
+  gsize th_len = 0;
+  const guint8 *th = chatd_peer_handshake_transcript_hash (b, &th_len);
+  ChatdSlice th_field = CHATD_SLICE (th, th_len);
+  struct { GBytes *message; ChatdPeerRole of; const TestUser *signer; const char *purpose; } cases[] = {
+    { response, CHATD_PEER_ROLE_RESPONDER, &bob, CHATD_PURPOSE_PEER_RESPONDER },
+    { finish, CHATD_PEER_ROLE_INITIATOR, &alice, CHATD_PURPOSE_PEER_INITIATOR },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GBytes) sig = NULL, mac = NULL;
+      g_assert_true (chatd_peer_handshake_open_proof_for_testing (b, cases[i].of, cases[i].message, &sig, &mac));
+      g_assert_true (chatd_domain_verify (cases[i].signer->public_key, cases[i].purpose, &th_field, 1,
+                                          g_bytes_get_data (sig, NULL), g_bytes_get_size (sig), NULL));
+      gsize len = 0;
+      const guint8 *wire = g_bytes_get_data (cases[i].message, &len);
+      g_assert_null (memmem (wire, len, g_bytes_get_data (sig, NULL), g_bytes_get_size (sig)));
+      g_assert_null (memmem (wire, len, g_bytes_get_data (mac, NULL), g_bytes_get_size (mac)));
+    }
+  g_autoptr(GBytes) none = answer (b, finish);
+  g_assert_null (none);
+  g_assert_cmpint (chatd_peer_handshake_get_state (b), ==, CHATD_PEER_HANDSHAKE_DONE);
+  /* CHATD_PEER_WRITE_CORPUS=tests/fuzz/corpus/peer refreshes the fuzz seeds */
+  const char *corpus = g_getenv ("CHATD_PEER_WRITE_CORPUS");
+  if (corpus != NULL)
+    {
+      GBytes *seeds[] = { init, response, finish };
+      const char *names[] = { "peer-init", "peer-response", "peer-finish" };
+      for (guint i = 0; i < G_N_ELEMENTS (seeds); i++)
+        {
+          g_autofree char *path = g_build_filename (corpus, names[i], NULL);
+          g_assert_true (g_file_set_contents (path, g_bytes_get_data (seeds[i], NULL),
+                                              g_bytes_get_size (seeds[i]), NULL));
+        }
+    }
 }
 
 /* Junk, duplicates and forgeries on the wire do not kill a genuine
@@ -325,8 +422,11 @@ test_junk_then_genuine (void)
   assert_dropped (a, bad_response, CHATD_ERROR_REFUSED);
   g_autoptr(GBytes) finish = answer (a, response);
   g_assert_cmpint (chatd_peer_handshake_get_state (a), ==, CHATD_PEER_HANDSHAKE_DONE);
-  /* responder: a finish with a zero confirmation, then the genuine one */
-  g_autoptr(GBytes) bad_finish = with_field (finish, PF_CONFIRM, zero, sizeof zero);
+  /* responder: a finish with a damaged proof, then the genuine one */
+  gsize finish_len = 0;
+  guint8 *flipped = g_memdup2 (g_bytes_get_data (finish, &finish_len), g_bytes_get_size (finish));
+  flipped[finish_len - 3] ^= 1;   /* inside the sealed proof */
+  g_autoptr(GBytes) bad_finish = g_bytes_new_take (flipped, finish_len);
   assert_dropped (b, bad_finish, CHATD_ERROR_REFUSED);
   g_autoptr(GBytes) none = answer (b, finish);
   g_assert_null (none);
@@ -408,6 +508,8 @@ main (int argc, char **argv)
   g_test_add_func ("/peer/handshake/mitm", test_mitm);
   g_test_add_func ("/peer/handshake/mismatch", test_mismatch);
   g_test_add_func ("/peer/handshake/bad-input", test_bad_input);
+  g_test_add_func ("/peer/handshake/names-in-transcript", test_names_in_transcript);
+  g_test_add_func ("/peer/handshake/proofs-sealed", test_proofs_sealed);
   g_test_add_func ("/peer/handshake/junk-then-genuine", test_junk_then_genuine);
   g_test_add_func ("/peer/handshake/dropped-times-out", test_dropped_times_out);
   int status = g_test_run ();

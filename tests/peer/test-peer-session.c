@@ -5,6 +5,7 @@
  * end, fresh each time, from the random generator only) and against a dump
  * of the receive state (opens what is in flight, nothing received). */
 #include "peer-test-util.h"
+#include "channel.h"
 
 static TestUser alice, bob;
 static const gint64 T0 = 1000 * G_USEC_PER_SEC;
@@ -896,6 +897,168 @@ test_link_expiry (void)
   test_handshake_clear (&t2);
 }
 
+/* ---- L4: secret hygiene after failures ---- */
+
+/* the channel suite with failures on demand and the last key given to an
+ * AEAD context recorded */
+static ChatdSuite faulty_suite;
+static gboolean fail_context_seal;
+static guint fail_hash_in;   /* 0: never; n: the n-th hash call from now fails */
+static guint8 last_context_key[64];
+
+static gboolean
+faulty_hash (const guint8 *data, gsize len, guint8 *ret_digest, GError **error)
+{
+  if (fail_hash_in > 0 && --fail_hash_in == 0)
+    {
+      memset (ret_digest, 0xee, chatd_suite_25519.kdf_len);   /* a half-written digest */
+      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_FAILED, "injected hash failure");
+      return FALSE;
+    }
+  return chatd_suite_25519.hash (data, len, ret_digest, error);
+}
+
+static gboolean
+recording_set_key (ChatdAeadContext *context, const guint8 *key, GError **error)
+{
+  memcpy (last_context_key, key, chatd_suite_25519.aead_key_len);
+  return chatd_suite_25519.aead_context_set_key (context, key, error);
+}
+
+static gboolean
+faulty_context_seal (ChatdAeadContext *context, const guint8 *nonce, const guint8 *aad, gsize aad_len,
+                     const guint8 *plaintext, gsize plaintext_len, guint8 *ret_ciphertext, GError **error)
+{
+  if (fail_context_seal)
+    {
+      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_FAILED, "injected seal failure");
+      return FALSE;
+    }
+  return chatd_suite_25519.aead_context_seal (context, nonce, aad, aad_len, plaintext, plaintext_len,
+                                              ret_ciphertext, error);
+}
+
+static gboolean
+all_zero (const guint8 *data, gsize len)
+{
+  for (gsize i = 0; i < len; i++)
+    if (data[i] != 0)
+      return FALSE;
+  return TRUE;
+}
+
+/* A failed open leaves no peeked key or chain key behind; a failed seal
+ * leaves no message key in the seal context; a failing hash leaves no
+ * digest in the ratchet. */
+static void
+test_failure_hygiene (void)
+{
+  faulty_suite = chatd_suite_25519;
+  faulty_suite.hash = faulty_hash;
+  faulty_suite.aead_context_set_key = recording_set_key;
+  faulty_suite.aead_context_seal = faulty_context_seal;
+  ChatdPeerIdentity a = self_of (&alice), a_peer = peer_of (&bob);
+  ChatdPeerIdentity b = self_of (&bob), b_peer = peer_of (&alice);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) init = NULL, response = NULL, finish = NULL, none = NULL;
+  g_autoptr(ChatdPeerHandshake) hi = chatd_peer_handshake_new_initiator (&faulty_suite, &a, &a_peer, NULL, T0,
+                                                                         &init, &error);
+  g_autoptr(ChatdPeerHandshake) hr = chatd_peer_handshake_new_responder (&faulty_suite, &b, &b_peer, NULL, T0,
+                                                                         &error);
+  g_assert_true (chatd_peer_handshake_receive (hr, init, T0, &response, &error));
+  g_assert_true (chatd_peer_handshake_receive (hi, response, T0, &finish, &error));
+  g_assert_true (chatd_peer_handshake_receive (hr, finish, T0, &none, &error));
+  g_assert_no_error (error);
+  g_autoptr(ChatdPeerSession) si = chatd_peer_handshake_take_session (hi);
+  g_autoptr(ChatdPeerSession) sr = chatd_peer_handshake_take_session (hr);
+
+  /* a forged message 10 ahead: the key was derived, the AEAD refused it */
+  g_autoptr(GBytes) forged = forged_message (chatd_peer_session_id (sr), 10);
+  assert_refused (sr, forged);
+  g_assert_false (chatd_peer_session_holds_pending_for_testing (sr));
+  /* a real message with the wrong associated data: the same */
+  g_autoptr(GBytes) m = seal_text (si, "real", NULL);
+  g_assert_null (chatd_peer_session_open (sr, m, (const guint8 *) "AAD", 3, NULL, &error));
+  g_clear_error (&error);
+  g_assert_false (chatd_peer_session_holds_pending_for_testing (sr));
+  assert_opens (sr, m, "real");
+  g_assert_false (chatd_peer_session_holds_pending_for_testing (sr));
+
+  /* a seal that fails in the cipher: the context holds no message key */
+  fail_context_seal = TRUE;
+  g_assert_null (chatd_peer_session_seal (si, NULL, 0, (const guint8 *) "x", 1, NULL, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_FAILED);
+  g_clear_error (&error);
+  fail_context_seal = FALSE;
+  g_assert_true (all_zero (last_context_key, chatd_suite_25519.aead_key_len));
+
+  /* the chain-key hash of a seal fails (the second hash of the step): no
+   * digest left in the ratchet */
+  fail_hash_in = 2;
+  g_assert_null (chatd_peer_session_seal (si, NULL, 0, (const guint8 *) "x", 1, NULL, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  fail_hash_in = 0;
+  g_assert_false (chatd_peer_session_send_scratch_dirty_for_testing (si));
+}
+
+/* ---- L6: limits and suites ---- */
+
+/* Extreme limits do not wrap around: a huge re-key count still seals, a
+ * huge handshake timeout does not time out at once. */
+static void
+test_limits_overflow (void)
+{
+  ChatdPeerHandshakeConfig config = { .timeout_us = G_MAXINT64,
+                                      .limits.rekey_messages = G_MAXUINT64 / 2 + 1,
+                                      .limits.rekey_after_us = G_MAXINT64 };
+  ChatdPeerIdentity a = self_of (&alice), a_peer = peer_of (&bob);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) init = NULL;
+  g_autoptr(ChatdPeerHandshake) h = chatd_peer_handshake_new_initiator (CHANNEL_SUITE, &a, &a_peer, &config, T0,
+                                                                        &init, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (chatd_peer_handshake_deadline (h), ==, G_MAXINT64);
+  g_assert_true (chatd_peer_handshake_check_timeout (h, T0 + (gint64) 3600 * G_USEC_PER_SEC, &error));
+  g_assert_no_error (error);
+  TestHandshake t;
+  test_run_handshake (&alice, &bob, &config, T0, FALSE, &t);
+  g_autoptr(GBytes) m = seal_text (t.initiator, "still seals", NULL);
+  assert_opens (t.responder, m, "still seals");
+  g_assert_false (chatd_peer_session_needs_rekey (t.initiator, T0 + (gint64) 3600 * G_USEC_PER_SEC));
+  g_assert_cmpint (chatd_peer_session_end_of_life (t.initiator), ==, G_MAXINT64);
+  test_handshake_clear (&t);
+}
+
+/* A suite with short AEAD keys or tags cannot carry a peer session; a
+ * channel made from a session's keys has no (all-zero) confirm key. */
+static void
+test_weak_suites (void)
+{
+  static ChatdSuite short_tag, short_key;
+  short_tag = chatd_suite_25519;
+  short_tag.aead_tag_len = 8;
+  short_key = chatd_suite_25519;
+  short_key.aead_key_len = 8;
+  g_autoptr(GError) error = NULL;
+  g_assert_true (chatd_peer_suite_is_usable (CHANNEL_SUITE, &error));
+  g_assert_false (chatd_peer_suite_is_usable (&short_tag, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_NOT_SUPPORTED);
+  g_clear_error (&error);
+  g_assert_false (chatd_peer_suite_is_usable (&short_key, &error));
+  g_clear_error (&error);
+  ChatdPeerIdentity a = self_of (&alice), a_peer = peer_of (&bob);
+  g_autoptr(GBytes) init = NULL;
+  g_assert_null (chatd_peer_handshake_new_initiator (&short_tag, &a, &a_peer, NULL, T0, &init, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_NOT_SUPPORTED);
+  g_clear_error (&error);
+
+  guint8 k1[32] = { 1 }, k2[32] = { 2 };
+  g_autoptr(ChatdChannel) channel = chatd_channel_new_with_keys (CHANNEL_SUITE, k1, k2, &error);
+  g_assert_no_error (error);
+  g_assert_null (chatd_channel_confirm_key (channel));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -918,6 +1081,9 @@ main (int argc, char **argv)
   g_test_add_func ("/peer/session/ephemeral-fresh", test_ephemeral_fresh);
   g_test_add_func ("/peer/session/ephemeral-from-rng", test_ephemeral_from_rng);
   g_test_add_func ("/peer/session/forged-far-ahead", test_forged_far_ahead);
+  g_test_add_func ("/peer/session/failure-hygiene", test_failure_hygiene);
+  g_test_add_func ("/peer/session/limits-overflow", test_limits_overflow);
+  g_test_add_func ("/peer/session/weak-suites", test_weak_suites);
   int status = g_test_run ();
   test_user_clear (&alice);
   test_user_clear (&bob);
