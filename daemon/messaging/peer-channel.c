@@ -58,6 +58,7 @@ struct _Channel {
   ChatdConnection    *stashed_connection;
   GQueue              waiting;            /* Outgoing* */
   GHashTable         *inflight;           /* GBytes (session id || counter BE) -> Outgoing* */
+  GQueue              sealed_order;       /* GBytes keys in the order sealed (acked ones popped lazily) */
   gint64              since;              /* real time of the current session's handshake */
   guint64             n_sent, n_received, n_handshakes;
 };
@@ -143,6 +144,7 @@ requeue_inflight (Channel *ch)
 {
   g_autoptr(GList) values = g_hash_table_get_values (ch->inflight);
   g_hash_table_steal_all (ch->inflight);
+  g_queue_clear_full (&ch->sealed_order, (GDestroyNotify) g_bytes_unref);
   /* the key's order is not the send order: sort by the tag's arrival is not
    * known here, so order does not matter for correctness (ids dedupe) */
   for (GList *l = values; l != NULL; l = l->next)
@@ -182,6 +184,7 @@ channel_free (Channel *ch)
   g_clear_pointer (&ch->key, chatd_key_free);
   g_clear_pointer (&ch->key_blob, g_bytes_unref);
   g_hash_table_unref (ch->inflight);
+  g_queue_clear_full (&ch->sealed_order, (GDestroyNotify) g_bytes_unref);
   g_free (ch->suite);
   g_free (ch->name);
   g_free (ch->folded);
@@ -201,6 +204,7 @@ channel_get (ChatdPeerChannels *c, const char *name, gboolean create)
   ch->folded = g_steal_pointer (&folded);
   ch->link = chatd_peer_link_new (c->budget);
   g_queue_init (&ch->waiting);
+  g_queue_init (&ch->sealed_order);
   ch->inflight = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref,
                                         (GDestroyNotify) outgoing_free);
   g_hash_table_insert (c->channels, ch->folded, ch);
@@ -588,6 +592,36 @@ on_message_sent (ChatdEndpoint *endpoint, ChatdConnection *connection, const GEr
   g_free (ref);
 }
 
+/* The receiver accepts a counter at most CHATD_PEER_MAX_GAP ahead of the
+ * oldest one it still waits for: the next message is sealed only while it
+ * is less than CHATD_PEER_CHANNEL_INFLIGHT_MAX ahead of the oldest message
+ * of the current session without a receipt (one lost and retransmitted
+ * message must not let the others run out of the window). */
+static gboolean
+window_open (Channel *ch)
+{
+  ChatdPeerSession *current = chatd_peer_link_current (ch->link);
+  GBytes *head;
+  while ((head = g_queue_peek_head (&ch->sealed_order)) != NULL && !g_hash_table_contains (ch->inflight, head))
+    g_bytes_unref (g_queue_pop_head (&ch->sealed_order));
+  if (current == NULL)
+    return TRUE;
+  /* the oldest unacknowledged message of the current session (older
+   * sessions' messages do not count against its counters) */
+  for (GList *l = ch->sealed_order.head; l != NULL; l = l->next)
+    {
+      const guint8 *key = g_bytes_get_data (l->data, NULL);
+      if (!g_hash_table_contains (ch->inflight, l->data) ||
+          memcmp (key, chatd_peer_session_id (current), CHATD_PEER_SESSION_ID_LEN) != 0)
+        continue;
+      guint64 oldest = 0;
+      for (int i = 0; i < 8; i++)
+        oldest = oldest << 8 | key[CHATD_PEER_SESSION_ID_LEN + i];
+      return chatd_peer_session_sealed_count (current) - oldest < CHATD_PEER_CHANNEL_INFLIGHT_MAX;
+    }
+  return TRUE;
+}
+
 static void
 pump (Channel *ch)
 {
@@ -603,7 +637,8 @@ pump (Channel *ch)
   if (!usable || ch->connection == NULL)
     return;
   g_autoptr(GBytes) aad = message_aad (c->own_folded, ch->folded);
-  while (!g_queue_is_empty (&ch->waiting) && g_hash_table_size (ch->inflight) < CHATD_PEER_CHANNEL_INFLIGHT_MAX)
+  while (!g_queue_is_empty (&ch->waiting) && g_hash_table_size (ch->inflight) < CHATD_PEER_CHANNEL_INFLIGHT_MAX &&
+         window_open (ch))
     {
       Outgoing *o = g_queue_peek_head (&ch->waiting);
       guint64 counter = 0;
@@ -628,6 +663,7 @@ pump (Channel *ch)
       guint8 session_id[CHATD_PEER_SESSION_ID_LEN];
       chatd_peer_message_session_id (sealed, session_id, NULL);
       GBytes *key = inflight_key (session_id, counter);
+      g_queue_push_tail (&ch->sealed_order, g_bytes_ref (key));
       o->sent_us = now;
       o->attempts++;
       g_hash_table_insert (ch->inflight, g_bytes_ref (key), o);
