@@ -99,7 +99,7 @@ load_config (ChatdNodeOptions *options, gboolean *server_flag, GError **error)
     "server", "user", "connect", "listen", "advertise", "password-file", "server-key",
     "server-fingerprint", "state-dir", "socket", "plugin-dir", "wait", NULL };
   static const char *const plugin_keys[] = { "critical", "disabled", NULL };
-  static const char *const server_keys[] = { "kdf-memory-kib", "kdf-passes", "pow-bits", NULL };
+  static const char *const server_keys[] = { "kdf-memory-kib", "kdf-passes", "pow-bits", "login-deadline", NULL };
 
   g_auto(GStrv) groups = g_key_file_get_groups (file, NULL);
   for (guint g = 0; groups[g] != NULL; g++)
@@ -161,7 +161,7 @@ load_config (ChatdNodeOptions *options, gboolean *server_flag, GError **error)
     }
   struct { const char *key; guint *field; } server_numbers[] = {
     { "kdf-memory-kib", &options->kdf_memory_kib }, { "kdf-passes", &options->kdf_passes },
-    { "pow-bits", &options->pow_bits },
+    { "pow-bits", &options->pow_bits }, { "login-deadline", &options->login_deadline_s },
   };
   for (guint i = 0; i < G_N_ELEMENTS (server_numbers); i++)
     if (g_key_file_has_key (file, SERVER_GROUP, server_numbers[i].key, NULL))

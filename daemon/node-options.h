@@ -23,6 +23,7 @@ typedef struct {
   guint      kdf_memory_kib;  /* server: Argon2id memory for server-made keys (0: default) */
   guint      kdf_passes;      /* server: Argon2id passes (0: default) */
   guint      pow_bits;        /* server: login proof-of-work bits (0: default) */
+  guint      login_deadline_s;/* server: seconds a connection may stay without a session (0: default) */
 } ChatdNodeOptions;
 
 #define CHATD_DEFAULT_SERVER_LISTEN "127.0.0.1:5000"

@@ -1,10 +1,13 @@
 /* test-limits.c: limits a client or peer has a say in, at the edge, with
  * real processes (issue 7, part 5; doc/limits.md): control-socket clients
- * connected at once, requests in flight per client, message size at send.
+ * connected at once, requests in flight per client, message size at send,
+ * and the server's login deadline for connections that start no session.
  * The limit itself is accepted, one more is refused with a clear reason and
  * counted, and the node goes on serving. */
 #include "chat-net.h"
+#include "chatd-transport.h"
 
+#include <gcrypt.h>
 #include <string.h>
 
 /* daemon/control-server.h */
@@ -166,12 +169,102 @@ test_message_size (void)
   net_stop (&net);
 }
 
+/* ---- the login deadline ---- */
+
+typedef struct {
+  gboolean sent, closed;
+  GError  *close_error;
+  gint64   closed_at;
+} Probe;
+
+static void
+on_probe_sent (ChatdEndpoint *endpoint, ChatdConnection *connection, const GError *error, gpointer user_data)
+{
+  Probe *probe = user_data;
+  g_assert_no_error (error);
+  probe->sent = TRUE;
+}
+
+static void
+on_probe_connection (ChatdEndpoint *endpoint, ChatdConnection *connection, ChatdConnectionEvent event,
+                     const GError *error, gpointer user_data)
+{
+  Probe *probe = user_data;
+  if (event != CHATD_CONNECTION_EVENT_CLOSED)
+    return;
+  probe->closed = TRUE;
+  probe->closed_at = g_get_monotonic_time ();
+  probe->close_error = error ? g_error_copy (error) : NULL;
+}
+
+static void
+iterate_until (gboolean *flag, int seconds)
+{
+  gint64 until = g_get_monotonic_time () + (gint64) seconds * G_USEC_PER_SEC;
+  while (!*flag && g_get_monotonic_time () < until)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
+}
+
+/* A peer completes the transport handshake, sends something that is not a
+ * login and keeps its connection alive: the server closes it once the login
+ * deadline (2 s here) has passed, and counts it; a logged-in user's session,
+ * older than the deadline by then, stays. */
+static void
+test_login_deadline (void)
+{
+  Net net = { 0 };
+  net.server = test_node_new ();
+  net.users = g_ptr_array_new_with_free_func ((GDestroyNotify) test_node_free);
+  g_autofree char *config = g_build_filename (net.server->root, "server.conf", NULL);
+  g_assert_true (g_file_set_contents (config, SERVER_CONFIG "login-deadline=2\n", -1, NULL));
+  test_node_start_server (net.server, CHATD_ARGS ("--config", config));
+  g_assert_cmpint (test_run_chatctl (net.server, CHATD_ARGS ("seed"), NULL, NULL), ==, 0);
+  net.connect = status_field (net.server, "listen");
+  TestNode *alice = login (&net, "Alice");
+
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChatdTransport) transport = chatd_transport_new ("127.0.0.1", 0, NULL, NULL, &error);
+  g_assert_no_error (error);
+  Probe probe = { 0 };
+  chatd_transport_set_connection_callback (transport, on_probe_connection, &probe);
+  ChatdAddress server;
+  const char *colon = strrchr (net.connect, ':');
+  g_autofree char *host = g_strndup (net.connect, colon - net.connect);
+  g_assert_true (chatd_address_parse (host, (guint16) atoi (colon + 1), &server, NULL));
+  g_autoptr(GBytes) junk = g_bytes_new_static ("not a login message", 19);
+  gint64 t0 = g_get_monotonic_time ();
+  chatd_transport_send (transport, &server, junk, on_probe_sent, &probe);
+  iterate_until (&probe.sent, 5);
+  g_assert_true (probe.sent);                    /* the server's transport took it */
+  g_autoptr(JsonNode) before = json_of (net.server, CHATD_ARGS ("stats"));
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (before), "server.unsettled"), ==, 1);
+  iterate_until (&probe.closed, 15);             /* deadline + the 5 s sweep + slack */
+  g_assert_true (probe.closed);
+  g_test_message ("closed by the server after %.1f s", (probe.closed_at - t0) / 1e6);
+  g_assert_cmpint (probe.closed_at - t0, >=, 2 * G_USEC_PER_SEC);   /* not before the deadline */
+  g_assert_error (probe.close_error, CHATD_TRANSPORT_ERROR, CHATD_TRANSPORT_ERROR_CLOSED);
+  g_clear_error (&probe.close_error);
+  g_autoptr(JsonNode) after = json_of (net.server, CHATD_ARGS ("stats"));
+  JsonObject *stats = json_node_get_object (after);
+  g_assert_cmpint (json_object_get_int_member (stats, "server.unsettled-closed"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (stats, "server.unsettled"), ==, 0);
+  /* Alice's session is older than the deadline and untouched */
+  g_assert_true (login_state_is (alice, "online"));
+  g_assert_true (list_has (net.server, "Alice"));
+  g_assert_cmpint (json_object_get_int_member (stats, "server.sessions-replaced"), ==, 0);
+  net_stop (&net);
+}
+
 int
 main (int argc, char **argv)
 {
+  gcry_check_version (NULL);
+  gcry_control (GCRYCTL_INITIALIZATION_FINISHED, 0);
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/integration/limits/control-clients", test_control_clients);
   g_test_add_func ("/integration/limits/calls-per-client", test_calls_per_client);
   g_test_add_func ("/integration/limits/message-size", test_message_size);
+  g_test_add_func ("/integration/limits/login-deadline", test_login_deadline);
   return g_test_run ();
 }
