@@ -115,6 +115,46 @@ test_connections_per_endpoint (void)
   harness_clear (&h);
 }
 
+/* The endpoint alone (sans-IO, nothing polled in between): at most 64
+ * stateless RETRY answers wait to be sent; one more INITIAL is dropped and
+ * counted; once they are sent, answers are made again. */
+static void
+test_stateless_queue (void)
+{
+  ChatdAddress local = address ("10.0.0.1", 4433);
+  ChatdEndpoint *ep = chatd_endpoint_new (NULL, &local);
+  guint8 buf[CHATD_MAX_DATAGRAM_LIMIT];
+  gint64 now = 1000000;
+  for (guint i = 0; i < 64; i++)
+    {
+      g_autofree char *host = g_strdup_printf ("10.0.2.%u", i + 1);
+      ChatdAddress from = address (host, 5000);
+      initial (buf, 500 + i, NULL, 0);
+      chatd_endpoint_handle_datagram (ep, now, &from, buf, CHATD_MIN_INITIAL_SIZE);
+    }
+  g_assert_cmpuint (chatd_endpoint_get_counter (ep, "retries_sent"), ==, 64);
+  g_assert_cmpuint (chatd_endpoint_get_counter (ep, "dropped_stateless_queue_full"), ==, 0);
+  ChatdAddress late = address ("10.0.3.1", 5000);
+  initial (buf, 999, NULL, 0);
+  chatd_endpoint_handle_datagram (ep, now, &late, buf, CHATD_MIN_INITIAL_SIZE);
+  g_assert_cmpuint (chatd_endpoint_get_counter (ep, "retries_sent"), ==, 64);
+  g_assert_cmpuint (chatd_endpoint_get_counter (ep, "dropped_stateless_queue_full"), ==, 1);
+  /* drained: each answer is one small datagram, no more than received */
+  ChatdAddress to;
+  guint sent = 0;
+  gsize len;
+  while ((len = chatd_endpoint_poll_transmit (ep, now, buf, sizeof buf, &to)) > 0)
+    {
+      g_assert_cmpuint (len, <, CHATD_MIN_INITIAL_SIZE);
+      sent++;
+    }
+  g_assert_cmpuint (sent, ==, 64);
+  initial (buf, 999, NULL, 0);
+  chatd_endpoint_handle_datagram (ep, now, &late, buf, CHATD_MIN_INITIAL_SIZE);
+  g_assert_cmpuint (chatd_endpoint_get_counter (ep, "retries_sent"), ==, 65);
+  chatd_endpoint_free (ep);
+}
+
 /* ---- frames by hand on an established connection ---- */
 
 static guint64 next_pn = 5000000;
@@ -227,6 +267,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/transport/limits/connections-per-address", test_connections_per_address);
   g_test_add_func ("/transport/limits/connections-per-endpoint", test_connections_per_endpoint);
+  g_test_add_func ("/transport/limits/stateless-retries", test_stateless_queue);
   g_test_add_func ("/transport/limits/streams-per-connection", test_streams_per_connection);
   g_test_add_func ("/transport/limits/reassembly-bytes", test_reassembly_bytes);
   return g_test_run ();
