@@ -63,6 +63,7 @@ test_control_clients (void)
       g_assert_no_error (error);
       g_autoptr(GVariant) reply = call (c, "ListCommands", NULL, &error);
       g_assert_no_error (error);
+      g_assert_nonnull (reply);   /* served: it is one of the node's clients */
       g_ptr_array_add (clients, c);
     }
   g_assert_cmpint (stat_of (node, "control.clients"), ==, MAX_CLIENTS);
@@ -74,6 +75,7 @@ test_control_clients (void)
     g_assert_no_error (error);
     g_autoptr(GVariant) reply = call (c, "ListCommands", NULL, &error);
     g_assert_no_error (error);
+    g_assert_nonnull (reply);
     g_ptr_array_add (clients, c);
   }
   g_autofree char *err = NULL;
