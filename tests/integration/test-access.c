@@ -209,6 +209,8 @@ test_file_modes (void)
   TestNode *dave = test_node_new ();
   g_ptr_array_add (net.users, dave);
   g_assert_cmpint (start_user (&net, dave, "Dave", "dave-pw", CHATD_ARGS ("--enroll", token), NULL), ==, 0);
+  for (const char *const *n = CHATD_ARGS ("Alice", "Bob", "Dave"); *n; n++)
+    g_assert_true (wait_until (alice, reachable, *n, 20));
   g_autofree char *out = NULL;
   g_assert_cmpint (test_run_chatctl (alice, CHATD_ARGS ("send", "Bob,Dave", "hello"), &out, NULL), ==, 0);
   g_clear_pointer (&out, g_free);

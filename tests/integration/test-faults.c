@@ -86,6 +86,7 @@ inbox_texts (TestNode *node)
 static void
 send_ok (TestNode *from, const char *to, const char *text)
 {
+  g_assert_true (wait_until (from, reachable, to, 20));
   g_autofree char *out = NULL;
   g_assert_cmpint (test_run_chatctl (from, CHATD_ARGS ("send", to, text), &out, NULL), ==, 0);
   g_assert_true (g_str_has_prefix (out, "delivered "));

@@ -279,6 +279,7 @@ test_flood (void)
   net_start (&net);
   TestNode *alice = login (&net, "Alice");
   TestNode *bob = login (&net, "Bob");
+  g_assert_true (wait_until (alice, reachable, "Bob", 20));
   g_autofree char *out = NULL;
   g_assert_cmpint (test_run_chatctl (alice, CHATD_ARGS ("send", "Bob", "warm-up"), &out, NULL), ==, 0);
   g_autoptr(GRand) rand = g_rand_new_with_seed (7);
@@ -289,7 +290,8 @@ test_flood (void)
 
   /* a real user still logs in, and messages still flow */
   TestNode *charlie = login (&net, "Charlie");
-  g_assert_true (wait_until (charlie, (gpointer) list_has, "Alice", 10));
+  g_assert_true (wait_until (charlie, reachable, "Alice", 20));
+  g_assert_true (wait_until (alice, reachable, "Bob", 20));
   g_clear_pointer (&out, g_free);
   g_assert_cmpint (test_run_chatctl (charlie, CHATD_ARGS ("send", "Alice", "after the flood"), &out, NULL), ==, 0);
   g_assert_true (g_str_has_prefix (out, "delivered "));

@@ -150,7 +150,8 @@ test_message_size (void)
   net_start (&net);
   TestNode *alice = login (&net, "Alice");
   TestNode *bob = login (&net, "Bob");
-  /* exactly the limit, as an argument: delivered */
+  g_assert_true (wait_until (alice, reachable, "Bob", 20));
+  /* exactly the limit, from stdin: delivered */
   g_autofree char *at_limit = text_of (MESSAGE_TEXT_MAX - 1);
   g_autofree char *at = g_strconcat (at_limit, "!", NULL);
   g_assert_cmpuint (strlen (at), ==, MESSAGE_TEXT_MAX);
