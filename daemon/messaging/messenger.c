@@ -896,6 +896,19 @@ chatd_messenger_free (ChatdMessenger *m)
 {
   if (m == NULL)
     return;
+  /* sends still waiting for a receipt end now, failed: their callers get an
+   * answer and their jobs are freed (a node stopped within the receipt
+   * timeout of a send would otherwise leak them) */
+  g_autofree gpointer *ids = g_hash_table_get_keys_as_array (m->awaiting, NULL);
+  g_autoptr(GPtrArray) waiting = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; ids[i] != NULL; i++)
+    g_ptr_array_add (waiting, g_strdup (ids[i]));
+  for (guint i = 0; i < waiting->len; i++)
+    {
+      Delivery *d = g_hash_table_lookup (m->awaiting, waiting->pdata[i]);
+      if (d != NULL)
+        delivery_done (d, "failed", "the node stopped before the recipient's receipt came");
+    }
   g_clear_pointer (&m->awaiting, g_hash_table_unref);
   chatd_mailbox_free (m->mailbox);
   g_free (m);

@@ -39,6 +39,8 @@ test_both_ways (void)
   net_start (&net);
   TestNode *alice = login (&net, "Alice");
   TestNode *bob = login (&net, "Bob");
+  g_assert_true (wait_until (alice, reachable, "Bob", 20));
+  g_assert_true (wait_until (bob, reachable, "Alice", 20));
   int status;
   g_autofree char *out = send_text (alice, "Bob", "hello Bob", &status);
   g_assert_cmpint (status, ==, 0);
@@ -80,6 +82,7 @@ test_big_and_many (void)
   net_start (&net);
   TestNode *alice = login (&net, "Alice");
   TestNode *bob = login (&net, "Bob");
+  g_assert_true (wait_until (alice, reachable, "Bob", 20));
   /* 1 MiB from stdin */
   gsize size = 1024 * 1024;
   g_autofree char *big = g_malloc (size + 1);
@@ -189,8 +192,10 @@ test_recv_follow (void)
   net_start (&net);
   TestNode *alice = login (&net, "Alice");
   TestNode *bob = login (&net, "Bob");
+  g_assert_true (wait_until (alice, reachable, "Bob", 20));   /* listed with its address */
   int status;
   g_autofree char *r0 = send_text (alice, "Bob", "before", &status);
+  g_assert_cmpint (status, ==, 0);
   g_autoptr(GSubprocessLauncher) launcher = test_node_launcher (bob);
   g_autoptr(GError) error = NULL;
   g_autoptr(GSubprocess) follow = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("CHATCTL"), "--socket",
