@@ -47,6 +47,7 @@ test_both_ways (void)
   g_assert_true (g_regex_match_simple ("^delivered [0-9a-f]{32}\n$", out, 0, 0));
   g_autofree char *back = send_text (bob, "alice", "hello Alice", &status);
   g_assert_cmpint (status, ==, 0);
+  g_assert_true (g_str_has_prefix (back, "delivered "));
 
   g_autofree char *text = NULL;
   g_assert_cmpint (test_run_chatctl (bob, CHATD_ARGS ("recv"), &text, NULL), ==, 0);
@@ -106,6 +107,7 @@ test_big_and_many (void)
       int status;
       g_autofree char *result = send_text (alice, "Bob", text, &status);
       g_assert_cmpint (status, ==, 0);
+      g_assert_true (g_str_has_prefix (result, "delivered "));
     }
   a = inbox (bob, &root, CHATD_ARGS ("--since", first_id));
   g_assert_cmpuint (json_array_get_length (a), ==, 500);
@@ -196,6 +198,7 @@ test_recv_follow (void)
   int status;
   g_autofree char *r0 = send_text (alice, "Bob", "before", &status);
   g_assert_cmpint (status, ==, 0);
+  g_assert_true (g_str_has_prefix (r0, "delivered "));
   g_autoptr(GSubprocessLauncher) launcher = test_node_launcher (bob);
   g_autoptr(GError) error = NULL;
   g_autoptr(GSubprocess) follow = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("CHATCTL"), "--socket",
@@ -207,6 +210,7 @@ test_recv_follow (void)
       g_autofree char *text = g_strdup_printf ("live %d", i);
       g_autofree char *r = send_text (alice, "Bob", text, &status);
       g_assert_cmpint (status, ==, 0);
+      g_assert_true (g_str_has_prefix (r, "delivered "));
     }
   g_usleep (300000);
   g_subprocess_send_signal (follow, SIGINT);
@@ -260,6 +264,7 @@ test_through_lossy_relay (void)
       int status;
       g_autofree char *r = send_text (alice, "Bob", text, &status);
       g_assert_cmpint (status, ==, 0);
+      g_test_message ("%s: %s", text, r);   /* delivered, or queued if the relay lost too much for 10 s */
     }
   JsonNode *root = NULL;
   JsonArray *a = inbox (bob, &root, NULL);
