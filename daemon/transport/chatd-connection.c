@@ -28,6 +28,7 @@
 #define REDUNDANT_MAX_MESSAGE 256   /* messages up to this size are copied */
 #define REDUNDANT_BUDGET 256        /* bytes of copied frames per packet */
 #define REDUNDANT_WALK 32           /* newest sent packets searched for copies */
+#define THIN_LINEAR_PTOS 3          /* probe timeouts not doubled on a thin connection */
 
 /* ---- rings ---- */
 
@@ -429,12 +430,22 @@ update_rtt (ChatdConnection *conn, gint64 latest, gint64 ack_delay)
   conn->smoothed_rtt = (7 * conn->smoothed_rtt + adjusted) / 8;
 }
 
+static gboolean connection_is_thin (ChatdConnection *conn);
+
+/* RFC 9002's probe timeout, doubled per consecutive timeout; on a thin
+ * (interactive) connection the first THIN_LINEAR_PTOS timeouts are not
+ * doubled (as Linux's thin-stream linear timeouts): each of them sends two
+ * probes that carry all the small data in flight, so a tail loss whose
+ * probes are lost too is retried after one more PTO, not after 2, 4, 8. */
 static gint64
 pto_interval (ChatdConnection *conn)
 {
   gint64 base = conn->smoothed_rtt + MAX (4 * conn->rttvar, GRANULARITY_US) +
                 config (conn)->max_ack_delay_us;
-  gint64 pto = base << MIN (conn->pto_count, 16u);
+  guint shift = conn->pto_count;
+  if (connection_is_thin (conn))
+    shift = shift >= THIN_LINEAR_PTOS ? shift - (THIN_LINEAR_PTOS - 1) : 0;
+  gint64 pto = base << MIN (shift, 16u);
   return MIN (pto, MAX_PTO_US);
 }
 
@@ -1696,10 +1707,11 @@ connection_is_thin (ChatdConnection *conn)
   return conn->ack_eliciting_in_flight <= THIN_FLIGHT_PACKETS;
 }
 
-static void
+static gboolean
 write_redundant (ChatdConnection *conn, ChatdWriter *w, guint64 first_frame)
 {
   gsize budget = REDUNDANT_BUDGET;
+  gboolean wrote = FALSE;
   guint walked = 0;
   for (guint64 pn = conn->sent.tail; pn-- > conn->sent.head && walked < REDUNDANT_WALK; walked++)
     {
@@ -1722,15 +1734,17 @@ write_redundant (ChatdConnection *conn, ChatdWriter *w, guint64 first_frame)
             continue;
           gsize size = chatd_frame_stream_header_size (f.id, f.offset, f.len, TRUE) + f.len;
           if (size > budget || size > chatd_writer_remaining (w))
-            return;
+            return wrote;
           chatd_frame_write_stream_header (w, f.id, f.offset, f.len, f.fin, TRUE);
           chatd_writer_bytes (w, f.len > 0 ? s->data + f.offset : NULL, f.len);
           g_assert (w->ok);
           record_frame (conn, CHATD_FRAME_STREAM, f.id, f.offset, f.len, f.fin);
           budget -= size;
           conn->counters.bytes_redundant += size;
+          wrote = TRUE;
         }
     }
+  return wrote;
 }
 
 static gboolean
@@ -1908,12 +1922,14 @@ chatd_conn_build_packet (ChatdConnection *conn, gint64 now_us, guint8 *buf, gsiz
     {
       if (write_control (conn, &w))
         eliciting = TRUE;
-      if (write_streams (conn, &w, &retransmitted))
-        {
-          eliciting = TRUE;
-          if (connection_is_thin (conn) && !has_stream_work (conn))
-            write_redundant (conn, &w, first_frame);
-        }
+      gboolean wrote_data = write_streams (conn, &w, &retransmitted);
+      /* copies go with new or retransmitted data, and make each of the two
+       * probes of a probe timeout carry all the small data in flight */
+      if ((wrote_data || probe) && connection_is_thin (conn) && !has_stream_work (conn) &&
+          write_redundant (conn, &w, first_frame))
+        wrote_data = TRUE;
+      if (wrote_data)
+        eliciting = TRUE;
       if (probe && !eliciting)
         {
           if (chatd_writer_u8 (&w, CHATD_FRAME_PING))
