@@ -1695,7 +1695,7 @@ frame_in_packet (ChatdConnection *conn, guint64 first_frame, const ChatdSentFram
   for (guint64 i = first_frame; i < conn->frames.tail; i++)
     {
       const ChatdSentFrame *g = ring_at (&conn->frames, i);
-      if (g->kind == CHATD_FRAME_STREAM && g->id == f->id && g->offset == f->offset)
+      if (g->kind == f->kind && (f->kind != CHATD_FRAME_STREAM || (g->id == f->id && g->offset == f->offset)))
         return TRUE;
     }
   return FALSE;
@@ -1722,6 +1722,21 @@ write_redundant (ChatdConnection *conn, ChatdWriter *w, guint64 first_frame)
         {
           /* a copy: record_frame() may move the ring */
           ChatdSentFrame f = *(ChatdSentFrame *) ring_at (&conn->frames, p->first_frame + i);
+          if (f.kind == CHATD_FRAME_PROTECT_READY)
+            {
+              /* a copied message must not overtake the switch-over it was
+               * sent after: the peer would answer it unprotected */
+              if (budget < 1 || frame_in_packet (conn, first_frame, &f) || !chatd_writer_u8 (w, CHATD_FRAME_PROTECT_READY))
+                {
+                  w->ok = TRUE;
+                  continue;
+                }
+              record_frame (conn, CHATD_FRAME_PROTECT_READY, 0, 0, 0, FALSE);
+              budget -= 1;
+              conn->counters.bytes_redundant += 1;
+              wrote = TRUE;
+              continue;
+            }
           if (f.kind != CHATD_FRAME_STREAM)
             continue;
           ChatdSendStream *s = g_hash_table_lookup (conn->send_streams, &f.id);

@@ -9,6 +9,7 @@
  * figures with room to spare.
  */
 #include "chatd-connection-private.h"
+#include "hmac-protector.h"
 #include "kcp-scenario.h"
 #include "sim-harness.h"
 
@@ -246,6 +247,68 @@ test_tail_loss_linear_pto (void)
   simnet_free (p.net);
 }
 
+/* Packet protection switch-over: the server installs its protector (so
+ * its next packet carries PROTECT_READY) and sends a small message in the
+ * same packet, which is lost; the next message carries a copy of the
+ * first.  The copy must bring PROTECT_READY along: an upper layer that
+ * answers the message at once (the login's DONE) would otherwise answer
+ * in a packet the server refuses as unprotected (found by the lossy-relay
+ * login test). */
+typedef struct
+{
+  SimNet *net;
+  guint delivered;
+  gboolean ready_at_first;
+  gint64 first_at;
+} SwitchWatch;
+
+static void
+on_a_message (ChatdEndpoint *ep, ChatdConnection *conn, const ChatdAddress *from, GBytes *message,
+              gpointer user_data)
+{
+  SwitchWatch *w = user_data;
+  const guint8 *d = g_bytes_get_data (message, NULL);
+  if (d[0] == 30)
+    {
+      w->ready_at_first = conn->peer_ready;
+      w->first_at = simnet_now (w->net);
+    }
+  w->delivered++;
+}
+
+static gboolean
+switch_both_delivered (gpointer user_data)
+{
+  return ((SwitchWatch *) user_data)->delivered >= 2;
+}
+
+static void
+test_copy_keeps_switch_over (void)
+{
+  Pair p;
+  pair_init (&p);
+  SwitchWatch w = { .net = p.net };
+  chatd_endpoint_set_message_callback (p.a->endpoint, on_a_message, &w);
+  ChatdConnection *server_conn = chatd_endpoint_lookup (p.b->endpoint, &p.a->addr);
+  g_assert_nonnull (server_conn);
+  hmac_protector_install (server_conn, FALSE);
+
+  gint64 t0 = simnet_now (p.net);
+  p.b->uplink.blackhole_from_us = t0;
+  p.b->uplink.blackhole_until_us = t0 + 1; /* PROTECT_READY and message 30 */
+  guint8 first[8] = { 30 }, second[8] = { 31 };
+  g_autoptr (GBytes) m1 = g_bytes_new (first, sizeof first);
+  g_autoptr (GBytes) m2 = g_bytes_new (second, sizeof second);
+  chatd_connection_send (server_conn, t0, m1, NULL, NULL);
+  simnet_run (p.net, t0 + MS (20), NULL, NULL);
+  chatd_connection_send (server_conn, simnet_now (p.net), m2, NULL, NULL);
+  g_assert_true (simnet_run (p.net, t0 + MS (1000), switch_both_delivered, &w));
+  /* the copy came with message 31, 20 ms later, and with PROTECT_READY */
+  g_assert_cmpint (w.first_at, <=, t0 + MS (20) + MS (30) + MS (1));
+  g_assert_true (w.ready_at_first);
+  simnet_free (p.net);
+}
+
 /* ---- bulk: RFC 9002 as before, no copies ---- */
 
 static void
@@ -307,6 +370,7 @@ main (int argc, char **argv)
   g_test_add_func ("/transport/interactive/ack-ranges-bounded", test_ack_ranges_bounded);
   g_test_add_func ("/transport/interactive/lost-message-rides-next", test_lost_message_rides_next);
   g_test_add_func ("/transport/interactive/tail-loss-linear-pto", test_tail_loss_linear_pto);
+  g_test_add_func ("/transport/interactive/copy-keeps-switch-over", test_copy_keeps_switch_over);
   g_test_add_func ("/transport/interactive/bulk-no-copies", test_bulk_no_copies);
   g_test_add_func ("/transport/interactive/tiny-burst-few-copies", test_tiny_burst_few_copies);
   return g_test_run ();
