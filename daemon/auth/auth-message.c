@@ -30,6 +30,8 @@ typedef struct {
 #define TEXT         { 0, 512 }
 #define LIST         { 0, 1024 * 1024 }
 #define PEER_MAC     { 16, 64 }
+/* AEAD (2-byte signature length | signature | MAC) with its tag */
+#define PEER_PROOF   { 2 + 1 + 16 + 16, 2 + 1024 + 64 + 32 }
 #define SESSION_ID   { 16, 16 }
 
 /* field meanings are in doc/protocol.md; indexes are in login.h */
@@ -61,8 +63,8 @@ static const Schema schemas[] = {
   { CHATD_MSG_RECEIPT, "receipt", 6, 6, { NONCE16, NAME, NAME, MAC, U8, SIGNATURE } },
   /* field indexes: daemon/peer/peer-wire.h */
   { CHATD_MSG_PEER_INIT, "peer-init", 6, 6, { U8, NAME, NAME, NAME, NONCE32, SHARE } },
-  { CHATD_MSG_PEER_RESPONSE, "peer-response", 4, 4, { NONCE32, SHARE, SIGNATURE, PEER_MAC } },
-  { CHATD_MSG_PEER_FINISH, "peer-finish", 2, 2, { SIGNATURE, PEER_MAC } },
+  { CHATD_MSG_PEER_RESPONSE, "peer-response", 3, 3, { NONCE32, SHARE, PEER_PROOF } },
+  { CHATD_MSG_PEER_FINISH, "peer-finish", 1, 1, { PEER_PROOF } },
   { CHATD_MSG_PEER_MESSAGE, "peer-message", 3, 3, { SESSION_ID, U64, { 16, 1024 * 1024 + 4096 } } },
   { CHATD_MSG_PEER_RECEIPT, "peer-receipt", 4, 4, { SESSION_ID, U64, U8, PEER_MAC } },
 };

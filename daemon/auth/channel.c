@@ -91,7 +91,7 @@ chatd_channel_new_with_keys (const ChatdSuite *suite, const guint8 *send_key,
   channel->suite = suite;
   channel->send_key = chatd_secret_new_from (send_key, suite->aead_key_len);
   channel->receive_key = chatd_secret_new_from (receive_key, suite->aead_key_len);
-  channel->confirm_key = chatd_secret_new (CHATD_CHANNEL_CONFIRM_LEN);   /* unused here */
+  /* no confirm key: the key schedule that made the two keys confirmed them */
   if (!channel_finish (channel, error))
     return NULL;
   return g_steal_pointer (&channel);
@@ -124,7 +124,7 @@ chatd_channel_new (const ChatdSuite *suite, const guint8 *shared, gsize shared_l
 const guint8 *
 chatd_channel_confirm_key (ChatdChannel *channel)
 {
-  return channel->confirm_key->data;
+  return channel->confirm_key != NULL ? channel->confirm_key->data : NULL;
 }
 
 /* nonce: zero bytes then the packet number, big-endian; each direction has

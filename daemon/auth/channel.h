@@ -22,7 +22,8 @@ ChatdChannel *chatd_channel_new (const ChatdSuite *suite, const guint8 *shared, 
 ChatdChannel *chatd_channel_new_with_keys (const ChatdSuite *suite, const guint8 *send_key,
                                            const guint8 *receive_key, GError **error);
 void          chatd_channel_free (ChatdChannel *channel);
-/* The key both sides use to confirm they derived the same keys. */
+/* The key both sides use to confirm they derived the same keys; NULL for a
+ * channel made by chatd_channel_new_with_keys (it has none). */
 const guint8 *chatd_channel_confirm_key (ChatdChannel *channel);
 /* A protector for chatd_connection_install_protector; it takes the channel
  * (freed with the connection).  With a suite that has CAN_AEAD_CONTEXT it

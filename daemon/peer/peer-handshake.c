@@ -1,30 +1,11 @@
 /* peer-handshake.c: the SIGMA handshake between two user nodes. */
 #define G_LOG_DOMAIN "chatd-peer"
+#include "peer-handshake-private.h"
 #include "peer-handshake.h"
-#include "peer-handshake-testing.h"
 #include "auth-message.h"
 
 #include <string.h>
 
-struct _ChatdPeerHandshake {
-  const ChatdSuite       *suite;
-  ChatdPeerRole           role;
-  ChatdPeerHandshakeState state;
-  char                   *self_name;
-  char                   *peer_name;
-  const ChatdKey         *self_key;
-  const ChatdKey         *peer_key;
-  ChatdPeerHandshakeConfig config;
-  gint64                  deadline_us;
-
-  ChatdSecret            *ephemeral;                 /* wiped when the handshake ends */
-  guint8                  nonce[2][CHATD_PEER_NONCE_LEN];        /* [role] */
-  guint8                  share[2][CHATD_SUITE_SHARE_MAX];       /* [role] */
-  gboolean                have_transcript;
-  guint8                  transcript_hash[CHATD_SUITE_KDF_LEN_MAX];
-  ChatdPeerKeys          *keys;
-  ChatdPeerSession       *session;
-};
 
 static const char *
 role_name (ChatdPeerRole role)
@@ -70,13 +51,13 @@ key_fingerprint (const ChatdKey *key, guint8 ret_fp[CHATD_FINGERPRINT_LEN], GErr
 }
 
 /* TH over what both sides saw; init carries version, suite and names */
-static gboolean
-transcript_hash (const ChatdSuite *suite, const ChatdSlice *suite_name,
-                 const ChatdSlice *initiator, const ChatdSlice *responder,
-                 const ChatdKey *initiator_key, const ChatdKey *responder_key,
-                 const ChatdSlice *nonce_i, const ChatdSlice *share_i,
-                 const ChatdSlice *nonce_r, const ChatdSlice *share_r,
-                 guint8 *ret_hash, GError **error)
+gboolean
+chatd_peer_transcript_hash (const ChatdSuite *suite, const ChatdSlice *suite_name,
+                            const ChatdSlice *initiator, const ChatdSlice *responder,
+                            const ChatdKey *initiator_key, const ChatdKey *responder_key,
+                            const ChatdSlice *nonce_i, const ChatdSlice *share_i,
+                            const ChatdSlice *nonce_r, const ChatdSlice *share_r,
+                            guint8 *ret_hash, GError **error)
 {
   static const char label[] = CHATD_PEER_LABEL_TRANSCRIPT;
   guint8 fp_i[CHATD_FINGERPRINT_LEN], fp_r[CHATD_FINGERPRINT_LEN];
@@ -98,8 +79,8 @@ transcript_hash (const ChatdSuite *suite, const ChatdSlice *suite_name,
   return suite->hash (t->data, t->len, ret_hash, error);
 }
 
-static ChatdPeerKeys *
-derive_keys (const ChatdSuite *suite, const guint8 *kx_secret, const guint8 *peer_share,
+ChatdPeerKeys *
+chatd_peer_derive_keys (const ChatdSuite *suite, const guint8 *kx_secret, const guint8 *peer_share,
              const guint8 *transcript, GError **error)
 {
   g_autoptr(ChatdSecret) shared = chatd_secret_new (suite->kx_shared_len);
@@ -138,6 +119,38 @@ fail (ChatdPeerHandshake *handshake, GError **error, GError *reason)
 #define FAIL(code, ...) \
   fail (handshake, error, g_error_new (CHATD_ERROR, (code), __VA_ARGS__))
 
+/* A message that does not fit (malformed, unexpected, a duplicate, forged):
+ * dropped, counted, and the handshake stays as it was before it (whatever
+ * the message computed is wiped); only the deadline ends the handshake. */
+static gboolean
+drop (ChatdPeerHandshake *handshake, GError **error, GError *reason)
+{
+  ChatdPeerRole peer_role = 1 - handshake->role;
+  handshake->dropped++;
+  if (handshake->state == CHATD_PEER_HANDSHAKE_WAIT_INIT)
+    g_clear_pointer (&handshake->ephemeral, chatd_secret_free);
+  if (handshake->state != CHATD_PEER_HANDSHAKE_WAIT_FINISH)
+    {
+      g_clear_pointer (&handshake->keys, chatd_peer_keys_free);
+      chatd_wipe (handshake->nonce[peer_role], sizeof handshake->nonce[peer_role]);
+      chatd_wipe (handshake->share[peer_role], sizeof handshake->share[peer_role]);
+      chatd_wipe (handshake->transcript_hash, sizeof handshake->transcript_hash);
+      handshake->have_transcript = FALSE;
+      if (handshake->state == CHATD_PEER_HANDSHAKE_WAIT_INIT)
+        {
+          chatd_wipe (handshake->nonce[handshake->role], sizeof handshake->nonce[handshake->role]);
+          chatd_wipe (handshake->share[handshake->role], sizeof handshake->share[handshake->role]);
+        }
+    }
+  g_prefix_error (&reason, "peer handshake with %s (%s): message dropped: ",
+                  handshake->peer_name, role_name (handshake->role));
+  g_propagate_error (error, reason);
+  return FALSE;
+}
+
+#define DROP(code, ...) \
+  drop (handshake, error, g_error_new (CHATD_ERROR, (code), __VA_ARGS__))
+
 static ChatdPeerHandshake *
 handshake_new (const ChatdSuite *suite, ChatdPeerRole role, const ChatdPeerIdentity *self,
                const ChatdPeerIdentity *peer, const ChatdPeerHandshakeConfig *config,
@@ -168,7 +181,8 @@ handshake_new (const ChatdSuite *suite, ChatdPeerRole role, const ChatdPeerIdent
     handshake->config = *config;
   if (handshake->config.timeout_us <= 0)
     handshake->config.timeout_us = CHATD_PEER_HANDSHAKE_TIMEOUT_US;
-  handshake->deadline_us = now_us + handshake->config.timeout_us;
+  handshake->deadline_us = now_us > G_MAXINT64 - handshake->config.timeout_us
+                            ? G_MAXINT64 : now_us + handshake->config.timeout_us;
   return handshake;
 }
 
@@ -177,7 +191,14 @@ static gboolean
 make_ephemeral (ChatdPeerHandshake *handshake, GError **error)
 {
   const ChatdSuite *suite = handshake->suite;
-  handshake->ephemeral = chatd_secret_new_random (suite->kx_secret_len);
+  if (handshake->config.random_secret != NULL)
+    {
+      handshake->ephemeral = chatd_secret_new (suite->kx_secret_len);
+      handshake->config.random_secret (handshake->ephemeral->data, handshake->ephemeral->len,
+                                       handshake->config.random_data);
+    }
+  else
+    handshake->ephemeral = chatd_secret_new_random (suite->kx_secret_len);
   chatd_random_nonce (handshake->nonce[handshake->role], CHATD_PEER_NONCE_LEN);
   return suite->kx_public (handshake->ephemeral->data, handshake->share[handshake->role], error);
 }
@@ -276,13 +297,13 @@ compute_keys (ChatdPeerHandshake *handshake, GError **error)
   ChatdSlice share_i = CHATD_SLICE (handshake->share[0], suite->kx_public_len);
   ChatdSlice nonce_r = CHATD_SLICE (handshake->nonce[1], CHATD_PEER_NONCE_LEN);
   ChatdSlice share_r = CHATD_SLICE (handshake->share[1], suite->kx_public_len);
-  if (!transcript_hash (suite, &suite_name, &initiator, &responder,
+  if (!chatd_peer_transcript_hash (suite, &suite_name, &initiator, &responder,
                         key_of (handshake, CHATD_PEER_ROLE_INITIATOR),
                         key_of (handshake, CHATD_PEER_ROLE_RESPONDER),
                         &nonce_i, &share_i, &nonce_r, &share_r, handshake->transcript_hash, error))
     return FALSE;
   handshake->have_transcript = TRUE;
-  handshake->keys = derive_keys (suite, handshake->ephemeral->data,
+  handshake->keys = chatd_peer_derive_keys (suite, handshake->ephemeral->data,
                                  handshake->share[1 - handshake->role], handshake->transcript_hash,
                                  error);
   return handshake->keys != NULL;
@@ -295,29 +316,118 @@ purpose_of (ChatdPeerRole role)
                                            : CHATD_PURPOSE_PEER_RESPONDER;
 }
 
-/* our signature and confirmation MAC */
+/* ---- proofs: AEAD(handshake key of the sender's direction, nonce 0,
+ * aad = "chatd/1/peer-proof\0" | TH, u16 BE signature length | signature |
+ * confirmation MAC).  Each handshake key seals one proof. ---- */
+
+static guint8 *
+proof_aad (const ChatdSuite *suite, const guint8 *transcript, gsize *ret_len)
+{
+  static const char label[] = CHATD_PEER_LABEL_PROOF;
+  guint8 *aad = g_malloc (sizeof label + suite->kdf_len);
+  memcpy (aad, label, sizeof label);
+  memcpy (aad + sizeof label, transcript, suite->kdf_len);
+  *ret_len = sizeof label + suite->kdf_len;
+  return aad;
+}
+
+static const guint8 *
+proof_key (const ChatdPeerKeys *keys, ChatdPeerRole of)
+{
+  return keys->handshake[of == CHATD_PEER_ROLE_INITIATOR ? CHATD_PEER_I2R : CHATD_PEER_R2I];
+}
+
+GBytes *
+chatd_peer_seal_proof (const ChatdSuite *suite, const ChatdPeerKeys *keys, const guint8 *transcript,
+                       ChatdPeerRole of, GBytes *signature, const guint8 *mac, GError **error)
+{
+  gsize sig_len = g_bytes_get_size (signature);
+  if (sig_len > G_MAXUINT16)
+    {
+      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_FAILED, "signature too long for a proof");
+      return NULL;
+    }
+  gsize plain_len = 2 + sig_len + suite->kdf_len;
+  g_autofree guint8 *plain = g_malloc (plain_len);
+  plain[0] = sig_len >> 8, plain[1] = sig_len & 0xff;
+  memcpy (plain + 2, g_bytes_get_data (signature, NULL), sig_len);
+  memcpy (plain + 2 + sig_len, mac, suite->kdf_len);
+  gsize aad_len = 0;
+  g_autofree guint8 *aad = proof_aad (suite, transcript, &aad_len);
+  guint8 nonce[CHATD_SUITE_SHARE_MAX] = { 0 };
+  guint8 *sealed = g_malloc (plain_len + suite->aead_tag_len);
+  if (!suite->aead_seal (proof_key (keys, of), nonce, aad, aad_len, plain, plain_len, sealed, error))
+    {
+      g_free (sealed);
+      return NULL;
+    }
+  return g_bytes_new_take (sealed, plain_len + suite->aead_tag_len);
+}
+
+gboolean
+chatd_peer_open_proof (const ChatdSuite *suite, const ChatdPeerKeys *keys, const guint8 *transcript,
+                       ChatdPeerRole of, const ChatdSlice *proof, GBytes **ret_signature,
+                       guint8 *ret_mac, GError **error)
+{
+  if (proof->len < suite->aead_tag_len + 2 + suite->kdf_len)
+    {
+      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT, "proof too short");
+      return FALSE;
+    }
+  gsize plain_len = proof->len - suite->aead_tag_len;
+  g_autofree guint8 *plain = g_malloc (plain_len);
+  gsize aad_len = 0;
+  g_autofree guint8 *aad = proof_aad (suite, transcript, &aad_len);
+  guint8 nonce[CHATD_SUITE_SHARE_MAX] = { 0 };
+  if (!suite->aead_open (proof_key (keys, of), nonce, aad, aad_len, proof->data, proof->len, plain,
+                         error))
+    {
+      g_prefix_error (error, "proof: ");
+      return FALSE;
+    }
+  gsize sig_len = ((gsize) plain[0] << 8) | plain[1];
+  if (sig_len == 0 || 2 + sig_len + suite->kdf_len != plain_len)
+    {
+      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT, "malformed proof");
+      return FALSE;
+    }
+  *ret_signature = g_bytes_new (plain + 2, sig_len);
+  memcpy (ret_mac, plain + 2 + sig_len, suite->kdf_len);
+  return TRUE;
+}
+
+/* our signature and confirmation MAC, sealed */
 static gboolean
-prove (ChatdPeerHandshake *handshake, GBytes **ret_signature, guint8 *ret_mac, GError **error)
+prove (ChatdPeerHandshake *handshake, GBytes **ret_proof, GError **error)
 {
   const ChatdSuite *suite = handshake->suite;
   ChatdSlice th = CHATD_SLICE (handshake->transcript_hash, suite->kdf_len);
-  return chatd_domain_sign (handshake->self_key, purpose_of (handshake->role), &th, 1,
-                            ret_signature, error) &&
-         confirm_mac (suite, handshake->keys->confirm[handshake->role], handshake->role,
-                      handshake->transcript_hash, ret_mac, error);
+  g_autoptr(GBytes) signature = NULL;
+  guint8 mac[CHATD_SUITE_KDF_LEN_MAX];
+  if (!chatd_domain_sign (handshake->self_key, purpose_of (handshake->role), &th, 1, &signature,
+                          error) ||
+      !confirm_mac (suite, handshake->keys->confirm[handshake->role], handshake->role,
+                    handshake->transcript_hash, mac, error))
+    return FALSE;
+  *ret_proof = chatd_peer_seal_proof (suite, handshake->keys, handshake->transcript_hash,
+                                      handshake->role, signature, mac, error);
+  return *ret_proof != NULL;
 }
 
-/* the peer's signature and confirmation MAC */
+/* the peer's sealed signature and confirmation MAC */
 static gboolean
-check_proof (ChatdPeerHandshake *handshake, const ChatdSlice *signature, const ChatdSlice *mac,
-             GError **error)
+check_proof (ChatdPeerHandshake *handshake, const ChatdSlice *proof, GError **error)
 {
   const ChatdSuite *suite = handshake->suite;
   ChatdPeerRole peer_role = 1 - handshake->role;
   ChatdSlice th = CHATD_SLICE (handshake->transcript_hash, suite->kdf_len);
-  guint8 expected[CHATD_SUITE_KDF_LEN_MAX];
+  g_autoptr(GBytes) signature = NULL;
+  guint8 mac[CHATD_SUITE_KDF_LEN_MAX], expected[CHATD_SUITE_KDF_LEN_MAX];
+  if (!chatd_peer_open_proof (suite, handshake->keys, handshake->transcript_hash, peer_role, proof,
+                              &signature, mac, error))
+    return FALSE;
   if (!chatd_domain_verify (handshake->peer_key, purpose_of (peer_role), &th, 1,
-                            signature->data, signature->len, error))
+                            g_bytes_get_data (signature, NULL), g_bytes_get_size (signature), error))
     {
       g_prefix_error (error, "%s's signature: ", handshake->peer_name);
       return FALSE;
@@ -325,7 +435,7 @@ check_proof (ChatdPeerHandshake *handshake, const ChatdSlice *signature, const C
   if (!confirm_mac (suite, handshake->keys->confirm[peer_role], peer_role,
                     handshake->transcript_hash, expected, error))
     return FALSE;
-  if (mac->len != suite->kdf_len || !chatd_memequal_ct (expected, mac->data, suite->kdf_len))
+  if (!chatd_memequal_ct (expected, mac, suite->kdf_len))
     {
       g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
                    "%s's key confirmation does not match", handshake->peer_name);
@@ -361,31 +471,29 @@ on_init (ChatdPeerHandshake *handshake, const ChatdAuthMessage *m, gint64 now_us
   const ChatdSuite *suite = handshake->suite;
   GError *local = NULL;
   if (*(const guint8 *) m->fields[PI_VERSION].data != CHATD_PEER_VERSION)
-    return FAIL (CHATD_ERROR_NOT_SUPPORTED, "peer protocol version %u",
+    return DROP (CHATD_ERROR_NOT_SUPPORTED, "peer protocol version %u",
                  *(const guint8 *) m->fields[PI_VERSION].data);
   if (!field_is (&m->fields[PI_SUITE], suite->name) ||
       m->fields[PI_SHARE].len != suite->kx_public_len)
-    return FAIL (CHATD_ERROR_NOT_SUPPORTED, "the initiator uses another channel suite");
+    return DROP (CHATD_ERROR_NOT_SUPPORTED, "the initiator uses another channel suite");
   if (!field_is (&m->fields[PI_RESPONDER], handshake->self_name))
-    return FAIL (CHATD_ERROR_REFUSED, "the handshake is addressed to someone else");
+    return DROP (CHATD_ERROR_REFUSED, "the handshake is addressed to someone else");
   if (!field_is (&m->fields[PI_INITIATOR], handshake->peer_name))
-    return FAIL (CHATD_ERROR_REFUSED, "the handshake claims to be from someone else");
+    return DROP (CHATD_ERROR_REFUSED, "the handshake claims to be from someone else");
   memcpy (handshake->nonce[CHATD_PEER_ROLE_INITIATOR], m->fields[PI_NONCE].data, CHATD_PEER_NONCE_LEN);
   memcpy (handshake->share[CHATD_PEER_ROLE_INITIATOR], m->fields[PI_SHARE].data, suite->kx_public_len);
-  g_autoptr(GBytes) signature = NULL;
-  guint8 mac[CHATD_SUITE_KDF_LEN_MAX];
+  g_autoptr(GBytes) proof = NULL;
   if (!make_ephemeral (handshake, &local) || !compute_keys (handshake, &local) ||
-      !prove (handshake, &signature, mac, &local))
-    return fail (handshake, error, local);
+      !prove (handshake, &proof, &local))
+    return drop (handshake, error, local);
   ChatdSlice fields[] = {
     [PR_NONCE] = CHATD_SLICE (handshake->nonce[CHATD_PEER_ROLE_RESPONDER], CHATD_PEER_NONCE_LEN),
     [PR_SHARE] = CHATD_SLICE (handshake->share[CHATD_PEER_ROLE_RESPONDER], suite->kx_public_len),
-    [PR_SIGNATURE] = CHATD_SLICE (g_bytes_get_data (signature, NULL), g_bytes_get_size (signature)),
-    [PR_CONFIRM] = CHATD_SLICE (mac, suite->kdf_len),
+    [PR_PROOF] = CHATD_SLICE (g_bytes_get_data (proof, NULL), g_bytes_get_size (proof)),
   };
   GBytes *reply = chatd_auth_message_build (CHATD_MSG_PEER_RESPONSE, fields, G_N_ELEMENTS (fields));
   if (reply == NULL)
-    return FAIL (CHATD_ERROR_FAILED, "cannot build the response");
+    return DROP (CHATD_ERROR_FAILED, "cannot build the response");
   (void) now_us;
   handshake->state = CHATD_PEER_HANDSHAKE_WAIT_FINISH;
   *ret_reply = reply;
@@ -400,25 +508,22 @@ on_response (ChatdPeerHandshake *handshake, const ChatdAuthMessage *m, gint64 no
   const ChatdSuite *suite = handshake->suite;
   GError *local = NULL;
   if (m->fields[PR_SHARE].len != suite->kx_public_len)
-    return FAIL (CHATD_ERROR_INVALID_ARGUMENT, "response share of %zu bytes", m->fields[PR_SHARE].len);
+    return DROP (CHATD_ERROR_INVALID_ARGUMENT, "response share of %zu bytes", m->fields[PR_SHARE].len);
   memcpy (handshake->nonce[CHATD_PEER_ROLE_RESPONDER], m->fields[PR_NONCE].data, CHATD_PEER_NONCE_LEN);
   memcpy (handshake->share[CHATD_PEER_ROLE_RESPONDER], m->fields[PR_SHARE].data, suite->kx_public_len);
-  g_autoptr(GBytes) signature = NULL;
-  guint8 mac[CHATD_SUITE_KDF_LEN_MAX];
-  if (!compute_keys (handshake, &local) ||
-      !check_proof (handshake, &m->fields[PR_SIGNATURE], &m->fields[PR_CONFIRM], &local) ||
-      !prove (handshake, &signature, mac, &local))
-    return fail (handshake, error, local);
+  g_autoptr(GBytes) proof = NULL;
+  if (!compute_keys (handshake, &local) || !check_proof (handshake, &m->fields[PR_PROOF], &local) ||
+      !prove (handshake, &proof, &local))
+    return drop (handshake, error, local);
   ChatdSlice fields[] = {
-    [PF_SIGNATURE] = CHATD_SLICE (g_bytes_get_data (signature, NULL), g_bytes_get_size (signature)),
-    [PF_CONFIRM] = CHATD_SLICE (mac, suite->kdf_len),
+    [PF_PROOF] = CHATD_SLICE (g_bytes_get_data (proof, NULL), g_bytes_get_size (proof)),
   };
   g_autoptr(GBytes) reply = chatd_auth_message_build (CHATD_MSG_PEER_FINISH, fields,
                                                       G_N_ELEMENTS (fields));
   if (reply == NULL)
-    return FAIL (CHATD_ERROR_FAILED, "cannot build the finish message");
+    return DROP (CHATD_ERROR_FAILED, "cannot build the finish message");
   if (!finish (handshake, now_us, &local))
-    return fail (handshake, error, local);
+    return drop (handshake, error, local);
   *ret_reply = g_steal_pointer (&reply);
   return TRUE;
 }
@@ -428,9 +533,9 @@ static gboolean
 on_finish (ChatdPeerHandshake *handshake, const ChatdAuthMessage *m, gint64 now_us, GError **error)
 {
   GError *local = NULL;
-  if (!check_proof (handshake, &m->fields[PF_SIGNATURE], &m->fields[PF_CONFIRM], &local) ||
+  if (!check_proof (handshake, &m->fields[PF_PROOF], &local) ||
       !finish (handshake, now_us, &local))
-    return fail (handshake, error, local);
+    return drop (handshake, error, local);
   return TRUE;
 }
 
@@ -468,9 +573,9 @@ chatd_peer_handshake_receive (ChatdPeerHandshake *handshake, GBytes *bytes, gint
     return FALSE;
   g_autoptr(ChatdAuthMessage) m = chatd_auth_message_parse (bytes, &local);
   if (m == NULL)
-    return fail (handshake, error, local);
+    return drop (handshake, error, local);
   if (m->type != expected[handshake->state])
-    return FAIL (CHATD_ERROR_REFUSED, "expected %s, got %s",
+    return DROP (CHATD_ERROR_REFUSED, "expected %s, got %s",
                  chatd_auth_message_type_name (expected[handshake->state]),
                  chatd_auth_message_type_name (m->type));
   switch (handshake->state)
@@ -484,6 +589,12 @@ chatd_peer_handshake_receive (ChatdPeerHandshake *handshake, GBytes *bytes, gint
     default:
       g_assert_not_reached ();
     }
+}
+
+guint
+chatd_peer_handshake_dropped_count (const ChatdPeerHandshake *handshake)
+{
+  return handshake->dropped;
 }
 
 gint64
@@ -512,52 +623,6 @@ ChatdPeerSession *
 chatd_peer_handshake_take_session (ChatdPeerHandshake *handshake)
 {
   return g_steal_pointer (&handshake->session);
-}
-
-ChatdSecret *
-chatd_peer_handshake_copy_ephemeral_for_testing (const ChatdPeerHandshake *handshake)
-{
-  if (handshake->ephemeral == NULL)
-    return NULL;
-  return chatd_secret_new_from (handshake->ephemeral->data, handshake->ephemeral->len);
-}
-
-/* ---- replaying a recorded handshake ---- */
-
-ChatdPeerSession *
-chatd_peer_handshake_replay (const ChatdSuite *suite, GBytes *init_bytes, GBytes *response_bytes,
-                             const ChatdKey *initiator_key, const ChatdKey *responder_key,
-                             ChatdPeerRole secret_of, const guint8 *kx_secret, gsize kx_secret_len,
-                             ChatdPeerRole as_role, GError **error)
-{
-  if (!chatd_peer_suite_is_usable (suite, error))
-    return NULL;
-  g_autoptr(ChatdAuthMessage) init = chatd_auth_message_parse (init_bytes, error);
-  if (init == NULL)
-    return NULL;
-  g_autoptr(ChatdAuthMessage) response = chatd_auth_message_parse (response_bytes, error);
-  if (response == NULL)
-    return NULL;
-  if (init->type != CHATD_MSG_PEER_INIT || response->type != CHATD_MSG_PEER_RESPONSE ||
-      init->fields[PI_SHARE].len != suite->kx_public_len ||
-      response->fields[PR_SHARE].len != suite->kx_public_len || kx_secret_len != suite->kx_secret_len)
-    {
-      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT,
-                           "not a recorded peer handshake of this suite");
-      return NULL;
-    }
-  guint8 th[CHATD_SUITE_KDF_LEN_MAX];
-  if (!transcript_hash (suite, &init->fields[PI_SUITE], &init->fields[PI_INITIATOR],
-                        &init->fields[PI_RESPONDER], initiator_key, responder_key,
-                        &init->fields[PI_NONCE], &init->fields[PI_SHARE],
-                        &response->fields[PR_NONCE], &response->fields[PR_SHARE], th, error))
-    return NULL;
-  const guint8 *other_share = secret_of == CHATD_PEER_ROLE_INITIATOR ? response->fields[PR_SHARE].data
-                                                                      : init->fields[PI_SHARE].data;
-  g_autoptr(ChatdPeerKeys) keys = derive_keys (suite, kx_secret, other_share, th, error);
-  if (keys == NULL)
-    return NULL;
-  return chatd_peer_session_new (suite, as_role, keys, NULL, 0, error);
 }
 
 ChatdPeerPolicy

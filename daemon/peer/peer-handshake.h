@@ -3,13 +3,15 @@
  * time it is.
  *
  *   I -> R  PEER_INIT      version, suite, I's name, R's name, nonce_I, share_I
- *   R -> I  PEER_RESPONSE  nonce_R, share_R, Sig_R(TH), MAC(confirm_R, TH)
- *   I -> R  PEER_FINISH    Sig_I(TH), MAC(confirm_I, TH)
+ *   R -> I  PEER_RESPONSE  nonce_R, share_R, AEAD(hk_R, {Sig_R(TH), MAC(confirm_R, TH)})
+ *   I -> R  PEER_FINISH    AEAD(hk_I, {Sig_I(TH), MAC(confirm_I, TH)})
  *
  *   TH = hash("chatd/1/peer-transcript\0" | version | suite | I | R |
  *             fingerprint(I's key) | fingerprint(R's key) |
  *             nonce_I | share_I | nonce_R | share_R)        (length-prefixed)
- *   keys = peer-keys.h, from KX(ephemerals) and TH
+ *   keys = peer-keys.h, from KX(ephemerals) and TH; hk_X = the handshake key
+ *   of X's direction (the proofs are encrypted as in SIGMA-I: an observer
+ *   cannot read or check the signatures; the names in PEER_INIT are clear)
  *
  * Both identities and both key fingerprints are in what each side signs, so
  * a signature made for another pair of users (or with another user's key)
@@ -48,6 +50,12 @@ typedef struct {
 typedef struct {
   gint64          timeout_us;   /* 0: CHATD_PEER_HANDSHAKE_TIMEOUT_US */
   ChatdPeerLimits limits;       /* of the session it makes */
+  /* Where the ephemeral key exchange secret comes from: NULL (always, in
+   * the daemon) is libgcrypt's strong random generator.  Tests set it to
+   * check that the ephemeral is random and nothing else (forward secrecy):
+   * it must fill len bytes of secure memory with fresh random bytes. */
+  void          (*random_secret) (guint8 *out, gsize len, gpointer user_data);
+  gpointer        random_data;
 } ChatdPeerHandshakeConfig;
 
 /* suite: the channel suite (key exchange, AEAD, KDF); config may be NULL.
@@ -72,9 +80,12 @@ gboolean chatd_peer_handshake_peek_init (GBytes *init, char **ret_initiator, cha
                                          GError **error);
 
 /* Feeds one handshake message; ret_reply is set to the message to send back
- * (or NULL when there is none).  Any failure (malformed, unexpected, forged,
- * too late) moves the handshake to FAILED for good and returns FALSE with
- * the reason. */
+ * (or NULL when there is none).  A message that does not fit (malformed,
+ * unexpected, a duplicate, forged, for someone else) is dropped: FALSE with
+ * the reason, counted, and the handshake stays exactly as it was, so that
+ * junk on the wire cannot kill a genuine handshake.  Only the deadline ends
+ * an unfinished handshake (FAILED, CHATD_ERROR_TIMED_OUT); a DONE or FAILED
+ * handshake refuses everything and stays as it is. */
 gboolean chatd_peer_handshake_receive (ChatdPeerHandshake *handshake, GBytes *message,
                                        gint64 now_us, GBytes **ret_reply, GError **error);
 /* Call when a timer fires: past the deadline an unfinished handshake fails
@@ -82,6 +93,7 @@ gboolean chatd_peer_handshake_receive (ChatdPeerHandshake *handshake, GBytes *me
 gboolean chatd_peer_handshake_check_timeout (ChatdPeerHandshake *handshake, gint64 now_us,
                                              GError **error);
 gint64   chatd_peer_handshake_deadline      (const ChatdPeerHandshake *handshake);
+guint    chatd_peer_handshake_dropped_count (const ChatdPeerHandshake *handshake);
 
 ChatdPeerHandshakeState chatd_peer_handshake_get_state (const ChatdPeerHandshake *handshake);
 /* The transcript hash (kdf_len bytes) once both shares are known, else NULL. */
@@ -89,19 +101,6 @@ const guint8 *chatd_peer_handshake_transcript_hash (const ChatdPeerHandshake *ha
                                                     gsize *ret_len);
 /* When DONE: the session (once; NULL otherwise). */
 ChatdPeerSession *chatd_peer_handshake_take_session (ChatdPeerHandshake *handshake);
-
-/* The key schedule replayed from a recorded handshake, with one side's
- * ephemeral key exchange secret (secret_of says whose): the same transcript
- * and derivation code the handshake runs.  Gives the session as seen by
- * as_role.  The identities are the two public keys (initiator, responder).
- * For the forward-secrecy test and for diagnostics. */
-ChatdPeerSession *chatd_peer_handshake_replay (const ChatdSuite *suite, GBytes *init,
-                                               GBytes *response,
-                                               const ChatdKey *initiator_key,
-                                               const ChatdKey *responder_key,
-                                               ChatdPeerRole secret_of, const guint8 *kx_secret,
-                                               gsize kx_secret_len, ChatdPeerRole as_role,
-                                               GError **error);
 
 /* The no-downgrade rule.  When both users advertise peer sessions in their
  * signed key records, messages between their online nodes go only through a

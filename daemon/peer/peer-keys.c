@@ -7,11 +7,13 @@ chatd_peer_suite_is_usable (const ChatdSuite *suite, GError **error)
 {
   if (!chatd_suite_has (suite, CHATD_SUITE_CAN_KEY_EXCHANGE | CHATD_SUITE_CAN_AEAD |
                                CHATD_SUITE_CAN_KDF) ||
-      suite->kdf_len < suite->aead_key_len || suite->aead_nonce_len < 8 ||
-      suite->aead_tag_len < 8 || suite->aead_tag_len > 32)
+      suite->kdf_len < suite->aead_key_len || suite->aead_key_len < CHATD_PEER_AEAD_KEY_MIN ||
+      suite->aead_nonce_len < 8 || suite->aead_tag_len < CHATD_PEER_AEAD_TAG_MIN ||
+      suite->aead_tag_len > 32)
     {
       g_set_error (error, CHATD_ERROR, CHATD_ERROR_NOT_SUPPORTED,
-                   "suite '%s' cannot carry a peer session (it needs key exchange, AEAD and KDF)",
+                   "suite '%s' cannot carry a peer session (it needs key exchange, AEAD with keys "
+                   "and tags of at least 16 bytes, and KDF)",
                    suite != NULL ? suite->name : "(none)");
       return FALSE;
     }
@@ -26,7 +28,7 @@ chatd_peer_keys_derive (const ChatdSuite *suite, const guint8 *shared, gsize sha
   if (!chatd_peer_suite_is_usable (suite, error))
     return NULL;
   gsize a = suite->aead_key_len, k = suite->kdf_len;
-  gsize total = 2 * a + 6 * k + CHATD_PEER_SESSION_ID_LEN;
+  gsize total = 2 * a + 6 * k + CHATD_PEER_SESSION_ID_LEN + 2 * a;
   g_autoptr(ChatdPeerKeys) keys = g_new0 (ChatdPeerKeys, 1);
   keys->block = chatd_secret_new (total);
   if (!suite->kdf (transcript_hash, suite->kdf_len, shared, shared_len,
@@ -41,7 +43,9 @@ chatd_peer_keys_derive (const ChatdSuite *suite, const guint8 *shared, gsize sha
     keys->receipt[d] = p;
   for (guint d = 0; d < 2; d++, p += k)
     keys->confirm[d] = p;
-  keys->session_id = p;
+  keys->session_id = p, p += CHATD_PEER_SESSION_ID_LEN;
+  for (guint d = 0; d < 2; d++, p += a)
+    keys->handshake[d] = p;
   return g_steal_pointer (&keys);
 }
 

@@ -7,6 +7,8 @@
  *   receipt key    initiator->responder, responder->initiator (kdf_len each)
  *   confirm key    initiator, responder                      (kdf_len each)
  *   session id     16 bytes
+ *   handshake key  initiator->responder, responder->initiator (aead_key_len
+ *                  each; seal the proofs of PEER_RESPONSE and PEER_FINISH)
  *
  *   block = KDF(salt = transcript hash, ikm = shared secret,
  *               info = "chatd/1/peer-session-keys\0", length)
@@ -33,6 +35,7 @@ typedef struct {
   const guint8 *receipt[2];     /* MACs the receipts for messages of that direction */
   const guint8 *confirm[2];     /* [CHATD_PEER_ROLE_INITIATOR], [..._RESPONDER] */
   const guint8 *session_id;     /* CHATD_PEER_SESSION_ID_LEN bytes */
+  const guint8 *handshake[2];   /* [CHATD_PEER_I2R], [CHATD_PEER_R2I] */
 } ChatdPeerKeys;
 
 /* The suite needs CAN_KEY_EXCHANGE, CAN_AEAD and CAN_KDF. */

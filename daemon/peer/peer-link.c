@@ -12,6 +12,7 @@ typedef struct {
 struct _ChatdPeerLink {
   ChatdPeerSession *current;
   GQueue            retired;   /* Retired *, oldest first */
+  ChatdPeerSkipBudget *budget;
 };
 
 static void
@@ -23,9 +24,11 @@ retired_free (gpointer data)
 }
 
 ChatdPeerLink *
-chatd_peer_link_new (void)
+chatd_peer_link_new (ChatdPeerSkipBudget *budget)
 {
   ChatdPeerLink *link = g_new0 (ChatdPeerLink, 1);
+  if (budget != NULL)
+    link->budget = chatd_peer_skip_budget_ref (budget);
   g_queue_init (&link->retired);
   return link;
 }
@@ -37,17 +40,48 @@ chatd_peer_link_free (ChatdPeerLink *link)
     return;
   chatd_peer_session_free (link->current);
   g_queue_clear_full (&link->retired, retired_free);
+  chatd_peer_skip_budget_unref (link->budget);
   g_free (link);
 }
 
-static void
-expire (ChatdPeerLink *link, gint64 now_us)
+static gint64
+retired_deadline (const Retired *r)
 {
-  while (link->retired.length > CHATD_PEER_RETIRED_MAX ||
-         (link->retired.length > 0 &&
-          now_us - ((Retired *) g_queue_peek_head (&link->retired))->retired_us >=
-            CHATD_PEER_RETIRED_GRACE_US))
+  gint64 grace_end = r->retired_us > G_MAXINT64 - CHATD_PEER_RETIRED_GRACE_US
+                       ? G_MAXINT64 : r->retired_us + CHATD_PEER_RETIRED_GRACE_US;
+  return MIN (grace_end, chatd_peer_session_end_of_life (r->session));
+}
+
+void
+chatd_peer_link_expire (ChatdPeerLink *link, gint64 now_us)
+{
+  while (link->retired.length > CHATD_PEER_RETIRED_MAX)
     retired_free (g_queue_pop_head (&link->retired));
+  for (GList *l = link->retired.head, *next; l != NULL; l = next)
+    {
+      next = l->next;
+      if (now_us >= retired_deadline (l->data))
+        {
+          retired_free (l->data);
+          g_queue_delete_link (&link->retired, l);
+        }
+    }
+  /* a session that was never replaced: gone at its end of life too (the
+   * messenger re-keys long before; this bounds how long keys live when the
+   * handshakes keep failing) */
+  if (link->current != NULL && now_us >= chatd_peer_session_end_of_life (link->current))
+    g_clear_pointer (&link->current, chatd_peer_session_free);
+}
+
+gint64
+chatd_peer_link_deadline (ChatdPeerLink *link)
+{
+  gint64 deadline = G_MAXINT64;
+  for (GList *l = link->retired.head; l != NULL; l = l->next)
+    deadline = MIN (deadline, retired_deadline (l->data));
+  if (link->current != NULL)
+    deadline = MIN (deadline, chatd_peer_session_end_of_life (link->current));
+  return deadline;
 }
 
 void
@@ -57,11 +91,13 @@ chatd_peer_link_install (ChatdPeerLink *link, ChatdPeerSession *session, gint64 
     {
       Retired *r = g_new0 (Retired, 1);
       r->session = link->current;
+      chatd_peer_session_retire (r->session);   /* no sealing: its send keys go now */
       r->retired_us = now_us;
       g_queue_push_tail (&link->retired, r);
     }
   link->current = session;
-  expire (link, now_us);
+  chatd_peer_session_set_skip_budget (session, link->budget);
+  chatd_peer_link_expire (link, now_us);
 }
 
 ChatdPeerSession *
@@ -73,7 +109,7 @@ chatd_peer_link_current (ChatdPeerLink *link)
 guint
 chatd_peer_link_retired_count (ChatdPeerLink *link, gint64 now_us)
 {
-  expire (link, now_us);
+  chatd_peer_link_expire (link, now_us);
   return link->retired.length;
 }
 
@@ -91,6 +127,40 @@ chatd_peer_link_seal (ChatdPeerLink *link, const guint8 *aad, gsize aad_len,
                                   ret_counter, error);
 }
 
+/* the current or a retired session with this id, or NULL */
+static ChatdPeerSession *
+find_session (ChatdPeerLink *link, const guint8 *id)
+{
+  if (link->current != NULL && memcmp (chatd_peer_session_id (link->current), id,
+                                       CHATD_PEER_SESSION_ID_LEN) == 0)
+    return link->current;
+  for (GList *l = link->retired.head; l != NULL; l = l->next)
+    {
+      Retired *r = l->data;
+      if (memcmp (chatd_peer_session_id (r->session), id, CHATD_PEER_SESSION_ID_LEN) == 0)
+        return r->session;
+    }
+  return NULL;
+}
+
+gboolean
+chatd_peer_link_check_receipt (ChatdPeerLink *link, GBytes *receipt, gint64 now_us,
+                               guint64 *ret_counter, guint8 *ret_status, GError **error)
+{
+  guint8 id[CHATD_PEER_SESSION_ID_LEN];
+  if (!chatd_peer_message_session_id (receipt, id, error))
+    return FALSE;
+  chatd_peer_link_expire (link, now_us);
+  ChatdPeerSession *session = find_session (link, id);
+  if (session == NULL)
+    {
+      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
+                           "receipt of an unknown or expired peer session");
+      return FALSE;
+    }
+  return chatd_peer_session_check_receipt (session, receipt, ret_counter, ret_status, error);
+}
+
 GBytes *
 chatd_peer_link_open (ChatdPeerLink *link, GBytes *message, const guint8 *aad, gsize aad_len,
                       gint64 now_us, guint64 *ret_counter, GError **error)
@@ -98,16 +168,8 @@ chatd_peer_link_open (ChatdPeerLink *link, GBytes *message, const guint8 *aad, g
   guint8 id[CHATD_PEER_SESSION_ID_LEN];
   if (!chatd_peer_message_session_id (message, id, error))
     return NULL;
-  expire (link, now_us);
-  ChatdPeerSession *session = NULL;
-  if (link->current != NULL && memcmp (chatd_peer_session_id (link->current), id, sizeof id) == 0)
-    session = link->current;
-  for (GList *l = link->retired.head; session == NULL && l != NULL; l = l->next)
-    {
-      Retired *r = l->data;
-      if (memcmp (chatd_peer_session_id (r->session), id, sizeof id) == 0)
-        session = r->session;
-    }
+  chatd_peer_link_expire (link, now_us);
+  ChatdPeerSession *session = find_session (link, id);
   if (session == NULL)
     {
       g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_REFUSED,

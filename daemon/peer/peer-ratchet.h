@@ -10,17 +10,21 @@
  * so whoever steals the current chain key cannot go back to earlier message
  * keys (that would invert the hash).  The receiving side keeps the keys of
  * skipped counters (messages that overtook others), at most
- * CHATD_PEER_SKIPPED_MAX of them, and gives each key out once; a counter it
- * has already used, or one that is too far ahead, is refused.  All keys live
- * in libgcrypt secure memory, in buffers allocated once per ratchet (a
- * secure allocation per message would get slow with many live keys).
+ * CHATD_PEER_SKIPPED_MAX of them (and fewer when the process-wide skip
+ * budget is used up, peer-skip-budget.h), and gives each key out once; a
+ * counter it has already used, or one more than CHATD_PEER_MAX_GAP ahead,
+ * is refused.  All keys live in libgcrypt secure memory, in buffers
+ * allocated once per ratchet (no secure allocation per message).
  *
- * Receiving is two-phase so that a forged message changes nothing: _peek
- * derives the key of a counter without changing the ratchet; only _commit,
- * called once the message authenticated, consumes it. */
+ * Receiving is two-phase so that a forged message changes nothing and costs
+ * little: _peek derives the key of a counter without changing the ratchet
+ * (at most CHATD_PEER_MAX_GAP + 2 hash calls, no allocation); only _commit,
+ * called once the message authenticated, consumes it and derives the keys
+ * of the counters it skipped. */
 #pragma once
 #include <chatd/suite.h>
 #include "chatd-crypto.h"
+#include "peer-skip-budget.h"
 
 typedef struct _ChatdPeerRatchet ChatdPeerRatchet;
 
@@ -29,6 +33,10 @@ typedef struct _ChatdPeerRatchet ChatdPeerRatchet;
 ChatdPeerRatchet *chatd_peer_ratchet_new  (const ChatdSuite *suite, const guint8 *chain_key,
                                            GError **error);
 void              chatd_peer_ratchet_free (ChatdPeerRatchet *ratchet);
+/* The receive ratchet's share of the process-wide cap (a reference is
+ * kept); before any key was skipped. */
+void              chatd_peer_ratchet_set_budget (ChatdPeerRatchet *ratchet,
+                                                 ChatdPeerSkipBudget *budget);
 
 /* Sending: the next counter and its message key, written into the caller's
  * (secure) buffer of aead_key_len bytes; the chain moves on at once. */
@@ -38,12 +46,15 @@ gboolean chatd_peer_ratchet_next (ChatdPeerRatchet *ratchet, guint64 *ret_counte
 /* Receiving: the key of counter (aead_key_len bytes inside the ratchet,
  * valid until the next peek or commit), without consuming it.  Refused
  * (CHATD_ERROR_REFUSED) if counter was used already or skipped too long ago,
- * or is more than CHATD_PEER_SKIPPED_MAX ahead. */
+ * or is more than CHATD_PEER_MAX_GAP ahead. */
 gboolean chatd_peer_ratchet_peek   (ChatdPeerRatchet *ratchet, guint64 counter,
                                     const guint8 **ret_message_key, GError **error);
 /* Consumes the key of the last successful peek (and keeps the keys it
  * skipped); the key is wiped. */
 void     chatd_peer_ratchet_commit (ChatdPeerRatchet *ratchet);
+/* Drops (wipes) the last peek without consuming it: the message did not
+ * authenticate. */
+void     chatd_peer_ratchet_forget (ChatdPeerRatchet *ratchet);
 
 /* The next counter the chain would derive, and how many skipped keys it
  * holds (for tests and stats). */

@@ -1,5 +1,6 @@
 /* peer-session.c: sealing, opening and receipts inside a peer session. */
 #define G_LOG_DOMAIN "chatd-peer"
+#include "peer-session-private.h"
 #include "peer-session.h"
 #include "peer-ratchet.h"
 #include "auth-message.h"
@@ -9,26 +10,6 @@
 
 #define AAD_MAX (64 * 1024)
 
-struct _ChatdPeerSession {
-  const ChatdSuite *suite;
-  ChatdPeerRole     role;
-  guint8            id[CHATD_PEER_SESSION_ID_LEN];
-  ChatdPeerRatchet *send;
-  ChatdPeerRatchet *receive;
-  ChatdSecret      *send_transport;      /* NULL once the protector took them */
-  ChatdSecret      *receive_transport;
-  ChatdSecret      *receipt_out;         /* MACs receipts this side sends */
-  ChatdSecret      *receipt_in;          /* checks receipts this side gets */
-  /* per-message keys: one secure buffer for the sealing key, and one AEAD
-   * context per direction re-keyed for each message when the suite has
-   * contexts (no cipher set up per message) */
-  ChatdSecret      *message_key;
-  ChatdAeadContext *seal_context;
-  ChatdAeadContext *open_context;
-  ChatdPeerLimits   limits;
-  gint64            created_us;
-  guint64           sealed, opened;
-};
 
 void
 chatd_peer_session_free (ChatdPeerSession *session)
@@ -42,12 +23,28 @@ chatd_peer_session_free (ChatdPeerSession *session)
   chatd_secret_free (session->receipt_out);
   chatd_secret_free (session->receipt_in);
   chatd_secret_free (session->message_key);
+  if (session->unacked != NULL)
+    g_tree_destroy (session->unacked);
   if (session->seal_context != NULL)
     session->suite->aead_context_free (session->seal_context);
   if (session->open_context != NULL)
     session->suite->aead_context_free (session->open_context);
   chatd_wipe (session, sizeof *session);
   g_free (session);
+}
+
+static gint
+compare_counters (gconstpointer a, gconstpointer b, gpointer user_data)
+{
+  guint64 x = *(const guint64 *) a, y = *(const guint64 *) b;
+  (void) user_data;
+  return x < y ? -1 : x > y;
+}
+
+static GTree *
+new_unacked (void)
+{
+  return g_tree_new_full (compare_counters, NULL, g_free, g_free);
 }
 
 ChatdPeerSession *
@@ -72,6 +69,7 @@ chatd_peer_session_new (const ChatdSuite *suite, ChatdPeerRole role, const Chatd
   session->receipt_out = chatd_secret_new_from (keys->receipt[in], suite->kdf_len);
   session->receipt_in = chatd_secret_new_from (keys->receipt[out], suite->kdf_len);
   session->message_key = chatd_secret_new (suite->aead_key_len);
+  session->unacked = new_unacked ();
   if (chatd_suite_has (suite, CHATD_SUITE_CAN_AEAD_CONTEXT))
     {
       /* keyed with a throw-away key; each message sets its own */
@@ -85,6 +83,71 @@ chatd_peer_session_new (const ChatdSuite *suite, ChatdPeerRole role, const Chatd
                                      ? limits->rekey_after_us : CHATD_PEER_REKEY_AFTER_US;
   session->created_us = now_us;
   return g_steal_pointer (&session);
+}
+
+ChatdPeerSession *
+chatd_peer_session_new_receive_only (const ChatdSuite *suite, ChatdPeerRole role,
+                                     const guint8 *session_id, ChatdPeerRatchet *receive,
+                                     GError **error)
+{
+  g_autoptr(ChatdPeerSession) session = g_new0 (ChatdPeerSession, 1);
+  session->suite = suite;
+  session->role = role;
+  session->receive = receive;
+  memcpy (session->id, session_id, sizeof session->id);
+  session->message_key = chatd_secret_new (suite->aead_key_len);
+  if (chatd_suite_has (suite, CHATD_SUITE_CAN_AEAD_CONTEXT) &&
+      (session->open_context = suite->aead_context_new (session->message_key->data, error)) == NULL)
+    return NULL;
+  session->limits.rekey_messages = CHATD_PEER_REKEY_MESSAGES;
+  session->limits.rekey_after_us = CHATD_PEER_REKEY_AFTER_US;
+  return g_steal_pointer (&session);
+}
+
+static gboolean
+can_send (const ChatdPeerSession *session, GError **error)
+{
+  if (session->send != NULL)
+    return TRUE;
+  g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_NOT_SUPPORTED,
+                       "a retired or receive-only peer session cannot send");
+  return FALSE;
+}
+
+static gboolean
+has_receipt_key (const ChatdSecret *key, GError **error)
+{
+  if (key != NULL)
+    return TRUE;
+  g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_NOT_SUPPORTED,
+                       "a receive-only view of a peer session has no receipt keys");
+  return FALSE;
+}
+
+void
+chatd_peer_session_retire (ChatdPeerSession *session)
+{
+  g_clear_pointer (&session->send, chatd_peer_ratchet_free);
+  g_clear_pointer (&session->send_transport, chatd_secret_free);
+  g_clear_pointer (&session->receive_transport, chatd_secret_free);
+  if (session->seal_context != NULL)
+    g_clear_pointer (&session->seal_context, session->suite->aead_context_free);
+}
+
+gint64
+chatd_peer_session_end_of_life (const ChatdPeerSession *session)
+{
+  gint64 life = session->limits.rekey_after_us;
+  if (life > G_MAXINT64 - CHATD_PEER_RETIRED_GRACE_US)
+    return G_MAXINT64;
+  life += CHATD_PEER_RETIRED_GRACE_US;
+  return session->created_us > G_MAXINT64 - life ? G_MAXINT64 : session->created_us + life;
+}
+
+void
+chatd_peer_session_set_skip_budget (ChatdPeerSession *session, ChatdPeerSkipBudget *budget)
+{
+  chatd_peer_ratchet_set_budget (session->receive, budget);
 }
 
 const guint8 *
@@ -140,7 +203,7 @@ chatd_peer_session_seal (ChatdPeerSession *session, const guint8 *aad, gsize aad
                          GError **error)
 {
   const ChatdSuite *suite = session->suite;
-  if (!aad_ok (aad_len, error))
+  if (!can_send (session, error) || !aad_ok (aad_len, error))
     return NULL;
   if (plaintext_len > 1024 * 1024)
     {
@@ -149,7 +212,9 @@ chatd_peer_session_seal (ChatdPeerSession *session, const guint8 *aad, gsize aad
                    plaintext_len);
       return NULL;
     }
-  if (session->sealed >= 2 * session->limits.rekey_messages)
+  guint64 hard_limit = session->limits.rekey_messages > G_MAXUINT64 / 2
+                         ? G_MAXUINT64 : 2 * session->limits.rekey_messages;
+  if (session->sealed >= hard_limit)
     {
       g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
                    "peer session has sealed %" G_GUINT64_FORMAT " messages: re-key first",
@@ -159,6 +224,7 @@ chatd_peer_session_seal (ChatdPeerSession *session, const guint8 *aad, gsize aad
   guint64 counter = 0;
   if (!chatd_peer_ratchet_next (session->send, &counter, session->message_key->data, error))
     return NULL;
+  session->send_next = counter + 1;
   guint8 counter_be[8], nonce[CHATD_SUITE_SHARE_MAX];
   chatd_u64_to_be (counter, counter_be);
   make_nonce (suite, counter, nonce);
@@ -173,10 +239,21 @@ chatd_peer_session_seal (ChatdPeerSession *session, const guint8 *aad, gsize aad
                   : suite->aead_seal (session->message_key->data, nonce, full_aad, full_aad_len,
                                       plaintext, plaintext_len, sealed, error);
   chatd_wipe (session->message_key->data, session->message_key->len);   /* used once */
-  if (ok && session->seal_context != NULL)
-    ok = suite->aead_context_set_key (session->seal_context, session->message_key->data, error);
+  /* the context forgets the message key, also when sealing failed */
+  if (session->seal_context != NULL &&
+      !suite->aead_context_set_key (session->seal_context, session->message_key->data, ok ? error : NULL))
+    ok = FALSE;
   if (!ok)
     return NULL;
+  guint8 *digest = g_malloc (suite->kdf_len);
+  if (!suite->hash (sealed, sealed_len, digest, error))
+    {
+      g_free (digest);
+      return NULL;
+    }
+  if (g_tree_nnodes (session->unacked) >= CHATD_PEER_UNACKED_MAX)
+    g_tree_remove (session->unacked, g_tree_node_key (g_tree_node_first (session->unacked)));
+  g_tree_insert (session->unacked, g_memdup2 (&counter, sizeof counter), digest);
   ChatdSlice fields[] = {
     [PM_SESSION] = CHATD_SLICE (session->id, sizeof session->id),
     [PM_COUNTER] = CHATD_SLICE (counter_be, 8),
@@ -253,6 +330,10 @@ chatd_peer_session_open (ChatdPeerSession *session, GBytes *bytes, const guint8 
     ok = FALSE;
   if (!ok)
     {
+      /* nothing of the attempt stays: the peeked key, the chain key after
+       * it, and whatever the cipher wrote before the tag check */
+      chatd_peer_ratchet_forget (session->receive);
+      chatd_wipe (plaintext, MAX (plaintext_len, 1));
       g_prefix_error (error, "peer message %" G_GUINT64_FORMAT ": ", counter);
       return NULL;
     }
@@ -265,30 +346,41 @@ chatd_peer_session_open (ChatdPeerSession *session, GBytes *bytes, const guint8 
 
 static gboolean
 receipt_mac (const ChatdPeerSession *session, const ChatdSecret *key, const guint8 counter_be[8],
-             guint8 status, guint8 *ret_mac, GError **error)
+             guint8 status, const guint8 *sealed_hash, guint8 *ret_mac, GError **error)
 {
   static const char label[] = CHATD_PEER_LABEL_RECEIPT;
-  guint8 input[sizeof label + CHATD_PEER_SESSION_ID_LEN + 8 + 1], *p = input;
+  gsize k = session->suite->kdf_len;
+  guint8 input[sizeof label + CHATD_PEER_SESSION_ID_LEN + 8 + 1 + CHATD_SUITE_KDF_LEN_MAX], *p = input;
   memcpy (p, label, sizeof label), p += sizeof label;
   memcpy (p, session->id, sizeof session->id), p += sizeof session->id;
   memcpy (p, counter_be, 8), p += 8;
-  *p = status;
-  return session->suite->mac (key->data, key->len, input, sizeof input, ret_mac, error);
+  *p++ = status;
+  memcpy (p, sealed_hash, k), p += k;
+  return session->suite->mac (key->data, key->len, input, p - input, ret_mac, error);
 }
 
 GBytes *
-chatd_peer_session_receipt (ChatdPeerSession *session, guint64 counter, guint8 status,
+chatd_peer_session_receipt (ChatdPeerSession *session, GBytes *bytes, guint8 status,
                             GError **error)
 {
-  guint8 counter_be[8], mac[CHATD_SUITE_KDF_LEN_MAX];
-  chatd_u64_to_be (counter, counter_be);
-  if (!receipt_mac (session, session->receipt_out, counter_be, status, mac, error))
+  const ChatdSuite *suite = session->suite;
+  if (!has_receipt_key (session->receipt_out, error))
+    return NULL;
+  g_autoptr(ChatdAuthMessage) message = parse_for_session (session, bytes, CHATD_MSG_PEER_MESSAGE,
+                                                           error);
+  if (message == NULL)
+    return NULL;
+  const ChatdSlice *sealed = &message->fields[PM_SEALED];
+  const guint8 *counter_be = message->fields[PM_COUNTER].data;
+  guint8 digest[CHATD_SUITE_KDF_LEN_MAX], mac[CHATD_SUITE_KDF_LEN_MAX];
+  if (!suite->hash (sealed->data, sealed->len, digest, error) ||
+      !receipt_mac (session, session->receipt_out, counter_be, status, digest, mac, error))
     return NULL;
   ChatdSlice fields[] = {
     [PT_SESSION] = CHATD_SLICE (session->id, sizeof session->id),
     [PT_COUNTER] = CHATD_SLICE (counter_be, 8),
     [PT_STATUS] = CHATD_SLICE (&status, 1),
-    [PT_MAC] = CHATD_SLICE (mac, session->suite->kdf_len),
+    [PT_MAC] = CHATD_SLICE (mac, suite->kdf_len),
   };
   return chatd_auth_message_build (CHATD_MSG_PEER_RECEIPT, fields, G_N_ELEMENTS (fields));
 }
@@ -297,6 +389,8 @@ gboolean
 chatd_peer_session_check_receipt (ChatdPeerSession *session, GBytes *bytes, guint64 *ret_counter,
                                   guint8 *ret_status, GError **error)
 {
+  if (!has_receipt_key (session->receipt_in, error))
+    return FALSE;
   g_autoptr(ChatdAuthMessage) message = parse_for_session (session, bytes, CHATD_MSG_PEER_RECEIPT,
                                                            error);
   if (message == NULL)
@@ -304,9 +398,17 @@ chatd_peer_session_check_receipt (ChatdPeerSession *session, GBytes *bytes, guin
   guint64 counter = 0;
   chatd_auth_field_u64 (message, PT_COUNTER, &counter);
   guint8 status = *(const guint8 *) message->fields[PT_STATUS].data;
+  const guint8 *digest = g_tree_lookup (session->unacked, &counter);
+  if (digest == NULL)
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
+                   "receipt for message %" G_GUINT64_FORMAT
+                   " that was never sent, was acknowledged already or is too old", counter);
+      return FALSE;
+    }
   guint8 mac[CHATD_SUITE_KDF_LEN_MAX];
-  if (!receipt_mac (session, session->receipt_in, message->fields[PT_COUNTER].data, status, mac,
-                    error))
+  if (!receipt_mac (session, session->receipt_in, message->fields[PT_COUNTER].data, status, digest,
+                    mac, error))
     return FALSE;
   if (message->fields[PT_MAC].len != session->suite->kdf_len ||
       !chatd_memequal_ct (mac, message->fields[PT_MAC].data, session->suite->kdf_len))
@@ -314,12 +416,7 @@ chatd_peer_session_check_receipt (ChatdPeerSession *session, GBytes *bytes, guin
       g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_REFUSED, "peer receipt MAC does not match");
       return FALSE;
     }
-  if (counter >= chatd_peer_ratchet_next_counter (session->send))
-    {
-      g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
-                   "receipt for message %" G_GUINT64_FORMAT " that was never sent", counter);
-      return FALSE;
-    }
+  g_tree_remove (session->unacked, &counter);   /* a second receipt is refused */
   if (ret_counter != NULL)
     *ret_counter = counter;
   if (ret_status != NULL)
@@ -327,11 +424,18 @@ chatd_peer_session_check_receipt (ChatdPeerSession *session, GBytes *bytes, guin
   return TRUE;
 }
 
+guint
+chatd_peer_session_unacked_count (const ChatdPeerSession *session)
+{
+  return session->unacked != NULL ? (guint) g_tree_nnodes (session->unacked) : 0;
+}
+
 gboolean
 chatd_peer_session_needs_rekey (const ChatdPeerSession *session, gint64 now_us)
 {
   return session->sealed >= session->limits.rekey_messages ||
-         now_us - session->created_us >= session->limits.rekey_after_us;
+         (now_us >= session->created_us &&
+          (guint64) now_us - (guint64) session->created_us >= (guint64) session->limits.rekey_after_us);
 }
 
 guint64

@@ -10,7 +10,8 @@
  *                  aad = "chatd/1/peer-message\0" | session id | counter | caller's aad,
  *                  plaintext)
  * PEER_RECEIPT = session id | counter | status | MAC(receipt key of that direction,
- *                  "chatd/1/peer-receipt\0" | session id | counter | status)
+ *                  "chatd/1/peer-receipt\0" | session id | counter | status |
+ *                  hash(the message's AEAD ciphertext || tag))
  *
  * No function returns a key: message keys are used once inside seal/open and
  * wiped. */
@@ -19,6 +20,7 @@
 #include "chatd-crypto.h"
 #include "chatd-packet.h"
 #include "peer-keys.h"
+#include "peer-skip-budget.h"
 
 typedef struct _ChatdPeerSession ChatdPeerSession;
 
@@ -35,6 +37,11 @@ ChatdPeerSession *chatd_peer_session_new  (const ChatdSuite *suite, ChatdPeerRol
                                            gint64 now_us, GError **error);
 void              chatd_peer_session_free (ChatdPeerSession *session);
 
+/* The process-wide cap on skipped keys for the receive ratchet (the link
+ * sets it at install); before the first message was opened. */
+void          chatd_peer_session_set_skip_budget (ChatdPeerSession *session,
+                                                  ChatdPeerSkipBudget *budget);
+
 const guint8 *chatd_peer_session_id   (const ChatdPeerSession *session);
 ChatdPeerRole chatd_peer_session_role (const ChatdPeerSession *session);
 
@@ -46,25 +53,39 @@ GBytes  *chatd_peer_session_seal (ChatdPeerSession *session, const guint8 *aad, 
                                   const guint8 *plaintext, gsize plaintext_len,
                                   guint64 *ret_counter, GError **error);
 /* Opens a PEER_MESSAGE of this session; each counter opens once (a replay is
- * CHATD_ERROR_REFUSED), in any order within CHATD_PEER_SKIPPED_MAX.  A
+ * CHATD_ERROR_REFUSED), in any order within CHATD_PEER_MAX_GAP ahead and
+ * CHATD_PEER_SKIPPED_MAX skipped.  A
  * message that does not authenticate changes nothing. */
 GBytes  *chatd_peer_session_open (ChatdPeerSession *session, GBytes *message,
                                   const guint8 *aad, gsize aad_len,
                                   guint64 *ret_counter, GError **error);
 
-/* The receipt for message counter (which this side received), and the
- * check of a receipt for a message this side sent. */
-GBytes  *chatd_peer_session_receipt       (ChatdPeerSession *session, guint64 counter,
+/* The receipt for a PEER_MESSAGE this side received (the bytes as they
+ * came), and the check of a receipt for a message this side sent: the MAC
+ * covers the hash of the message's sealed bytes, and the sender accepts one
+ * receipt per message it sealed and has not had a receipt for (at most
+ * CHATD_PEER_UNACKED_MAX remembered, the oldest forgotten); anything else
+ * (never sent, a duplicate, other bytes) is CHATD_ERROR_REFUSED. */
+GBytes  *chatd_peer_session_receipt       (ChatdPeerSession *session, GBytes *message,
                                            guint8 status, GError **error);
 gboolean chatd_peer_session_check_receipt (ChatdPeerSession *session, GBytes *receipt,
                                            guint64 *ret_counter, guint8 *ret_status,
                                            GError **error);
+guint    chatd_peer_session_unacked_count (const ChatdPeerSession *session);
 
 /* TRUE once the session has sealed rekey_messages messages or lived
  * rekey_after_us: start a new handshake (the old session keeps working
  * until the new one is installed, see peer-link.h). */
 gboolean chatd_peer_session_needs_rekey   (const ChatdPeerSession *session, gint64 now_us);
 guint64  chatd_peer_session_sealed_count  (const ChatdPeerSession *session);
+/* Past this time even an unreplaced session is dropped (peer-link.h):
+ * created + rekey_after_us + CHATD_PEER_RETIRED_GRACE_US. */
+gint64   chatd_peer_session_end_of_life   (const ChatdPeerSession *session);
+/* Retirement (the link calls it when a new session replaces this one): the
+ * send ratchet and the transport keys are wiped at once; the session still
+ * opens late messages, sends their receipts and checks receipts for what it
+ * sent, but never seals again. */
+void     chatd_peer_session_retire        (ChatdPeerSession *session);
 guint64  chatd_peer_session_opened_count  (const ChatdPeerSession *session);
 
 /* The packet protector for the transport connection between the two nodes

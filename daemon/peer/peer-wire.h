@@ -10,17 +10,22 @@
 
 /* PEER_INIT (initiator -> responder, clear) */
 enum { PI_VERSION, PI_SUITE, PI_INITIATOR, PI_RESPONDER, PI_NONCE, PI_SHARE };
-/* PEER_RESPONSE (responder -> initiator): its nonce and share, its signature
- * over the transcript hash, its key confirmation */
-enum { PR_NONCE, PR_SHARE, PR_SIGNATURE, PR_CONFIRM };
-/* PEER_FINISH (initiator -> responder) */
-enum { PF_SIGNATURE, PF_CONFIRM };
+/* PEER_RESPONSE (responder -> initiator): its nonce and share, and its
+ * proof: AEAD(handshake key R->I, {signature over the transcript hash, key
+ * confirmation}) so that an observer cannot read or check the signature */
+enum { PR_NONCE, PR_SHARE, PR_PROOF };
+/* PEER_FINISH (initiator -> responder): the initiator's proof, under the
+ * handshake key I->R */
+enum { PF_PROOF };
 /* PEER_MESSAGE: session id, counter, AEAD ciphertext || tag */
 enum { PM_SESSION, PM_COUNTER, PM_SEALED };
 /* PEER_RECEIPT: session id, the counter of the message, status, MAC */
 enum { PT_SESSION, PT_COUNTER, PT_STATUS, PT_MAC };
 
 #define CHATD_PEER_NONCE_LEN      32
+/* the weakest AEAD a peer session accepts: 128-bit keys and tags */
+#define CHATD_PEER_AEAD_KEY_MIN   16
+#define CHATD_PEER_AEAD_TAG_MIN   16
 #define CHATD_PEER_SESSION_ID_LEN 16
 
 /* signatures (chatd_domain_sign purposes): one per role, so that neither
@@ -37,6 +42,7 @@ enum { PT_SESSION, PT_COUNTER, PT_STATUS, PT_MAC };
 #define CHATD_PEER_LABEL_CHAIN_KEY         "chatd/1/peer-chain-key"
 #define CHATD_PEER_LABEL_MESSAGE           "chatd/1/peer-message"
 #define CHATD_PEER_LABEL_RECEIPT           "chatd/1/peer-receipt"
+#define CHATD_PEER_LABEL_PROOF             "chatd/1/peer-proof"
 
 /* Defaults (doc/protocol.md): a handshake that has not finished after this
  * long has failed (retry; never fall back); a session is re-keyed (a new
@@ -47,11 +53,18 @@ enum { PT_SESSION, PT_COUNTER, PT_STATUS, PT_MAC };
 #define CHATD_PEER_REKEY_MESSAGES         5000
 #define CHATD_PEER_REKEY_AFTER_US         ((gint64) 10 * 60 * G_USEC_PER_SEC)
 
-/* The receiving ratchet keeps at most this many keys of messages that have
- * not arrived yet (out-of-order delivery across streams), and accepts a
- * counter at most this far ahead of the next expected one. */
-#define CHATD_PEER_SKIPPED_MAX            2000
+/* The receiving ratchet accepts a counter at most CHATD_PEER_MAX_GAP ahead
+ * of the next expected one (so that a forged message costs at most that
+ * many hash calls), and keeps at most CHATD_PEER_SKIPPED_MAX keys of
+ * messages that have not arrived yet (out-of-order delivery across
+ * streams); the process-wide skip budget (peer-skip-budget.h) caps them
+ * across all sessions. */
+#define CHATD_PEER_MAX_GAP                256
+#define CHATD_PEER_SKIPPED_MAX            512
 /* an old session still opens late messages this long after a re-key, and
  * at most this many old sessions are kept */
 #define CHATD_PEER_RETIRED_GRACE_US       (2 * 60 * G_USEC_PER_SEC)
 #define CHATD_PEER_RETIRED_MAX            2
+/* a session remembers at most this many sealed messages without a receipt
+ * (the oldest are forgotten: their receipts are refused) */
+#define CHATD_PEER_UNACKED_MAX            4096

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <chatd/chatd-plugin.h>
+#include <stddef.h>
 
 G_BEGIN_DECLS
 
@@ -222,6 +223,35 @@ struct _ChatdSuite {
                                           const guint8 *ciphertext, gsize ciphertext_len,
                                           guint8 *ret_plaintext, GError **error);
 };
+
+/* The ABI rule for capability blocks.  A suite built against an older
+ * header has a shorter descriptor; the core reads the fields of a block
+ * only when the suite sets its capability bit.  So, once released:
+ *  - a capability bit's block of fields is frozen: never reorder, resize,
+ *    insert into or remove from it (change it only with a new bit and a new
+ *    block, or by bumping CHATD_PLUGIN_ABI_VERSION);
+ *  - a new capability appends its block after the last one and extends the
+ *    checks below.
+ * The checks pin each late block's fields to follow one another and the
+ * blocks to follow n_kats (the end of the original descriptor). */
+#define CHATD_SUITE_FIELD_AFTER_(prev, next) \
+  G_STATIC_ASSERT (offsetof (ChatdSuite, next) == offsetof (ChatdSuite, prev) + sizeof (gpointer))
+G_STATIC_ASSERT (sizeof (gsize) == sizeof (gpointer));
+/* the original descriptor ends at n_kats */
+CHATD_SUITE_FIELD_AFTER_ (kats, n_kats);
+/* CAN_KDF (frozen) */
+CHATD_SUITE_FIELD_AFTER_ (n_kats, kdf_len);
+CHATD_SUITE_FIELD_AFTER_ (kdf_len, hash);
+CHATD_SUITE_FIELD_AFTER_ (hash, mac);
+CHATD_SUITE_FIELD_AFTER_ (mac, kdf);
+/* CAN_AEAD_CONTEXT (frozen) */
+CHATD_SUITE_FIELD_AFTER_ (kdf, aead_context_new);
+CHATD_SUITE_FIELD_AFTER_ (aead_context_new, aead_context_free);
+CHATD_SUITE_FIELD_AFTER_ (aead_context_free, aead_context_set_key);
+CHATD_SUITE_FIELD_AFTER_ (aead_context_set_key, aead_context_seal);
+CHATD_SUITE_FIELD_AFTER_ (aead_context_seal, aead_context_open);
+/* the last block ends the descriptor (a new block goes after it) */
+G_STATIC_ASSERT (sizeof (ChatdSuite) == offsetof (ChatdSuite, aead_context_open) + sizeof (gpointer));
 
 static inline gboolean
 chatd_suite_has (const ChatdSuite *suite, ChatdSuiteCaps caps)

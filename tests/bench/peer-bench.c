@@ -11,6 +11,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include "auth-message.h"
 #include "peer-handshake.h"
 #include "suite-25519.h"
 
@@ -47,6 +48,27 @@ handshake (ChatdPeerSession **ret_a, ChatdPeerSession **ret_b)
   *ret_a = chatd_peer_handshake_take_session (a);
   *ret_b = chatd_peer_handshake_take_session (b);
   return TRUE;
+}
+
+/* µs per forged PEER_MESSAGE (right session id, counter at the edge of the
+ * accepted gap, garbage): the work anyone who saw one message can cause */
+static double
+forged_cost (ChatdPeerSession *b, guint64 next, guint count)
+{
+  guint8 counter_be[8], garbage[76];
+  chatd_u64_to_be (next + CHATD_PEER_MAX_GAP, counter_be);   /* next: what b expects */
+  memset (garbage, 0x5a, sizeof garbage);
+  ChatdSlice fields[] = { CHATD_SLICE (chatd_peer_session_id (b), CHATD_PEER_SESSION_ID_LEN),
+                          CHATD_SLICE (counter_be, 8), CHATD_SLICE (garbage, sizeof garbage) };
+  g_autoptr(GBytes) forged = chatd_auth_message_build (CHATD_MSG_PEER_MESSAGE, fields, 3);
+  gint64 start = g_get_monotonic_time ();
+  for (guint i = 0; i < count; i++)
+    {
+      GBytes *p = chatd_peer_session_open (b, forged, NULL, 0, NULL, NULL);
+      if (p != NULL)
+        g_bytes_unref (p);
+    }
+  return (g_get_monotonic_time () - start) / (double) count;
 }
 
 static int
@@ -124,6 +146,32 @@ main (int argc, char **argv)
   printf ("  open (ratchet step + AEAD + parsing) %8.2f µs\n", open_us[RUNS / 2]);
   printf ("  seal + open                          %8.2f µs  = %.0f messages/s on one core\n",
           both_us[RUNS / 2], 1e6 / both_us[RUNS / 2]);
+  /* forged messages, before and after the receiver holds the most skipped
+   * keys it keeps (planted by real messages that skip ahead) */
+  ChatdPeerSession *a = NULL, *b = NULL;
+  if (!handshake (&a, &b))
+    return 1;
+  double fresh = forged_cost (b, 0, 2000);
+  guint planted = 0;
+  guint64 next = 0;
+  while (planted < CHATD_PEER_SKIPPED_MAX)
+    {
+      for (guint i = 0; i < CHATD_PEER_MAX_GAP; i++)
+        g_bytes_unref (chatd_peer_session_seal (a, NULL, 0, text, sizeof text, NULL, NULL));
+      GBytes *m = chatd_peer_session_seal (a, NULL, 0, text, sizeof text, NULL, NULL);
+      GBytes *p = chatd_peer_session_open (b, m, NULL, 0, NULL, NULL);
+      if (p == NULL)
+        return 1;
+      g_bytes_unref (p);
+      g_bytes_unref (m);
+      planted += CHATD_PEER_MAX_GAP;
+      next += CHATD_PEER_MAX_GAP + 1;
+    }
+  double full = forged_cost (b, next, 2000);
+  printf ("  forged message %u ahead (refused)     %8.2f µs; with %u skipped keys held %8.2f µs\n",
+          CHATD_PEER_MAX_GAP, fresh, planted, full);
+  chatd_peer_session_free (a);
+  chatd_peer_session_free (b);
   chatd_key_free (alice);
   chatd_key_free (bob);
   chatd_key_free (alice_public);

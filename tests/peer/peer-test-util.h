@@ -2,7 +2,7 @@
 #pragma once
 #include "auth-message.h"
 #include "peer-handshake.h"
-#include "peer-handshake-testing.h"
+#include "peer-testing.h"
 #include "peer-link.h"
 #include "peer-ratchet.h"
 #include "suite-25519.h"

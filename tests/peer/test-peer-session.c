@@ -1,8 +1,11 @@
 /* test-peer-session.c: messages inside peer sessions: 10,000 messages with
  * re-keys in between and out-of-order delivery all open once; replays and
  * forgeries are refused; receipts are MACs; forward secrecy, with its
- * positive control; a stolen chain key does not open earlier messages. */
+ * positive control, against the real handshake's ephemeral (wiped at the
+ * end, fresh each time, from the random generator only) and against a dump
+ * of the receive state (opens what is in flight, nothing received). */
 #include "peer-test-util.h"
+#include "channel.h"
 
 static TestUser alice, bob;
 static const gint64 T0 = 1000 * G_USEC_PER_SEC;
@@ -46,6 +49,22 @@ tampered (GBytes *m)
   return g_bytes_new_take (copy, len);
 }
 
+/* a PEER_MESSAGE of session id with this counter and garbage: what anyone
+ * who saw one message of the session can send */
+static GBytes *
+forged_message (const guint8 *session_id, guint64 counter)
+{
+  guint8 counter_be[8], garbage[76];
+  chatd_u64_to_be (counter, counter_be);
+  memset (garbage, 0x5a, sizeof garbage);
+  ChatdSlice fields[] = {
+    [PM_SESSION] = CHATD_SLICE (session_id, CHATD_PEER_SESSION_ID_LEN),
+    [PM_COUNTER] = CHATD_SLICE (counter_be, 8),
+    [PM_SEALED] = CHATD_SLICE (garbage, sizeof garbage),
+  };
+  return chatd_auth_message_build (CHATD_MSG_PEER_MESSAGE, fields, G_N_ELEMENTS (fields));
+}
+
 static void
 test_round_trip (void)
 {
@@ -79,7 +98,7 @@ test_out_of_order (void)
 {
   TestHandshake t;
   test_run_handshake (&alice, &bob, NULL, T0, FALSE, &t);
-  enum { N = 300 };
+  enum { N = CHATD_PEER_MAX_GAP };   /* even; the last one first: a gap of N - 1 */
   GBytes *m[N];
   char text[32];
   for (guint i = 0; i < N; i++)
@@ -108,37 +127,101 @@ test_out_of_order (void)
     g_bytes_unref (m[i]);
   test_handshake_clear (&t);
 
-  /* the ratchet itself: skipped keys bounded and given out once */
+  /* the ratchet itself: the gap bounded, skipped keys bounded and given
+   * out once */
   guint8 chain[32] = { 1, 2, 3 };
   g_autoptr(GError) error = NULL;
   g_autoptr(ChatdPeerRatchet) r = chatd_peer_ratchet_new (CHANNEL_SUITE, chain, &error);
   g_assert_no_error (error);
   const guint8 *key = NULL;
-  g_assert_false (chatd_peer_ratchet_peek (r, CHATD_PEER_SKIPPED_MAX + 1, &key, &error));
+  g_assert_false (chatd_peer_ratchet_peek (r, CHATD_PEER_MAX_GAP + 1, &key, &error));
   g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
   g_clear_error (&error);
   g_assert_cmpuint (chatd_peer_ratchet_next_counter (r), ==, 0);
-  g_assert_true (chatd_peer_ratchet_peek (r, CHATD_PEER_SKIPPED_MAX, &key, &error));
+  guint64 c = CHATD_PEER_MAX_GAP;
+  g_assert_true (chatd_peer_ratchet_peek (r, c, &key, &error));
   chatd_peer_ratchet_commit (r);
-  g_assert_cmpuint (chatd_peer_ratchet_skipped_count (r), ==, CHATD_PEER_SKIPPED_MAX);
-  g_assert_true (chatd_peer_ratchet_peek (r, 2 * CHATD_PEER_SKIPPED_MAX, &key, &error));
-  chatd_peer_ratchet_commit (r);
+  g_assert_cmpuint (chatd_peer_ratchet_skipped_count (r), ==, CHATD_PEER_MAX_GAP);
+  /* skip more than the ratchet keeps */
+  while ((c + 1) < 2 * CHATD_PEER_SKIPPED_MAX)
+    {
+      c += CHATD_PEER_MAX_GAP + 1;
+      g_assert_true (chatd_peer_ratchet_peek (r, c, &key, &error));
+      chatd_peer_ratchet_commit (r);
+      g_assert_cmpuint (chatd_peer_ratchet_skipped_count (r), <=, CHATD_PEER_SKIPPED_MAX);
+    }
   /* still bounded: the oldest skipped keys were dropped (wiped) */
   g_assert_cmpuint (chatd_peer_ratchet_skipped_count (r), ==, CHATD_PEER_SKIPPED_MAX);
   g_assert_false (chatd_peer_ratchet_peek (r, 0, &key, &error));   /* dropped: too old */
   g_clear_error (&error);
   guint8 first[32];
-  g_assert_true (chatd_peer_ratchet_peek (r, 2 * CHATD_PEER_SKIPPED_MAX - 1, &key, &error));
+  g_assert_true (chatd_peer_ratchet_peek (r, c - 1, &key, &error));
   memcpy (first, key, sizeof first);
   /* peeked, not used: still there, the same key */
-  g_assert_true (chatd_peer_ratchet_peek (r, 2 * CHATD_PEER_SKIPPED_MAX - 1, &key, &error));
+  g_assert_true (chatd_peer_ratchet_peek (r, c - 1, &key, &error));
   g_assert_cmpmem (first, sizeof first, key, sizeof first);
   chatd_peer_ratchet_commit (r);   /* used: gone */
   g_assert_cmpuint (chatd_peer_ratchet_skipped_count (r), ==, CHATD_PEER_SKIPPED_MAX - 1);
-  g_assert_false (chatd_peer_ratchet_peek (r, 2 * CHATD_PEER_SKIPPED_MAX - 1, &key, &error));
+  g_assert_false (chatd_peer_ratchet_peek (r, c - 1, &key, &error));
   g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
   /* the next counter was not disturbed by the refusals */
-  g_assert_cmpuint (chatd_peer_ratchet_next_counter (r), ==, 2 * CHATD_PEER_SKIPPED_MAX + 1);
+  g_assert_cmpuint (chatd_peer_ratchet_next_counter (r), ==, c + 1);
+}
+
+/* The process-wide cap: two receive ratchets share a budget of 300 keys;
+ * the second gets what is left and keeps its newest keys; a ratchet short
+ * of budget gives up its own oldest keys for newer ones; freeing gives the
+ * keys back. */
+static void
+test_skip_budget (void)
+{
+  g_autoptr(ChatdPeerSkipBudget) budget = chatd_peer_skip_budget_new (300);
+  guint8 chain[32] = { 7 };
+  g_autoptr(GError) error = NULL;
+  ChatdPeerRatchet *r1 = chatd_peer_ratchet_new (CHANNEL_SUITE, chain, &error);
+  ChatdPeerRatchet *r2 = chatd_peer_ratchet_new (CHANNEL_SUITE, chain, &error);
+  g_autoptr(ChatdPeerRatchet) sender = chatd_peer_ratchet_new (CHANNEL_SUITE, chain, &error);
+  chatd_peer_ratchet_set_budget (r1, budget);
+  chatd_peer_ratchet_set_budget (r2, budget);
+  guint8 keys[2 * CHATD_PEER_MAX_GAP + 2][32];
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    {
+      guint64 counter;
+      g_assert_true (chatd_peer_ratchet_next (sender, &counter, keys[i], &error));
+    }
+  const guint8 *key = NULL;
+  const guint64 c = CHATD_PEER_MAX_GAP;
+  g_assert_true (chatd_peer_ratchet_peek (r1, c, &key, &error));
+  g_assert_cmpmem (key, 32, keys[c], 32);
+  chatd_peer_ratchet_commit (r1);
+  g_assert_cmpuint (chatd_peer_skip_budget_in_use (budget), ==, c);
+  g_assert_true (chatd_peer_ratchet_peek (r2, c, &key, &error));
+  chatd_peer_ratchet_commit (r2);
+  g_assert_cmpuint (chatd_peer_ratchet_skipped_count (r2), ==, 300 - c);
+  g_assert_cmpuint (chatd_peer_skip_budget_in_use (budget), ==, 300);
+  /* r2 kept the newest: the oldest is refused, the newest opens */
+  g_assert_false (chatd_peer_ratchet_peek (r2, c - (300 - c) - 1, &key, &error));
+  g_clear_error (&error);
+  g_assert_true (chatd_peer_ratchet_peek (r2, c - (300 - c), &key, &error));
+  g_assert_cmpmem (key, 32, keys[c - (300 - c)], 32);
+  g_assert_true (chatd_peer_ratchet_peek (r2, c - 1, &key, &error));
+  g_assert_cmpmem (key, 32, keys[c - 1], 32);
+  chatd_peer_ratchet_commit (r2);
+  g_assert_cmpuint (chatd_peer_skip_budget_in_use (budget), ==, 299);
+  /* r1 skips again with one key of budget left: it gives up its older keys */
+  g_assert_true (chatd_peer_ratchet_peek (r1, 2 * c + 1, &key, &error));
+  chatd_peer_ratchet_commit (r1);
+  /* its newest c keys, and one old one that fitted */
+  g_assert_cmpuint (chatd_peer_ratchet_skipped_count (r1), ==, c + 1);
+  g_assert_true (chatd_peer_ratchet_peek (r1, 2 * c, &key, &error));
+  g_assert_cmpmem (key, 32, keys[2 * c], 32);
+  g_assert_false (chatd_peer_ratchet_peek (r1, 0, &key, &error));
+  g_clear_error (&error);
+  g_assert_cmpuint (chatd_peer_skip_budget_in_use (budget), ==, 300);
+  chatd_peer_ratchet_free (r1);
+  g_assert_cmpuint (chatd_peer_skip_budget_in_use (budget), ==, chatd_peer_ratchet_skipped_count (r2));
+  chatd_peer_ratchet_free (r2);
+  g_assert_cmpuint (chatd_peer_skip_budget_in_use (budget), ==, 0);
 }
 
 /* 10,000 messages from Alice to Bob with a re-key every 1,000: when the
@@ -150,8 +233,8 @@ test_rekey_10000 (void)
 {
   enum { TOTAL = 10000, IN_FLIGHT = 200 };
   ChatdPeerHandshakeConfig config = { .limits.rekey_messages = 1000 };
-  g_autoptr(ChatdPeerLink) a_link = chatd_peer_link_new ();
-  g_autoptr(ChatdPeerLink) b_link = chatd_peer_link_new ();
+  g_autoptr(ChatdPeerLink) a_link = chatd_peer_link_new (NULL);
+  g_autoptr(ChatdPeerLink) b_link = chatd_peer_link_new (NULL);
   g_autoptr(GRand) rand = g_rand_new_with_seed (8);
   gint64 now = T0;
   g_autoptr(GPtrArray) flight = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
@@ -252,9 +335,11 @@ test_rekey_rule (void)
   test_handshake_clear (&t);
 }
 
-/* Receipts are MACs under the session: they check for the sender, and not
- * when tampered with, reflected, for a message never sent, or in another
- * session. */
+/* Receipts are MACs under the session over the message's sealed bytes:
+ * they check for the sender once, and not when tampered with, reflected,
+ * for a message never sent, for other bytes under the same counter, twice,
+ * or in another session; a retired session still checks them through the
+ * link; the sender remembers a bounded number of unacknowledged messages. */
 static void
 test_receipts (void)
 {
@@ -263,34 +348,77 @@ test_receipts (void)
   test_run_handshake (&alice, &bob, NULL, T0, FALSE, &other);
   guint64 counter = 0;
   g_autoptr(GBytes) m = seal_text (t.initiator, "receipt me", &counter);
+  g_autoptr(GBytes) m2 = seal_text (t.initiator, "and me", NULL);
+  g_assert_cmpuint (chatd_peer_session_unacked_count (t.initiator), ==, 2);
   assert_opens (t.responder, m, "receipt me");
   g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) receipt = chatd_peer_session_receipt (t.responder, counter, 1, &error);
+  /* a receipt over other bytes with the same counter (what a receiver
+   * would make for a substituted message) */
+  g_autoptr(GBytes) substituted = tampered (m);
+  g_autoptr(GBytes) wrong_bytes = chatd_peer_session_receipt (t.responder, substituted, 1, &error);
   g_assert_no_error (error);
+  g_assert_false (chatd_peer_session_check_receipt (t.initiator, wrong_bytes, NULL, NULL, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  g_clear_error (&error);
+
+  g_autoptr(GBytes) receipt = chatd_peer_session_receipt (t.responder, m, 1, &error);
+  g_assert_no_error (error);
+  g_autoptr(GBytes) bad = tampered (receipt);
+  g_assert_false (chatd_peer_session_check_receipt (t.initiator, bad, NULL, NULL, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  g_clear_error (&error);
+  /* Alice's own receipt for a message Bob "sent" is not a receipt from Bob */
+  g_autoptr(GBytes) reflected = chatd_peer_session_receipt (t.initiator, m, 1, &error);
+  g_assert_false (chatd_peer_session_check_receipt (t.initiator, reflected, NULL, NULL, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  g_clear_error (&error);
+  g_assert_false (chatd_peer_session_check_receipt (other.initiator, receipt, NULL, NULL, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  g_clear_error (&error);
   guint64 got_counter = 99;
   guint8 status = 0;
   g_assert_true (chatd_peer_session_check_receipt (t.initiator, receipt, &got_counter, &status, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (got_counter, ==, counter);
   g_assert_cmpuint (status, ==, 1);
-
-  g_autoptr(GBytes) bad = tampered (receipt);
-  g_assert_false (chatd_peer_session_check_receipt (t.initiator, bad, NULL, NULL, &error));
+  g_assert_cmpuint (chatd_peer_session_unacked_count (t.initiator), ==, 1);
+  /* the same receipt again: refused */
+  g_assert_false (chatd_peer_session_check_receipt (t.initiator, receipt, NULL, NULL, &error));
   g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
   g_clear_error (&error);
-  /* Alice's own receipt for a message Bob "sent" is not a receipt from Bob */
-  g_autoptr(GBytes) reflected = chatd_peer_session_receipt (t.initiator, counter, 1, &error);
-  g_assert_false (chatd_peer_session_check_receipt (t.initiator, reflected, NULL, NULL, &error));
-  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
-  g_clear_error (&error);
-  g_autoptr(GBytes) future = chatd_peer_session_receipt (t.responder, counter + 5, 1, &error);
+  /* a message never sent (counter 5, made from a forged PEER_MESSAGE) */
+  g_autoptr(GBytes) forged = forged_message (chatd_peer_session_id (t.responder), 5);
+  g_autoptr(GBytes) future = chatd_peer_session_receipt (t.responder, forged, 1, &error);
   g_assert_false (chatd_peer_session_check_receipt (t.initiator, future, NULL, NULL, &error));
   g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
   g_clear_error (&error);
-  g_assert_false (chatd_peer_session_check_receipt (other.initiator, receipt, NULL, NULL, &error));
+
+  /* through the link, after the session retired */
+  g_autoptr(ChatdPeerLink) link = chatd_peer_link_new (NULL);
+  chatd_peer_link_install (link, g_steal_pointer (&t.initiator), T0);
+  chatd_peer_link_install (link, g_steal_pointer (&other.initiator), T0 + 1);
+  assert_opens (t.responder, m2, "and me");
+  g_autoptr(GBytes) receipt2 = chatd_peer_session_receipt (t.responder, m2, 0, &error);
+  g_assert_true (chatd_peer_link_check_receipt (link, receipt2, T0 + 2, &got_counter, &status, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (got_counter, ==, counter + 1);
+  g_assert_false (chatd_peer_link_check_receipt (link, receipt2, T0 + 2, NULL, NULL, &error));
   g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  g_clear_error (&error);
   test_handshake_clear (&t);
   test_handshake_clear (&other);
+
+  /* bounded memory of unacknowledged messages: the oldest are forgotten */
+  ChatdPeerHandshakeConfig config = { .limits.rekey_messages = CHATD_PEER_UNACKED_MAX };
+  test_run_handshake (&alice, &bob, &config, T0, FALSE, &t);
+  g_autoptr(GBytes) first = seal_text (t.initiator, "first", NULL);
+  for (guint i = 0; i < CHATD_PEER_UNACKED_MAX; i++)
+    g_bytes_unref (seal_text (t.initiator, "m", NULL));
+  g_assert_cmpuint (chatd_peer_session_unacked_count (t.initiator), ==, CHATD_PEER_UNACKED_MAX);
+  g_autoptr(GBytes) too_old = chatd_peer_session_receipt (t.responder, first, 0, &error);
+  g_assert_false (chatd_peer_session_check_receipt (t.initiator, too_old, NULL, NULL, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  test_handshake_clear (&t);
 }
 
 /* The session's packet protector: what one side seals the other opens,
@@ -427,10 +555,17 @@ test_forward_secrecy (void)
   g_assert_no_error (error);
   g_assert_cmpuint (count_opening (as_bob, to_bob), ==, 20);
   g_assert_cmpuint (count_opening (as_alice, to_alice), ==, 20);
+  /* the replay is a receive-only view */
+  g_assert_null (chatd_peer_session_seal (as_bob, NULL, 0, (const guint8 *) "x", 1, NULL, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_NOT_SUPPORTED);
+  g_clear_error (&error);
 
-  /* attack: only the long-term private keys */
+  /* attack: only the long-term keys.  Candidates for the ephemeral: every
+   * secret-sized window of both private key blobs, and deterministic
+   * functions of the long-term keys a broken implementation might use (the
+   * hash of each private and each public blob) */
   const TestUser *users[] = { &alice, &bob };
-  guint attempts = 0, opened = 0;
+  g_autoptr(GPtrArray) candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) chatd_secret_free);
   for (guint u = 0; u < G_N_ELEMENTS (users); u++)
     {
       const ChatdKey *key = users[u]->key;
@@ -438,19 +573,31 @@ test_forward_secrecy (void)
       gsize blob_len = 0;
       g_assert_true (key->suite->export_private (key, blob->data, blob->len, &blob_len, &error));
       for (gsize off = 0; off + suite->kx_secret_len <= blob_len; off++)
-        for (guint secret_of = 0; secret_of < 2; secret_of++)
-          for (guint as_role = 0; as_role < 2; as_role++)
-            {
-              g_autoptr(GError) attempt_error = NULL;
-              g_autoptr(ChatdPeerSession) s = chatd_peer_handshake_replay (
-                suite, t.init, t.response, alice.public_key, bob.public_key, secret_of,
-                blob->data + off, suite->kx_secret_len, as_role, &attempt_error);
-              if (s == NULL)
-                continue;   /* e.g. a low-order result */
-              attempts++;
-              opened += count_opening (s, as_role == CHATD_PEER_ROLE_RESPONDER ? to_bob : to_alice);
-            }
+        g_ptr_array_add (candidates, chatd_secret_new_from (blob->data + off, suite->kx_secret_len));
+      ChatdSecret *digest = chatd_secret_new (MAX (suite->kdf_len, suite->kx_secret_len));
+      g_assert_true (suite->hash (blob->data, blob_len, digest->data, &error));
+      g_ptr_array_add (candidates, digest);
+      g_autoptr(GBytes) public_blob = key->suite->export_public (key, &error);
+      digest = chatd_secret_new (MAX (suite->kdf_len, suite->kx_secret_len));
+      g_assert_true (suite->hash (g_bytes_get_data (public_blob, NULL), g_bytes_get_size (public_blob),
+                                  digest->data, &error));
+      g_ptr_array_add (candidates, digest);
     }
+  guint attempts = 0, opened = 0;
+  for (guint c = 0; c < candidates->len; c++)
+    for (guint secret_of = 0; secret_of < 2; secret_of++)
+      for (guint as_role = 0; as_role < 2; as_role++)
+        {
+          const ChatdSecret *candidate = candidates->pdata[c];
+          g_autoptr(GError) attempt_error = NULL;
+          g_autoptr(ChatdPeerSession) s = chatd_peer_handshake_replay (
+            suite, t.init, t.response, alice.public_key, bob.public_key, secret_of,
+            candidate->data, suite->kx_secret_len, as_role, &attempt_error);
+          if (s == NULL)
+            continue;   /* e.g. a low-order result */
+          attempts++;
+          opened += count_opening (s, as_role == CHATD_PEER_ROLE_RESPONDER ? to_bob : to_alice);
+        }
   g_test_message ("forward secrecy: %u key schedules from the long-term keys, %u messages opened",
                   attempts, opened);
   g_assert_cmpuint (attempts, >, 100);
@@ -461,54 +608,455 @@ test_forward_secrecy (void)
   test_handshake_clear (&t);
 }
 
-/* A thief who gets the current chain key (here derived by hand, after
- * checking that the hand derivation is the ratchet's) cannot open earlier
- * messages: a ratchet started from it never yields an earlier key. */
+/* A thief who dumps Bob's memory in the middle of a session (the receive
+ * ratchet: chain key and skipped keys) opens the messages still on their
+ * way (the positive control: the dump is the real state) and none that
+ * Bob already received, in order or out of order. */
 static void
-hand_step (const char *label, const guint8 *chain, guint8 *out)
+test_stolen_receive_state (void)
 {
-  guint8 input[64 + 32];
-  gsize label_len = strlen (label) + 1;
-  memcpy (input, label, label_len);
-  memcpy (input + label_len, chain, 32);
-  g_assert_true (CHANNEL_SUITE->hash (input, label_len + 32, out, NULL));
+  enum { N = 30 };
+  TestHandshake t;
+  test_run_handshake (&alice, &bob, NULL, T0, FALSE, &t);
+  GBytes *m[N];
+  char text[32];
+  for (guint i = 0; i < N; i++)
+    {
+      g_snprintf (text, sizeof text, "message %u", i);
+      m[i] = seal_text (t.initiator, text, NULL);
+    }
+  /* Bob receives 0..9, then 15 and 20 (skipping 10..14 and 16..19), then 12 */
+  gboolean received[N] = { FALSE };
+  guint order[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 20, 12 };
+  for (guint i = 0; i < G_N_ELEMENTS (order); i++)
+    {
+      g_snprintf (text, sizeof text, "message %u", order[i]);
+      assert_opens (t.responder, m[order[i]], text);
+      received[order[i]] = TRUE;
+    }
+  g_autoptr(ChatdPeerSession) thief = chatd_peer_session_copy_receive_state_for_testing (t.responder);
+  guint opened_received = 0, opened_in_flight = 0, in_flight = 0;
+  for (guint i = 0; i < N; i++)
+    {
+      g_autoptr(GBytes) p = chatd_peer_session_open (thief, m[i], (const guint8 *) "aad", 3, NULL, NULL);
+      if (received[i])
+        opened_received += p != NULL;
+      else
+        {
+          in_flight++;
+          opened_in_flight += p != NULL;
+        }
+    }
+  g_test_message ("a dump of the receive state opened %u of %u messages in flight, %u of %u received",
+                  opened_in_flight, in_flight, opened_received, N - in_flight);
+  g_assert_cmpuint (opened_in_flight, ==, in_flight);
+  g_assert_cmpuint (opened_received, ==, 0);
+  /* the view cannot send, and Bob is not disturbed by the thief */
+  g_autoptr(GError) error = NULL;
+  g_assert_null (chatd_peer_session_seal (thief, NULL, 0, (const guint8 *) "x", 1, NULL, &error));
+  g_assert_nonnull (error);
+  for (guint i = 0; i < N; i++)
+    if (!received[i])
+      {
+        g_snprintf (text, sizeof text, "message %u", i);
+        assert_opens (t.responder, m[i], text);
+      }
+  for (guint i = 0; i < N; i++)
+    g_bytes_unref (m[i]);
+  test_handshake_clear (&t);
+}
+
+/* The handshake holds its ephemeral and key block only while it runs: both
+ * are gone once it is DONE, and once it FAILED (here: timed out). */
+static void
+test_ephemeral_wiped (void)
+{
+  ChatdPeerIdentity a = self_of (&alice), a_peer = peer_of (&bob);
+  ChatdPeerIdentity b = self_of (&bob), b_peer = peer_of (&alice);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) init = NULL, response = NULL, finish = NULL, none = NULL;
+  g_autoptr(ChatdPeerHandshake) hi = chatd_peer_handshake_new_initiator (CHANNEL_SUITE, &a, &a_peer, NULL, T0,
+                                                                         &init, &error);
+  g_autoptr(ChatdPeerHandshake) hr = chatd_peer_handshake_new_responder (CHANNEL_SUITE, &b, &b_peer, NULL, T0,
+                                                                         &error);
+  g_autoptr(ChatdSecret) before = chatd_peer_handshake_copy_ephemeral_for_testing (hi);
+  g_assert_nonnull (before);
+  g_assert_null (chatd_peer_handshake_copy_ephemeral_for_testing (hr));   /* not made yet */
+  g_assert_true (chatd_peer_handshake_receive (hr, init, T0, &response, &error));
+  g_autoptr(ChatdSecret) responder_before = chatd_peer_handshake_copy_ephemeral_for_testing (hr);
+  g_assert_nonnull (responder_before);
+  g_assert_true (chatd_peer_handshake_holds_secrets_for_testing (hr));
+  g_assert_true (chatd_peer_handshake_receive (hi, response, T0, &finish, &error));
+  g_assert_true (chatd_peer_handshake_receive (hr, finish, T0, &none, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (chatd_peer_handshake_get_state (hi), ==, CHATD_PEER_HANDSHAKE_DONE);
+  g_assert_cmpint (chatd_peer_handshake_get_state (hr), ==, CHATD_PEER_HANDSHAKE_DONE);
+  g_assert_null (chatd_peer_handshake_copy_ephemeral_for_testing (hi));
+  g_assert_null (chatd_peer_handshake_copy_ephemeral_for_testing (hr));
+  g_assert_false (chatd_peer_handshake_holds_secrets_for_testing (hi));
+  g_assert_false (chatd_peer_handshake_holds_secrets_for_testing (hr));
+
+  /* timed out: an initiator that never got a response, a responder that
+   * never got the finish */
+  g_autoptr(GBytes) init2 = NULL, response2 = NULL;
+  g_autoptr(ChatdPeerHandshake) hi2 = chatd_peer_handshake_new_initiator (CHANNEL_SUITE, &a, &a_peer, NULL, T0,
+                                                                          &init2, &error);
+  g_autoptr(ChatdPeerHandshake) hr2 = chatd_peer_handshake_new_responder (CHANNEL_SUITE, &b, &b_peer, NULL, T0,
+                                                                          &error);
+  g_assert_true (chatd_peer_handshake_receive (hr2, init2, T0, &response2, &error));
+  g_assert_true (chatd_peer_handshake_holds_secrets_for_testing (hi2));
+  g_assert_true (chatd_peer_handshake_holds_secrets_for_testing (hr2));
+  gint64 late = chatd_peer_handshake_deadline (hi2);
+  g_assert_false (chatd_peer_handshake_check_timeout (hi2, late, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_TIMED_OUT);
+  g_clear_error (&error);
+  g_assert_false (chatd_peer_handshake_check_timeout (hr2, late, &error));
+  g_clear_error (&error);
+  g_assert_cmpint (chatd_peer_handshake_get_state (hi2), ==, CHATD_PEER_HANDSHAKE_FAILED);
+  g_assert_cmpint (chatd_peer_handshake_get_state (hr2), ==, CHATD_PEER_HANDSHAKE_FAILED);
+  g_assert_null (chatd_peer_handshake_copy_ephemeral_for_testing (hi2));
+  g_assert_null (chatd_peer_handshake_copy_ephemeral_for_testing (hr2));
+  g_assert_false (chatd_peer_handshake_holds_secrets_for_testing (hi2));
+  g_assert_false (chatd_peer_handshake_holds_secrets_for_testing (hr2));
+}
+
+/* Two handshakes between the same two users: new ephemerals, shares and
+ * nonces each time (nothing derived from the long-term keys). */
+static void
+test_ephemeral_fresh (void)
+{
+  TestHandshake t1, t2;
+  test_run_handshake (&alice, &bob, NULL, T0, TRUE, &t1);
+  test_run_handshake (&alice, &bob, NULL, T0, TRUE, &t2);
+  g_assert_false (memcmp (t1.initiator_ephemeral->data, t2.initiator_ephemeral->data,
+                          t1.initiator_ephemeral->len) == 0);
+  g_autoptr(ChatdAuthMessage) i1 = chatd_auth_message_parse (t1.init, NULL);
+  g_autoptr(ChatdAuthMessage) i2 = chatd_auth_message_parse (t2.init, NULL);
+  g_autoptr(ChatdAuthMessage) r1 = chatd_auth_message_parse (t1.response, NULL);
+  g_autoptr(ChatdAuthMessage) r2 = chatd_auth_message_parse (t2.response, NULL);
+  g_assert_false (memcmp (i1->fields[PI_SHARE].data, i2->fields[PI_SHARE].data, i1->fields[PI_SHARE].len) == 0);
+  g_assert_false (memcmp (i1->fields[PI_NONCE].data, i2->fields[PI_NONCE].data, CHATD_PEER_NONCE_LEN) == 0);
+  g_assert_false (memcmp (r1->fields[PR_SHARE].data, r2->fields[PR_SHARE].data, r1->fields[PR_SHARE].len) == 0);
+  g_assert_false (memcmp (r1->fields[PR_NONCE].data, r2->fields[PR_NONCE].data, CHATD_PEER_NONCE_LEN) == 0);
+  g_assert_false (memcmp (chatd_peer_session_id (t1.initiator), chatd_peer_session_id (t2.initiator),
+                          CHATD_PEER_SESSION_ID_LEN) == 0);
+  test_handshake_clear (&t1);
+  test_handshake_clear (&t2);
+}
+
+/* The ephemeral comes from the random generator and nothing else: with the
+ * generator injected through the config, each side's share is exactly the
+ * public value of the bytes the generator gave it. */
+typedef struct {
+  GRand      *rand;
+  GPtrArray  *given;   /* ChatdSecret * */
+} RecordingRng;
+
+static void
+recording_random (guint8 *out, gsize len, gpointer user_data)
+{
+  RecordingRng *rng = user_data;
+  for (gsize i = 0; i < len; i++)
+    out[i] = g_rand_int (rng->rand) & 0xff;
+  g_ptr_array_add (rng->given, chatd_secret_new_from (out, len));
 }
 
 static void
-test_stolen_chain_key (void)
+test_ephemeral_from_rng (void)
 {
+  RecordingRng rng = { g_rand_new_with_seed (42),
+                       g_ptr_array_new_with_free_func ((GDestroyNotify) chatd_secret_free) };
+  ChatdPeerHandshakeConfig config = { .random_secret = recording_random, .random_data = &rng };
+  TestHandshake t;
+  test_run_handshake (&alice, &bob, &config, T0, FALSE, &t);
+  g_assert_cmpuint (rng.given->len, ==, 2);   /* one ephemeral per side */
   const ChatdSuite *suite = CHANNEL_SUITE;
-  enum { BEFORE = 10 };
-  guint8 chain[32];
-  chatd_random_nonce (chain, sizeof chain);
+  g_autoptr(ChatdAuthMessage) init = chatd_auth_message_parse (t.init, NULL);
+  g_autoptr(ChatdAuthMessage) response = chatd_auth_message_parse (t.response, NULL);
+  guint8 share[CHATD_SUITE_SHARE_MAX];
+  const ChatdSecret *first = rng.given->pdata[0], *second = rng.given->pdata[1];
+  g_assert_true (suite->kx_public (first->data, share, NULL));
+  g_assert_cmpmem (share, suite->kx_public_len, init->fields[PI_SHARE].data, init->fields[PI_SHARE].len);
+  g_assert_true (suite->kx_public (second->data, share, NULL));
+  g_assert_cmpmem (share, suite->kx_public_len, response->fields[PR_SHARE].data,
+                   response->fields[PR_SHARE].len);
+  test_handshake_clear (&t);
+  g_ptr_array_unref (rng.given);
+  g_rand_free (rng.rand);
+}
+
+/* ---- H1: a forged message costs bounded work ---- */
+
+/* the channel suite with its hash counted (the ratchet's only work) */
+static ChatdSuite counting_suite;
+static guint hash_calls;
+
+static gboolean
+counting_hash (const guint8 *data, gsize len, guint8 *ret_digest, GError **error)
+{
+  hash_calls++;
+  return chatd_suite_25519.hash (data, len, ret_digest, error);
+}
+
+/* Forged messages far ahead (the old window, 2,000, and the edge of the
+ * accepted gap) each cost at most a few hundred hash calls, change nothing,
+ * and a flood of them leaves the session working. */
+static void
+test_forged_far_ahead (void)
+{
+  counting_suite = chatd_suite_25519;
+  counting_suite.hash = counting_hash;
+  ChatdPeerIdentity a = self_of (&alice), a_peer = peer_of (&bob);
+  ChatdPeerIdentity b = self_of (&bob), b_peer = peer_of (&alice);
   g_autoptr(GError) error = NULL;
-  g_autoptr(ChatdPeerRatchet) sender = chatd_peer_ratchet_new (suite, chain, &error);
-  guint8 earlier[BEFORE][32];
-  guint64 counter;
-  for (guint i = 0; i < BEFORE; i++)
-    g_assert_true (chatd_peer_ratchet_next (sender, &counter, earlier[i], &error));
-  /* the thief's copy of the chain key after BEFORE steps */
-  guint8 stolen[32];
-  memcpy (stolen, chain, sizeof stolen);
-  for (guint i = 0; i < BEFORE; i++)
+  g_autoptr(GBytes) init = NULL, response = NULL, finish = NULL, none = NULL;
+  g_autoptr(ChatdPeerHandshake) hi = chatd_peer_handshake_new_initiator (&counting_suite, &a, &a_peer, NULL, T0,
+                                                                         &init, &error);
+  g_autoptr(ChatdPeerHandshake) hr = chatd_peer_handshake_new_responder (&counting_suite, &b, &b_peer, NULL, T0,
+                                                                         &error);
+  g_assert_true (chatd_peer_handshake_receive (hr, init, T0, &response, &error));
+  g_assert_true (chatd_peer_handshake_receive (hi, response, T0, &finish, &error));
+  g_assert_true (chatd_peer_handshake_receive (hr, finish, T0, &none, &error));
+  g_assert_no_error (error);
+  g_autoptr(ChatdPeerSession) si = chatd_peer_handshake_take_session (hi);
+  g_autoptr(ChatdPeerSession) sr = chatd_peer_handshake_take_session (hr);
+  const guint8 *id = chatd_peer_session_id (sr);
+  /* a bound that does not depend on the code's constants: 600 hash calls
+   * (about 0.5 ms) per forged message */
+  const guint bound = 600;
+  guint64 far[] = { 2000, 1000, 300, 256, 255, 100, 1 };
+  for (guint round = 0; round < 20; round++)
+    for (guint i = 0; i < G_N_ELEMENTS (far); i++)
+      {
+        g_autoptr(GBytes) forged = forged_message (id, far[i]);
+        hash_calls = 0;
+        assert_refused (sr, forged);
+        g_assert_cmpuint (hash_calls, <=, bound);
+      }
+  /* nothing was consumed or planted: the first real messages open */
+  for (guint i = 0; i < 5; i++)
     {
-      guint8 mk[32];
-      hand_step (CHATD_PEER_LABEL_MESSAGE_KEY, stolen, mk);
-      g_assert_cmpmem (mk, suite->aead_key_len, earlier[i], suite->aead_key_len);   /* model == code */
-      hand_step (CHATD_PEER_LABEL_CHAIN_KEY, stolen, stolen);
+      g_autoptr(GBytes) m = seal_text (si, "still here", NULL);
+      hash_calls = 0;
+      assert_opens (sr, m, "still here");
+      g_assert_cmpuint (hash_calls, <=, 4);
     }
-  guint8 next_key[32];
-  g_assert_true (chatd_peer_ratchet_next (sender, &counter, next_key, &error));
-  g_autoptr(ChatdPeerRatchet) thief = chatd_peer_ratchet_new (suite, stolen, &error);
-  for (guint n = 0; n < 2 * CHATD_PEER_SKIPPED_MAX; n++)
+  g_assert_cmpuint (chatd_peer_session_opened_count (sr), ==, 5);
+}
+
+/* Expiry on the caller's timer (virtual time): a retired session can no
+ * longer seal nor give its protector (its send keys went at retirement),
+ * opens late messages until the deadline the link reports, and is gone at
+ * it; a session never replaced is gone at its end of life. */
+static void
+test_link_expiry (void)
+{
+  const gint64 life = 60 * G_USEC_PER_SEC;
+  ChatdPeerHandshakeConfig config = { .limits.rekey_after_us = life };
+  g_autoptr(ChatdPeerLink) link = chatd_peer_link_new (NULL);
+  g_assert_cmpint (chatd_peer_link_deadline (link), ==, G_MAXINT64);
+  TestHandshake t1, t2;
+  test_run_handshake (&alice, &bob, &config, T0, FALSE, &t1);
+  test_run_handshake (&alice, &bob, &config, T0 + 10 * G_USEC_PER_SEC, FALSE, &t2);
+  g_autoptr(GBytes) late = seal_text (t1.initiator, "late", NULL);
+  g_autoptr(GBytes) later = seal_text (t1.initiator, "later", NULL);
+  ChatdPeerSession *old = g_steal_pointer (&t1.responder);
+  chatd_peer_link_install (link, old, T0);
+  g_assert_cmpint (chatd_peer_link_deadline (link), ==, T0 + life + CHATD_PEER_RETIRED_GRACE_US);
+  const gint64 t_install = T0 + 10 * G_USEC_PER_SEC;
+  chatd_peer_link_install (link, g_steal_pointer (&t2.responder), t_install);
+  /* retired: no sealing, no protector */
+  g_autoptr(GError) error = NULL;
+  g_assert_null (chatd_peer_session_seal (old, NULL, 0, (const guint8 *) "x", 1, NULL, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  ChatdPacketProtector protector;
+  g_assert_false (chatd_peer_session_take_protector (old, &protector, &error));
+  g_clear_error (&error);
+  gint64 deadline = chatd_peer_link_deadline (link);
+  g_assert_cmpint (deadline, ==, t_install + CHATD_PEER_RETIRED_GRACE_US);
+  chatd_peer_link_expire (link, deadline - 1);
+  g_autoptr(GBytes) p = chatd_peer_link_open (link, late, (const guint8 *) "aad", 3, deadline - 1, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (p);
+  chatd_peer_link_expire (link, deadline);   /* the timer fires */
+  g_assert_cmpuint (chatd_peer_link_retired_count (link, deadline), ==, 0);
+  g_assert_null (chatd_peer_link_open (link, later, (const guint8 *) "aad", 3, deadline, NULL, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  g_clear_error (&error);
+  /* the current one was never replaced: gone at its end of life */
+  deadline = chatd_peer_link_deadline (link);
+  g_assert_cmpint (deadline, ==, t_install + life + CHATD_PEER_RETIRED_GRACE_US);
+  chatd_peer_link_expire (link, deadline - 1);
+  g_assert_nonnull (chatd_peer_link_current (link));
+  chatd_peer_link_expire (link, deadline);
+  g_assert_null (chatd_peer_link_current (link));
+  g_assert_true (chatd_peer_link_needs_rekey (link, deadline));
+  g_assert_cmpint (chatd_peer_link_deadline (link), ==, G_MAXINT64);
+  test_handshake_clear (&t1);
+  test_handshake_clear (&t2);
+}
+
+/* ---- L4: secret hygiene after failures ---- */
+
+/* the channel suite with failures on demand and the last key given to an
+ * AEAD context recorded */
+static ChatdSuite faulty_suite;
+static gboolean fail_context_seal;
+static guint fail_hash_in;   /* 0: never; n: the n-th hash call from now fails */
+static guint8 last_context_key[64];
+
+static gboolean
+faulty_hash (const guint8 *data, gsize len, guint8 *ret_digest, GError **error)
+{
+  if (fail_hash_in > 0 && --fail_hash_in == 0)
     {
-      guint8 k[32];
-      g_assert_true (chatd_peer_ratchet_next (thief, &counter, k, &error));
-      if (n == 0)
-        g_assert_cmpmem (k, suite->aead_key_len, next_key, suite->aead_key_len);   /* the future: yes */
-      for (guint i = 0; i < BEFORE; i++)
-        g_assert_false (memcmp (k, earlier[i], suite->aead_key_len) == 0);   /* the past: never */
+      memset (ret_digest, 0xee, chatd_suite_25519.kdf_len);   /* a half-written digest */
+      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_FAILED, "injected hash failure");
+      return FALSE;
     }
+  return chatd_suite_25519.hash (data, len, ret_digest, error);
+}
+
+static gboolean
+recording_set_key (ChatdAeadContext *context, const guint8 *key, GError **error)
+{
+  memcpy (last_context_key, key, chatd_suite_25519.aead_key_len);
+  return chatd_suite_25519.aead_context_set_key (context, key, error);
+}
+
+static gboolean
+faulty_context_seal (ChatdAeadContext *context, const guint8 *nonce, const guint8 *aad, gsize aad_len,
+                     const guint8 *plaintext, gsize plaintext_len, guint8 *ret_ciphertext, GError **error)
+{
+  if (fail_context_seal)
+    {
+      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_FAILED, "injected seal failure");
+      return FALSE;
+    }
+  return chatd_suite_25519.aead_context_seal (context, nonce, aad, aad_len, plaintext, plaintext_len,
+                                              ret_ciphertext, error);
+}
+
+static gboolean
+all_zero (const guint8 *data, gsize len)
+{
+  for (gsize i = 0; i < len; i++)
+    if (data[i] != 0)
+      return FALSE;
+  return TRUE;
+}
+
+/* A failed open leaves no peeked key or chain key behind; a failed seal
+ * leaves no message key in the seal context; a failing hash leaves no
+ * digest in the ratchet. */
+static void
+test_failure_hygiene (void)
+{
+  faulty_suite = chatd_suite_25519;
+  faulty_suite.hash = faulty_hash;
+  faulty_suite.aead_context_set_key = recording_set_key;
+  faulty_suite.aead_context_seal = faulty_context_seal;
+  ChatdPeerIdentity a = self_of (&alice), a_peer = peer_of (&bob);
+  ChatdPeerIdentity b = self_of (&bob), b_peer = peer_of (&alice);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) init = NULL, response = NULL, finish = NULL, none = NULL;
+  g_autoptr(ChatdPeerHandshake) hi = chatd_peer_handshake_new_initiator (&faulty_suite, &a, &a_peer, NULL, T0,
+                                                                         &init, &error);
+  g_autoptr(ChatdPeerHandshake) hr = chatd_peer_handshake_new_responder (&faulty_suite, &b, &b_peer, NULL, T0,
+                                                                         &error);
+  g_assert_true (chatd_peer_handshake_receive (hr, init, T0, &response, &error));
+  g_assert_true (chatd_peer_handshake_receive (hi, response, T0, &finish, &error));
+  g_assert_true (chatd_peer_handshake_receive (hr, finish, T0, &none, &error));
+  g_assert_no_error (error);
+  g_autoptr(ChatdPeerSession) si = chatd_peer_handshake_take_session (hi);
+  g_autoptr(ChatdPeerSession) sr = chatd_peer_handshake_take_session (hr);
+
+  /* a forged message 10 ahead: the key was derived, the AEAD refused it */
+  g_autoptr(GBytes) forged = forged_message (chatd_peer_session_id (sr), 10);
+  assert_refused (sr, forged);
+  g_assert_false (chatd_peer_session_holds_pending_for_testing (sr));
+  /* a real message with the wrong associated data: the same */
+  g_autoptr(GBytes) m = seal_text (si, "real", NULL);
+  g_assert_null (chatd_peer_session_open (sr, m, (const guint8 *) "AAD", 3, NULL, &error));
+  g_clear_error (&error);
+  g_assert_false (chatd_peer_session_holds_pending_for_testing (sr));
+  assert_opens (sr, m, "real");
+  g_assert_false (chatd_peer_session_holds_pending_for_testing (sr));
+
+  /* a seal that fails in the cipher: the context holds no message key */
+  fail_context_seal = TRUE;
+  g_assert_null (chatd_peer_session_seal (si, NULL, 0, (const guint8 *) "x", 1, NULL, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_FAILED);
+  g_clear_error (&error);
+  fail_context_seal = FALSE;
+  g_assert_true (all_zero (last_context_key, chatd_suite_25519.aead_key_len));
+
+  /* the chain-key hash of a seal fails (the second hash of the step): no
+   * digest left in the ratchet */
+  fail_hash_in = 2;
+  g_assert_null (chatd_peer_session_seal (si, NULL, 0, (const guint8 *) "x", 1, NULL, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  fail_hash_in = 0;
+  g_assert_false (chatd_peer_session_send_scratch_dirty_for_testing (si));
+}
+
+/* ---- L6: limits and suites ---- */
+
+/* Extreme limits do not wrap around: a huge re-key count still seals, a
+ * huge handshake timeout does not time out at once. */
+static void
+test_limits_overflow (void)
+{
+  ChatdPeerHandshakeConfig config = { .timeout_us = G_MAXINT64,
+                                      .limits.rekey_messages = G_MAXUINT64 / 2 + 1,
+                                      .limits.rekey_after_us = G_MAXINT64 };
+  ChatdPeerIdentity a = self_of (&alice), a_peer = peer_of (&bob);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) init = NULL;
+  g_autoptr(ChatdPeerHandshake) h = chatd_peer_handshake_new_initiator (CHANNEL_SUITE, &a, &a_peer, &config, T0,
+                                                                        &init, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (chatd_peer_handshake_deadline (h), ==, G_MAXINT64);
+  g_assert_true (chatd_peer_handshake_check_timeout (h, T0 + (gint64) 3600 * G_USEC_PER_SEC, &error));
+  g_assert_no_error (error);
+  TestHandshake t;
+  test_run_handshake (&alice, &bob, &config, T0, FALSE, &t);
+  g_autoptr(GBytes) m = seal_text (t.initiator, "still seals", NULL);
+  assert_opens (t.responder, m, "still seals");
+  g_assert_false (chatd_peer_session_needs_rekey (t.initiator, T0 + (gint64) 3600 * G_USEC_PER_SEC));
+  g_assert_cmpint (chatd_peer_session_end_of_life (t.initiator), ==, G_MAXINT64);
+  test_handshake_clear (&t);
+}
+
+/* A suite with short AEAD keys or tags cannot carry a peer session; a
+ * channel made from a session's keys has no (all-zero) confirm key. */
+static void
+test_weak_suites (void)
+{
+  static ChatdSuite short_tag, short_key;
+  short_tag = chatd_suite_25519;
+  short_tag.aead_tag_len = 8;
+  short_key = chatd_suite_25519;
+  short_key.aead_key_len = 8;
+  g_autoptr(GError) error = NULL;
+  g_assert_true (chatd_peer_suite_is_usable (CHANNEL_SUITE, &error));
+  g_assert_false (chatd_peer_suite_is_usable (&short_tag, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_NOT_SUPPORTED);
+  g_clear_error (&error);
+  g_assert_false (chatd_peer_suite_is_usable (&short_key, &error));
+  g_clear_error (&error);
+  ChatdPeerIdentity a = self_of (&alice), a_peer = peer_of (&bob);
+  g_autoptr(GBytes) init = NULL;
+  g_assert_null (chatd_peer_handshake_new_initiator (&short_tag, &a, &a_peer, NULL, T0, &init, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_NOT_SUPPORTED);
+  g_clear_error (&error);
+
+  guint8 k1[32] = { 1 }, k2[32] = { 2 };
+  g_autoptr(ChatdChannel) channel = chatd_channel_new_with_keys (CHANNEL_SUITE, k1, k2, &error);
+  g_assert_no_error (error);
+  g_assert_null (chatd_channel_confirm_key (channel));
 }
 
 int
@@ -520,13 +1068,22 @@ main (int argc, char **argv)
   test_user_init (&bob, "Bob", &chatd_suite_25519, 0);
   g_test_add_func ("/peer/session/round-trip", test_round_trip);
   g_test_add_func ("/peer/session/out-of-order", test_out_of_order);
+  g_test_add_func ("/peer/session/skip-budget", test_skip_budget);
   g_test_add_func ("/peer/session/rekey-10000", test_rekey_10000);
   g_test_add_func ("/peer/session/rekey-rule", test_rekey_rule);
+  g_test_add_func ("/peer/session/link-expiry", test_link_expiry);
   g_test_add_func ("/peer/session/receipts", test_receipts);
   g_test_add_func ("/peer/session/protector", test_protector);
   g_test_add_func ("/peer/session/without-aead-context", test_without_aead_context);
   g_test_add_func ("/peer/session/forward-secrecy", test_forward_secrecy);
-  g_test_add_func ("/peer/session/stolen-chain-key", test_stolen_chain_key);
+  g_test_add_func ("/peer/session/stolen-receive-state", test_stolen_receive_state);
+  g_test_add_func ("/peer/session/ephemeral-wiped", test_ephemeral_wiped);
+  g_test_add_func ("/peer/session/ephemeral-fresh", test_ephemeral_fresh);
+  g_test_add_func ("/peer/session/ephemeral-from-rng", test_ephemeral_from_rng);
+  g_test_add_func ("/peer/session/forged-far-ahead", test_forged_far_ahead);
+  g_test_add_func ("/peer/session/failure-hygiene", test_failure_hygiene);
+  g_test_add_func ("/peer/session/limits-overflow", test_limits_overflow);
+  g_test_add_func ("/peer/session/weak-suites", test_weak_suites);
   int status = g_test_run ();
   test_user_clear (&alice);
   test_user_clear (&bob);

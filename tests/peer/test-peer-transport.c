@@ -116,7 +116,7 @@ on_message (ChatdEndpoint *ep, ChatdConnection *conn, const ChatdAddress *from, 
           }
         g_assert_cmpuint (g_bytes_get_size (plain), ==, 100);
         l->opened_at_b++;
-        g_autoptr(GBytes) receipt = chatd_peer_session_receipt (l->sb, counter, 0, &error);
+        g_autoptr(GBytes) receipt = chatd_peer_session_receipt (l->sb, message, 0, &error);
         send_on (l, conn, receipt);
         break;
       }
