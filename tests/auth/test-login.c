@@ -451,6 +451,32 @@ test_malformed_messages (void)
     }
 }
 
+/* the manifest's times are signed 64-bit: an expiry beyond INT64_MAX used to
+ * decode to a negative time before the issue (found by fuzz-manifest) */
+static void
+test_manifest_time_bounds (void)
+{
+  guint8 nonce[CHATD_MANIFEST_NONCE_LEN] = { 0 };
+  g_autoptr(ChatdManifest) m = chatd_manifest_new (1800000000, 30, nonce);
+  g_autoptr(GBytes) encoded = chatd_manifest_encode (m);
+  gsize len = g_bytes_get_size (encoded);
+  guint8 *bytes = g_memdup2 (g_bytes_get_data (encoded, NULL), len);
+  g_autoptr(ChatdManifest) ok = chatd_manifest_decode (bytes, len, NULL);
+  g_assert_nonnull (ok);
+  g_assert_cmpint (ok->expires_at, ==, 1800000030);
+  memset (bytes + 8, 0xff, 8);   /* expires_at = 2^64 - 1 */
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChatdManifest) wrapped = chatd_manifest_decode (bytes, len, &error);
+  g_assert_null (wrapped);
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  bytes[8] = 0x7f;               /* INT64_MAX: still a time */
+  g_autoptr(ChatdManifest) far = chatd_manifest_decode (bytes, len, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (far->expires_at, ==, G_MAXINT64);
+  g_free (bytes);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -466,5 +492,6 @@ main (int argc, char **argv)
   g_test_add_func ("/auth/login/replayed-proof", test_replayed_proof);
   g_test_add_func ("/auth/login/difficulty-rises-under-load", test_difficulty_rises_under_load);
   g_test_add_func ("/auth/message/malformed", test_malformed_messages);
+  g_test_add_func ("/auth/manifest/time-bounds", test_manifest_time_bounds);
   return g_test_run ();
 }
