@@ -462,7 +462,7 @@ handle_response (ChatdUserRole *role, const ChatdAuthMessage *response)
   GVariant *result = NULL;
   if (status != 0)
     {
-      g_autofree char *text = g_strndup (response->fields[SP_BODY].data, MIN (response->fields[SP_BODY].len, 200));
+      g_autofree char *text = chatd_session_refusal_text (response->fields[SP_BODY].data, response->fields[SP_BODY].len);
       if (r->kind == REQUEST_PRESENCE)
         g_warning ("the server refused our address %s: %s", role->advertise, text);
       fail_request (r, "the server refused: %s", text);

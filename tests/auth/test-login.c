@@ -7,6 +7,7 @@
 #include "login-client.h"
 #include "login-server.h"
 #include "proof-of-work.h"
+#include "session-protocol.h"
 #include "suite-25519.h"
 
 #include <gcrypt.h>
@@ -477,6 +478,30 @@ test_manifest_time_bounds (void)
   g_free (bytes);
 }
 
+/* a server's refusal text reaches chatctl as a D-Bus string: it must be
+ * UTF-8 even when the server sends other bytes or the 200-byte limit cuts a
+ * character (it used to be the raw bytes: found while writing fuzz-session) */
+static void
+test_refusal_text (void)
+{
+  g_autofree char *plain = chatd_session_refusal_text ("no such user", 12);
+  g_assert_cmpstr (plain, ==, "no such user");
+  static const guint8 invalid[] = { 'b', 'a', 'd', 0xff, 0x00, 'x' };
+  g_autofree char *fixed = chatd_session_refusal_text (invalid, sizeof invalid);
+  g_assert_true (g_utf8_validate (fixed, -1, NULL));
+  g_assert_true (g_str_has_prefix (fixed, "bad"));
+  GString *long_text = g_string_new (NULL);
+  while (long_text->len < 300)
+    g_string_append (long_text, "\xc3\xa9t\xc3\xa9 ");   /* 2-byte characters: one is cut at 200 */
+  g_string_prepend_c (long_text, 'x');
+  g_autofree char *cut = chatd_session_refusal_text (long_text->str, long_text->len);
+  g_assert_true (g_utf8_validate (cut, -1, NULL));
+  g_assert_cmpuint (strlen (cut), <=, CHATD_SESSION_REFUSAL_TEXT_MAX + 2);
+  g_autoptr(GVariant) v = g_variant_ref_sink (g_variant_new_string (cut));
+  g_assert_nonnull (v);
+  g_string_free (long_text, TRUE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -493,5 +518,6 @@ main (int argc, char **argv)
   g_test_add_func ("/auth/login/difficulty-rises-under-load", test_difficulty_rises_under_load);
   g_test_add_func ("/auth/message/malformed", test_malformed_messages);
   g_test_add_func ("/auth/manifest/time-bounds", test_manifest_time_bounds);
+  g_test_add_func ("/auth/session/refusal-text", test_refusal_text);
   return g_test_run ();
 }

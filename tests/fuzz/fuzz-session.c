@@ -13,7 +13,8 @@
  *   1  M as a `users` body
  *   2  M as a passwd argument
  * Invariants: a refusal has an error; what parses is re-encoded and parses
- * to the same; a verified `users` list has one record per field.
+ * to the same; a verified `users` list has one record per field; the text
+ * of a refused request is UTF-8 (chatd_session_refusal_text).
  */
 #include "auth-message.h"
 #include "chatd-crypto.h"
@@ -123,6 +124,10 @@ check_message (GBytes *m)
       guint64 id = 0;
       chatd_auth_field_u64 (message, SP_ID, &id);
       g_assert_cmpuint (message->fields[SP_STATUS].len, >=, 1);   /* the user node reads byte 0 */
+      /* a refusal's text goes to chatctl as a D-Bus string */
+      g_autofree char *text = chatd_session_refusal_text (message->fields[SP_BODY].data, message->fields[SP_BODY].len);
+      g_assert_true (g_utf8_validate (text, -1, NULL));
+      g_variant_unref (g_variant_ref_sink (g_variant_new_string (text)));
       check_users (message->fields[SP_BODY].data, message->fields[SP_BODY].len);
       check_manifest (&message->fields[SP_BODY], message->n_fields > SP_SIGNATURE ? &message->fields[SP_SIGNATURE] : NULL);
     }
