@@ -603,23 +603,21 @@ static void
 handle_passwd (ChatdServerRole *role, ChatdConnection *connection, Presence *p,
                const ChatdAuthMessage *request)
 {
-  ChatdReader reader;
-  const guint8 *wrapped = NULL, *signature = NULL;
-  gsize wrapped_len = 0, signature_len = 0;
+  ChatdSlice wrapped_s, signature_s;
   if (request->n_fields <= SR_ARGUMENT)
     {
       respond_error (role, connection, request, "passwd needs the new wrapped key");
       return;
     }
-  chatd_reader_init (&reader, request->fields[SR_ARGUMENT].data, request->fields[SR_ARGUMENT].len);
-  if (!chatd_session_next_field (&reader, &wrapped, &wrapped_len) ||
-      !chatd_session_next_field (&reader, &signature, &signature_len) ||
-      chatd_reader_remaining (&reader) != 0)
+  if (!chatd_passwd_argument_parse (request->fields[SR_ARGUMENT].data, request->fields[SR_ARGUMENT].len,
+                                    &wrapped_s, &signature_s))
     {
       g_message ("passwd of %s: malformed request (refused)", p->name);
       respond_error (role, connection, request, "malformed passwd request");
       return;
     }
+  const guint8 *wrapped = wrapped_s.data, *signature = signature_s.data;
+  gsize wrapped_len = wrapped_s.len, signature_len = signature_s.len;
   g_autoptr(GError) error = NULL;
   const ChatdSuite *suite = chatd_registry_lookup_suite (role->node->registry, p->suite);
   g_autoptr(ChatdKey) key = suite != NULL

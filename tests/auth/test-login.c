@@ -7,6 +7,7 @@
 #include "login-client.h"
 #include "login-server.h"
 #include "proof-of-work.h"
+#include "session-protocol.h"
 #include "suite-25519.h"
 
 #include <gcrypt.h>
@@ -543,6 +544,56 @@ test_malformed_messages (void)
     }
 }
 
+/* the manifest's times are signed 64-bit: an expiry beyond INT64_MAX used to
+ * decode to a negative time before the issue (found by fuzz-manifest) */
+static void
+test_manifest_time_bounds (void)
+{
+  guint8 nonce[CHATD_MANIFEST_NONCE_LEN] = { 0 };
+  g_autoptr(ChatdManifest) m = chatd_manifest_new (1800000000, 30, nonce);
+  g_autoptr(GBytes) encoded = chatd_manifest_encode (m);
+  gsize len = g_bytes_get_size (encoded);
+  guint8 *bytes = g_memdup2 (g_bytes_get_data (encoded, NULL), len);
+  g_autoptr(ChatdManifest) ok = chatd_manifest_decode (bytes, len, NULL);
+  g_assert_nonnull (ok);
+  g_assert_cmpint (ok->expires_at, ==, 1800000030);
+  memset (bytes + 8, 0xff, 8);   /* expires_at = 2^64 - 1 */
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChatdManifest) wrapped = chatd_manifest_decode (bytes, len, &error);
+  g_assert_null (wrapped);
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  bytes[8] = 0x7f;               /* INT64_MAX: still a time */
+  g_autoptr(ChatdManifest) far = chatd_manifest_decode (bytes, len, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (far->expires_at, ==, G_MAXINT64);
+  g_free (bytes);
+}
+
+/* a server's refusal text reaches chatctl as a D-Bus string: it must be
+ * UTF-8 even when the server sends other bytes or the 200-byte limit cuts a
+ * character (it used to be the raw bytes: found while writing fuzz-session) */
+static void
+test_refusal_text (void)
+{
+  g_autofree char *plain = chatd_session_refusal_text ("no such user", 12);
+  g_assert_cmpstr (plain, ==, "no such user");
+  static const guint8 invalid[] = { 'b', 'a', 'd', 0xff, 0x00, 'x' };
+  g_autofree char *fixed = chatd_session_refusal_text (invalid, sizeof invalid);
+  g_assert_true (g_utf8_validate (fixed, -1, NULL));
+  g_assert_true (g_str_has_prefix (fixed, "bad"));
+  GString *long_text = g_string_new (NULL);
+  while (long_text->len < 300)
+    g_string_append (long_text, "\xc3\xa9t\xc3\xa9 ");   /* 2-byte characters: one is cut at 200 */
+  g_string_prepend_c (long_text, 'x');
+  g_autofree char *cut = chatd_session_refusal_text (long_text->str, long_text->len);
+  g_assert_true (g_utf8_validate (cut, -1, NULL));
+  g_assert_cmpuint (strlen (cut), <=, CHATD_SESSION_REFUSAL_TEXT_MAX + 2);
+  g_autoptr(GVariant) v = g_variant_ref_sink (g_variant_new_string (cut));
+  g_assert_nonnull (v);
+  g_string_free (long_text, TRUE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -559,5 +610,7 @@ main (int argc, char **argv)
   g_test_add_func ("/auth/login/difficulty-rises-under-load", test_difficulty_rises_under_load);
   g_test_add_func ("/auth/login/rate-limits-at-edge", test_rate_limits_at_edge);
   g_test_add_func ("/auth/message/malformed", test_malformed_messages);
+  g_test_add_func ("/auth/manifest/time-bounds", test_manifest_time_bounds);
+  g_test_add_func ("/auth/session/refusal-text", test_refusal_text);
   return g_test_run ();
 }
