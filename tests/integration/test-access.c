@@ -40,10 +40,32 @@ become_nobody (gpointer user_data)
     _exit (127);
 }
 
+/* A copy of chatctl that nobody may run: the build tree may sit under a
+ * directory only its owner can enter (a clone in /root, say). chatctl needs
+ * nothing from the build tree at run time. */
+static char *
+chatctl_copy_for_nobody (char **ret_dir)
+{
+  g_autoptr(GError) error = NULL;
+  char *dir = g_dir_make_tmp ("chatctl-nobody-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_assert_no_errno (chmod (dir, 0755));
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (g_getenv ("CHATCTL"), &contents, &len, &error));
+  char *path = g_build_filename (dir, "chatctl", NULL);
+  g_assert_true (g_file_set_contents_full (path, contents, len, G_FILE_SET_CONTENTS_NONE, 0755, &error));
+  g_assert_no_error (error);
+  *ret_dir = dir;
+  return path;
+}
+
 /* chatctl --socket PATH status, as the user nobody */
 static int
 chatctl_as_nobody (const char *socket_path, char **ret_err)
 {
+  g_autofree char *copy_dir = NULL;
+  g_autofree char *chatctl = chatctl_copy_for_nobody (&copy_dir);
   g_autoptr(GSubprocessLauncher) launcher =
     g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_subprocess_launcher_set_child_setup (launcher, become_nobody, NULL, NULL);
@@ -51,12 +73,14 @@ chatctl_as_nobody (const char *socket_path, char **ret_err)
   g_subprocess_launcher_unsetenv (launcher, "CHATD_NODE");
   g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", "/nonexistent", TRUE);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GSubprocess) p = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("CHATCTL"),
+  g_autoptr(GSubprocess) p = g_subprocess_launcher_spawn (launcher, &error, chatctl,
                                                           "--socket", socket_path, "status", NULL);
   g_assert_no_error (error);
   g_autofree char *out = NULL;
   g_subprocess_communicate_utf8 (p, NULL, NULL, &out, ret_err, &error);
   g_assert_no_error (error);
+  g_unlink (chatctl);
+  g_rmdir (copy_dir);
   g_test_message ("chatctl as nobody -> %d: %s", g_subprocess_get_exit_status (p), *ret_err);
   g_assert_cmpint (g_subprocess_get_exit_status (p), !=, 127);   /* the switch worked */
   g_assert_cmpstr (out, ==, "");
