@@ -23,7 +23,8 @@ gboolean chatd_crc32_is_accelerated (void);
  * path: the caller then uses libgcrypt. */
 gboolean chatd_crc32_fast (const guint8 *data, gsize len, guint8 ret_crc[4]);
 
-/* The same computed one byte at a time (the reference of the tests). */
+/* The same with tables only, no carry-less multiplication (the tests' reference
+ * besides libgcrypt). */
 guint32 chatd_crc32_bytewise (const guint8 *data, gsize len);
 
 /* The folding constant for a distance of @n bits: (x^n mod P), reflected
