@@ -23,6 +23,7 @@
 #define MAX_RETRIES_ACCEPTED 4
 #define INITIAL_WINDOW_PACKETS 10
 #define MIN_WINDOW_PACKETS 2
+#define IDLE_BURST_PACKETS 64 /* see pace_idle_burst () */
 #define MAX_CWND (64 * 1024 * 1024)
 #define THIN_FLIGHT_PACKETS 8       /* at most this many in flight: an interactive flow */
 #define REDUNDANT_MAX_MESSAGE 256   /* messages up to this size are copied */
@@ -501,6 +502,18 @@ pace_burst (ChatdConnection *conn)
   return MAX ((double) (16 * mss (conn)), (double) conn->cwnd / 4);
 }
 
+/* A connection with nothing in flight (an interactive one between two
+ * messages) may send up to this much at once, within the congestion
+ * window: a whole message of up to 64 KiB (47 packets) leaves in one burst
+ * instead of max(16 packets, cwnd/4) now and the rest paced over part of a
+ * round trip, which made a 64 KiB echo up to 1.8 round trips long while the
+ * window was below 188 packets (test-burst). */
+static double
+pace_idle_burst (ChatdConnection *conn)
+{
+  return (double) MIN (conn->cwnd, (guint64) IDLE_BURST_PACKETS * mss (conn));
+}
+
 static gboolean
 pacing_allows (ChatdConnection *conn, gint64 now_us)
 {
@@ -508,11 +521,17 @@ pacing_allows (ChatdConnection *conn, gint64 now_us)
     return TRUE;
   if (now_us > conn->pace_last)
     {
-      conn->pace_tokens += (double) (now_us - conn->pace_last) * pace_rate (conn);
+      /* refills stop at the burst size; an idle grant above it is kept */
+      double cap = pace_burst (conn);
+      if (conn->pace_tokens < cap)
+        conn->pace_tokens = MIN (conn->pace_tokens + (double) (now_us - conn->pace_last) * pace_rate (conn),
+                                 cap);
+      else
+        conn->pace_tokens = MIN (conn->pace_tokens, MAX (cap, pace_idle_burst (conn)));
       conn->pace_last = now_us;
-      if (conn->pace_tokens > pace_burst (conn))
-        conn->pace_tokens = pace_burst (conn);
     }
+  if (conn->bytes_in_flight == 0 && conn->pace_tokens < pace_idle_burst (conn))
+    conn->pace_tokens = pace_idle_burst (conn);
   if (conn->pace_tokens >= (double) mss (conn))
     return TRUE;
   conn->pace_ready_at = now_us + (gint64) (((double) mss (conn) - conn->pace_tokens) /
