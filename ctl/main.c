@@ -9,8 +9,11 @@
 #include <gio/gunixinputstream.h>
 #include <glib-unix.h>
 #include <locale.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define CONTROL_PATH      "/org/chatd/Control"
 #define CONTROL_INTERFACE "org.chatd.Control1"
@@ -304,14 +307,26 @@ main (int argc, char **argv)
   if (socket_path == NULL)
     return fail (g_error_matches (error, CHATCTL_FIND_ERROR, CHATCTL_FIND_AMBIGUOUS)
                  ? EXIT_USAGE : EXIT_UNREACHABLE, "%s", error->message);
-  if (!g_file_test (socket_path, G_FILE_TEST_EXISTS))
-    return fail (EXIT_UNREACHABLE, "no node is running at %s", socket_path);
+  /* tell "nothing there" from "not yours": the socket's directory is 0700
+   * and the node admits only its own user (DESIGN section 5) */
+  struct stat socket_stat;
+  if (stat (socket_path, &socket_stat) != 0)
+    {
+      int saved = errno;
+      if (saved == EACCES)
+        return fail (EXIT_UNREACHABLE, "cannot reach the node at %s: permission denied "
+                     "(the socket belongs to another user)", socket_path);
+      return fail (EXIT_UNREACHABLE, "no node is running at %s", socket_path);
+    }
 
   g_autofree char *escaped = g_dbus_address_escape_value (socket_path);
   g_autofree char *address = g_strdup_printf ("unix:path=%s", escaped);
   g_autoptr(GDBusConnection) connection =
     g_dbus_connection_new_for_address_sync (address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT,
                                             NULL, NULL, &error);
+  if (connection == NULL && socket_stat.st_uid != geteuid ())
+    return fail (EXIT_UNREACHABLE, "cannot reach the node at %s: refused: the node belongs to "
+                 "another user (uid %u) and admits only its own", socket_path, (unsigned) socket_stat.st_uid);
   if (connection == NULL)
     return fail (EXIT_UNREACHABLE, "cannot reach the node at %s: %s", socket_path, error->message);
   g_dbus_connection_set_exit_on_close (connection, FALSE);

@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+extern char **environ;
+
 struct _ChatdDaemon {
   int report_fd;   /* write end of the pipe to the waiting parent */
 };
@@ -64,6 +66,24 @@ parent_wait (int fd, pid_t child, int wait_seconds)
   _exit (1);
 }
 
+/* The parent that waits for the node still has $CHATD_PASSWORD in its
+ * environment, and /proc/PID/environ (what `ps e` shows) reads the process's
+ * initial environment block, not the environ array: unsetenv() alone would
+ * leave the text there.  The value is overwritten where it lives (the node,
+ * the grandchild, has its own copy from before the fork and does the same
+ * once it has read it: daemon/user/password.c). */
+static void
+forget_password (void)
+{
+  for (char **e = environ; e != NULL && *e != NULL; e++)
+    if (g_str_has_prefix (*e, "CHATD_PASSWORD="))
+      {
+        char *value = *e + strlen ("CHATD_PASSWORD=");
+        explicit_bzero (value, strlen (value));
+      }
+  unsetenv ("CHATD_PASSWORD");
+}
+
 ChatdDaemon *
 chatd_daemonize (int wait_seconds)
 {
@@ -82,6 +102,7 @@ chatd_daemonize (int wait_seconds)
   if (pid > 0)
     {
       close (fds[1]);
+      forget_password (); /* the parent may wait up to --wait seconds: its copy goes now */
       parent_wait (fds[0], pid, wait_seconds);
     }
   close (fds[0]);

@@ -100,7 +100,8 @@ load_config (ChatdNodeOptions *options, gboolean *server_flag, GError **error)
     "server-fingerprint", "state-dir", "socket", "plugin-dir", "wait", NULL };
   static const char *const plugin_keys[] = { "critical", "disabled", NULL };
   static const char *const server_keys[] = { "kdf-memory-kib", "kdf-passes", "pow-bits", "user-suite",
-                                             "queue-limit", "queue-bytes", "queue-ttl", NULL };
+                                             "queue-limit", "queue-bytes", "queue-ttl",
+                                             "login-deadline", NULL };
 
   g_auto(GStrv) groups = g_key_file_get_groups (file, NULL);
   for (guint g = 0; groups[g] != NULL; g++)
@@ -164,6 +165,7 @@ load_config (ChatdNodeOptions *options, gboolean *server_flag, GError **error)
     { "kdf-memory-kib", &options->kdf_memory_kib }, { "kdf-passes", &options->kdf_passes },
     { "pow-bits", &options->pow_bits }, { "queue-limit", &options->queue_limit },
     { "queue-bytes", &options->queue_bytes }, { "queue-ttl", &options->queue_ttl },
+    { "login-deadline", &options->login_deadline_s },
   };
   for (guint i = 0; i < G_N_ELEMENTS (server_numbers); i++)
     if (g_key_file_has_key (file, SERVER_GROUP, server_numbers[i].key, NULL))

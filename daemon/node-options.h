@@ -27,6 +27,7 @@ typedef struct {
   guint      queue_limit;     /* server: queued envelopes per recipient (0: default) */
   guint      queue_bytes;     /* server: queued bytes per recipient (0: default) */
   guint      queue_ttl;       /* server: seconds a queued envelope waits (0: default; at most 7 days) */
+  guint      login_deadline_s;/* server: seconds a connection may stay without a session (0: default) */
 } ChatdNodeOptions;
 
 #define CHATD_DEFAULT_SERVER_LISTEN "127.0.0.1:5000"

@@ -86,7 +86,7 @@ chatd_check_dir_writable (const char *dir, GError **error)
     {
       int saved = errno;
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "state directory %s is not writable: %s", dir, g_strerror (saved));
+                   "%s is not writable: %s", dir, g_strerror (saved));
       return FALSE;
     }
   close (fd);

@@ -122,6 +122,22 @@ chatd_passwd_fields (const char *folded_name, const guint8 *wrapped, gsize wrapp
 }
 
 gboolean
+chatd_passwd_argument_parse (const guint8 *data, gsize len, ChatdSlice *ret_wrapped, ChatdSlice *ret_signature)
+{
+  ChatdReader reader;
+  const guint8 *wrapped = NULL, *signature = NULL;
+  gsize wrapped_len = 0, signature_len = 0;
+  chatd_reader_init (&reader, data, len);
+  if (!chatd_session_next_field (&reader, &wrapped, &wrapped_len) ||
+      !chatd_session_next_field (&reader, &signature, &signature_len) ||
+      chatd_reader_remaining (&reader) != 0)
+    return FALSE;
+  *ret_wrapped = CHATD_SLICE (wrapped, wrapped_len);
+  *ret_signature = CHATD_SLICE (signature, signature_len);
+  return TRUE;
+}
+
+gboolean
 chatd_enroll_token_is_valid (const char *token)
 {
   if (token == NULL || strlen (token) != 32)

@@ -59,6 +59,10 @@ void     chatd_enroll_result_fields (const guint8 *server_fingerprint, const Cha
 #define CHATD_PASSWD_FIELDS 2
 void     chatd_passwd_fields (const char *folded_name, const guint8 *wrapped, gsize wrapped_len,
                               guint8 digest[32], ChatdSlice ret_fields[CHATD_PASSWD_FIELDS]);
+/* A passwd request's argument: exactly two session fields (session-protocol.h),
+ * the new wrapped key and its signature (slices into data). */
+gboolean chatd_passwd_argument_parse (const guint8 *data, gsize len, ChatdSlice *ret_wrapped,
+                                      ChatdSlice *ret_signature);
 
 /* A one-time token as given to people: exactly 32 hex digits. */
 gboolean chatd_enroll_token_is_valid (const char *token);

@@ -119,7 +119,7 @@ chatd_manifest_decode (const guint8 *data, gsize len, GError **error)
   const guint8 *nonce = NULL;
   if (!chatd_reader_u64 (&r, &issued) || !chatd_reader_u64 (&r, &expires) ||
       !chatd_reader_bytes (&r, CHATD_MANIFEST_NONCE_LEN, &nonce) || !chatd_reader_varint (&r, &count) ||
-      count > CHATD_MANIFEST_USERS_MAX || expires < issued || issued > G_MAXINT64)
+      count > CHATD_MANIFEST_USERS_MAX || expires < issued || expires > G_MAXINT64)
     {
       g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT, "malformed manifest header");
       return NULL;

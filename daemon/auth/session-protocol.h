@@ -51,3 +51,15 @@ chatd_session_next_field (ChatdReader *r, const guint8 **ret_data, gsize *ret_le
   *ret_len = len;
   return TRUE;
 }
+
+/* The text of a RESPONSE with an error status, for people and for the
+ * control socket (whose strings must be UTF-8): at most 200 bytes of the
+ * body; bytes that are not UTF-8 (a NUL, a character cut at the limit)
+ * become U+FFFD. */
+#define CHATD_SESSION_REFUSAL_TEXT_MAX 200
+
+static inline char *
+chatd_session_refusal_text (const void *body, gsize len)
+{
+  return g_utf8_make_valid (body, MIN (len, CHATD_SESSION_REFUSAL_TEXT_MAX));
+}

@@ -1700,6 +1700,19 @@ chatd_messenger_free (ChatdMessenger *m)
   for (guint i = 0; i < m->batch_outbox->len; i++)
     delivery_free (m->batch_outbox->pdata[i]);
   g_clear_pointer (&m->channels, chatd_peer_channels_free);
+  /* sends still waiting for a receipt end now, failed: their callers get an
+   * answer and their jobs are freed (a node stopped within the receipt
+   * timeout of a send would otherwise leak them) */
+  g_autofree gpointer *ids = g_hash_table_get_keys_as_array (m->awaiting, NULL);
+  g_autoptr(GPtrArray) waiting = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; ids[i] != NULL; i++)
+    g_ptr_array_add (waiting, g_strdup (ids[i]));
+  for (guint i = 0; i < waiting->len; i++)
+    {
+      Delivery *d = g_hash_table_lookup (m->awaiting, waiting->pdata[i]);
+      if (d != NULL)
+        delivery_done (d, "failed", "the node stopped before the recipient's receipt came");
+    }
   g_clear_pointer (&m->awaiting, g_hash_table_unref);
   g_clear_pointer (&m->peer_features, g_hash_table_unref);
   g_clear_pointer (&m->manifest, chatd_manifest_free);

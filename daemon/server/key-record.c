@@ -5,6 +5,7 @@
 #define G_LOG_DOMAIN "chatd-server"
 #include "key-record.h"
 #include "node-options.h"
+#include "session-protocol.h"
 
 #include <string.h>
 
@@ -311,5 +312,30 @@ chatd_key_record_verify (const ChatdKey *server_key, const guint8 *data, gsize l
       return FALSE;
     }
   *ret_record = g_steal_pointer (&record);
+  return TRUE;
+}
+
+gboolean
+chatd_key_record_list_verify (const ChatdKey *server_key, const guint8 *data, gsize len, gint64 now,
+                              GPtrArray **ret_records, GError **error)
+{
+  ChatdReader reader;
+  g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) chatd_key_record_free);
+  chatd_reader_init (&reader, data, len);
+  while (chatd_reader_remaining (&reader) > 0)
+    {
+      const guint8 *field;
+      gsize field_len;
+      ChatdKeyRecord *record = NULL;
+      if (!chatd_session_next_field (&reader, &field, &field_len))
+        {
+          g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT, "malformed list of key records");
+          return FALSE;
+        }
+      if (!chatd_key_record_verify (server_key, field, field_len, now, &record, error))
+        return FALSE;
+      g_ptr_array_add (records, record);
+    }
+  *ret_records = g_steal_pointer (&records);
   return TRUE;
 }

@@ -63,5 +63,10 @@ gboolean chatd_key_record_decode (const guint8 *data, gsize len, ChatdKeyRecord 
  * now.  A bad signature or an expired record is CHATD_ERROR_REFUSED. */
 gboolean chatd_key_record_verify (const ChatdKey *server_key, const guint8 *data, gsize len,
                                   gint64 now, ChatdKeyRecord **ret_record, GError **error);
+/* The body of a `users` response: key records as a session field list
+ * (session-protocol.h), each verified as above; ret_records holds
+ * ChatdKeyRecord*, in order.  The first that does not verify fails all. */
+gboolean chatd_key_record_list_verify (const ChatdKey *server_key, const guint8 *data, gsize len,
+                                       gint64 now, GPtrArray **ret_records, GError **error);
 
 G_END_DECLS

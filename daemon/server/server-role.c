@@ -39,6 +39,9 @@ struct _ChatdServerRole {
   ChatdLoginServer *login;        /* made once the server has an identity (after seed) */
   ChatdEnrollServer *enroll;      /* likewise */
   GHashTable       *online;       /* folded name -> Presence* */
+  GHashTable       *unsettled;    /* ChatdConnection* (a ref) -> gint64* accepted at: no session yet */
+  gint64            login_deadline_us;
+  guint64           n_unsettled_closed;
   guint             sweep_source;
   ChatdOfflineQueue *queue;
   guint             queue_sweep_source;
@@ -417,6 +420,7 @@ login_done (ChatdServerRole *role, ChatdConnection *connection, ChatdLoginResult
   p->last_seen_us = g_get_monotonic_time ();
   p->connection = chatd_connection_ref (connection);
   g_hash_table_replace (role->online, g_strdup (p->folded), p);
+  g_hash_table_remove (role->unsettled, connection);   /* a session now: no deadline */
   g_message ("%s logged in from %s", p->name, peer);
   g_autofree char *text = g_strdup_printf ("%s logged in", p->name);
   chatd_event_hub_emit (role->node->events, "login", presence_event_data (p), text);
@@ -599,23 +603,21 @@ static void
 handle_passwd (ChatdServerRole *role, ChatdConnection *connection, Presence *p,
                const ChatdAuthMessage *request)
 {
-  ChatdReader reader;
-  const guint8 *wrapped = NULL, *signature = NULL;
-  gsize wrapped_len = 0, signature_len = 0;
+  ChatdSlice wrapped_s, signature_s;
   if (request->n_fields <= SR_ARGUMENT)
     {
       respond_error (role, connection, request, "passwd needs the new wrapped key");
       return;
     }
-  chatd_reader_init (&reader, request->fields[SR_ARGUMENT].data, request->fields[SR_ARGUMENT].len);
-  if (!chatd_session_next_field (&reader, &wrapped, &wrapped_len) ||
-      !chatd_session_next_field (&reader, &signature, &signature_len) ||
-      chatd_reader_remaining (&reader) != 0)
+  if (!chatd_passwd_argument_parse (request->fields[SR_ARGUMENT].data, request->fields[SR_ARGUMENT].len,
+                                    &wrapped_s, &signature_s))
     {
       g_message ("passwd of %s: malformed request (refused)", p->name);
       respond_error (role, connection, request, "malformed passwd request");
       return;
     }
+  const guint8 *wrapped = wrapped_s.data, *signature = signature_s.data;
+  gsize wrapped_len = wrapped_s.len, signature_len = signature_s.len;
   g_autoptr(GError) error = NULL;
   const ChatdSuite *suite = chatd_registry_lookup_suite (role->node->registry, p->suite);
   g_autoptr(ChatdKey) key = suite != NULL
@@ -801,8 +803,16 @@ on_connection (ChatdEndpoint *endpoint, ChatdConnection *connection, ChatdConnec
                const GError *error, gpointer user_data)
 {
   ChatdServerRole *role = user_data;
+  if (event == CHATD_CONNECTION_EVENT_ESTABLISHED && !chatd_connection_is_client (connection))
+    {
+      gint64 *accepted_at = g_new (gint64, 1);
+      *accepted_at = g_get_monotonic_time ();
+      g_hash_table_replace (role->unsettled, chatd_connection_ref (connection), accepted_at);
+      return;
+    }
   if (event != CHATD_CONNECTION_EVENT_CLOSED)
     return;
+  g_hash_table_remove (role->unsettled, connection);
   g_autofree char *abandoned = role->login != NULL
     ? chatd_login_server_forget (role->login, chatd_connection_get_id (connection)) : NULL;
   if (abandoned != NULL)
@@ -814,6 +824,29 @@ on_connection (ChatdEndpoint *endpoint, ChatdConnection *connection, ChatdConnec
   Presence *p = presence_for_connection (role, connection);
   if (p != NULL)
     drop_presence (role, p, error ? error->message : "connection closed");
+}
+
+/* connections that started no session within the login deadline */
+static void
+close_unsettled (ChatdServerRole *role, gint64 now)
+{
+  g_autoptr(GPtrArray) late = g_ptr_array_new_with_free_func ((GDestroyNotify) chatd_connection_unref);
+  GHashTableIter iter;
+  gpointer key, value;
+  g_hash_table_iter_init (&iter, role->unsettled);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (now - *(gint64 *) value > role->login_deadline_us && presence_for_connection (role, key) == NULL)
+      g_ptr_array_add (late, chatd_connection_ref (key));
+  for (guint i = 0; i < late->len; i++)
+    {
+      ChatdConnection *connection = late->pdata[i];
+      g_hash_table_remove (role->unsettled, connection);
+      role->n_unsettled_closed++;
+      chatd_transport_close_connection (role->transport, connection, 0, "no session within the login deadline");
+    }
+  if (late->len > 0)
+    g_message ("closed %u connection%s that started no session within %" G_GINT64_FORMAT " s",
+               late->len, late->len == 1 ? "" : "s", role->login_deadline_us / G_USEC_PER_SEC);
 }
 
 static gboolean
@@ -838,6 +871,7 @@ sweep (gpointer user_data)
       chatd_connection_unref (connection);
     }
   unstall_handovers (role);
+  close_unsettled (role, now);
   return G_SOURCE_CONTINUE;
 }
 
@@ -862,6 +896,8 @@ provide_login_counters (gpointer data, ChatdCounterVisit visit, gpointer visit_d
   visit ("presence-expired", role->n_presence_expired, visit_data);
   visit ("session-requests", role->n_session_requests, visit_data);
   visit ("dropped", role->n_dropped, visit_data);
+  visit ("unsettled", g_hash_table_size (role->unsettled), visit_data);
+  visit ("unsettled-closed", role->n_unsettled_closed, visit_data);
   visit ("online", g_hash_table_size (role->online), visit_data);
 }
 
@@ -890,6 +926,11 @@ chatd_server_role_new (ChatdNode *node, GError **error)
   g_autoptr(ChatdServerRole) role = g_new0 (ChatdServerRole, 1);
   role->node = node;
   role->online = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) presence_free);
+  role->unsettled = g_hash_table_new_full (g_direct_hash, g_direct_equal,
+                                           (GDestroyNotify) chatd_connection_unref, g_free);
+  guint deadline_s = node->options->login_deadline_s > 0 ? node->options->login_deadline_s
+                                                         : CHATD_LOGIN_DEADLINE_S_DEFAULT;
+  role->login_deadline_us = (gint64) MIN (deadline_s, CHATD_LOGIN_DEADLINE_S_MAX) * G_USEC_PER_SEC;
   role->transport = chatd_transport_new (host, port, NULL, NULL, error);
   if (role->transport == NULL)
     {
@@ -941,6 +982,7 @@ chatd_server_role_free (ChatdServerRole *role)
   g_clear_pointer (&role->transport, chatd_transport_free);
   g_clear_pointer (&role->queue, chatd_offline_queue_free);
   g_clear_pointer (&role->online, g_hash_table_unref);
+  g_clear_pointer (&role->unsettled, g_hash_table_unref);
   g_clear_pointer (&role->login, chatd_login_server_free);
   g_clear_pointer (&role->enroll, chatd_enroll_server_free);
   g_free (role);

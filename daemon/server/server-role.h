@@ -17,6 +17,12 @@ typedef struct _ChatdServerRole ChatdServerRole;
 /* default proof-of-work difficulty in bits, and its ceiling under load */
 #define CHATD_POW_BITS_DEFAULT      12
 #define CHATD_POW_BITS_LOADED_MAX   22
+/* a connection accepted from a peer must become a session (login done)
+ * within this many seconds, else it is closed: a peer that completes the
+ * transport handshake and keeps acknowledging cannot hold one of the
+ * endpoint's connection slots for ever ([server] login-deadline) */
+#define CHATD_LOGIN_DEADLINE_S_DEFAULT 120
+#define CHATD_LOGIN_DEADLINE_S_MAX     86400
 
 ChatdServerRole *chatd_server_role_new    (ChatdNode *node, GError **error);
 void             chatd_server_role_free   (ChatdServerRole *role);

@@ -122,6 +122,14 @@ struct _ChatdConnection
   gboolean ack_now;
   guint ack_eliciting_unacked;
   gint64 ack_deadline;
+  /* the largest packet number of an ACK frame of ours that the peer has
+   * acknowledged: ranges at or below it are not reported again (RFC 9000
+   * section 13.2.4), so ACK frames stay short under steady loss */
+  guint64 ack_floor;
+  gboolean ack_floor_known;
+  /* a packet at or below the floor arriving late starts a new epoch: ACK
+   * frames written before it no longer raise the floor */
+  guint64 ack_floor_epoch;
 
   /* sent packets and loss recovery (RFC 9002) */
   ChatdRing sent;    /* ChatdSentPacket, position = packet number */

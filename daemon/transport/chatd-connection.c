@@ -23,7 +23,13 @@
 #define MAX_RETRIES_ACCEPTED 4
 #define INITIAL_WINDOW_PACKETS 10
 #define MIN_WINDOW_PACKETS 2
+#define IDLE_BURST_PACKETS 64 /* see pace_idle_burst () */
 #define MAX_CWND (64 * 1024 * 1024)
+#define THIN_FLIGHT_PACKETS 8       /* at most this many in flight: an interactive flow */
+#define REDUNDANT_MAX_MESSAGE 256   /* messages up to this size are copied */
+#define REDUNDANT_BUDGET 256        /* bytes of copied frames per packet */
+#define REDUNDANT_WALK 32           /* newest sent packets searched for copies */
+#define THIN_LINEAR_PTOS 3          /* probe timeouts not doubled on a thin connection */
 
 /* ---- rings ---- */
 
@@ -425,12 +431,22 @@ update_rtt (ChatdConnection *conn, gint64 latest, gint64 ack_delay)
   conn->smoothed_rtt = (7 * conn->smoothed_rtt + adjusted) / 8;
 }
 
+static gboolean connection_is_thin (ChatdConnection *conn);
+
+/* RFC 9002's probe timeout, doubled per consecutive timeout; on a thin
+ * (interactive) connection the first THIN_LINEAR_PTOS timeouts are not
+ * doubled (as Linux's thin-stream linear timeouts): each of them sends two
+ * probes that carry all the small data in flight, so a tail loss whose
+ * probes are lost too is retried after one more PTO, not after 2, 4, 8. */
 static gint64
 pto_interval (ChatdConnection *conn)
 {
   gint64 base = conn->smoothed_rtt + MAX (4 * conn->rttvar, GRANULARITY_US) +
                 config (conn)->max_ack_delay_us;
-  gint64 pto = base << MIN (conn->pto_count, 16u);
+  guint shift = conn->pto_count;
+  if (connection_is_thin (conn))
+    shift = shift >= THIN_LINEAR_PTOS ? shift - (THIN_LINEAR_PTOS - 1) : 0;
+  gint64 pto = base << MIN (shift, 16u);
   return MIN (pto, MAX_PTO_US);
 }
 
@@ -486,6 +502,18 @@ pace_burst (ChatdConnection *conn)
   return MAX ((double) (16 * mss (conn)), (double) conn->cwnd / 4);
 }
 
+/* A connection with nothing in flight (an interactive one between two
+ * messages) may send up to this much at once, within the congestion
+ * window: a whole message of up to 64 KiB (47 packets) leaves in one burst
+ * instead of max(16 packets, cwnd/4) now and the rest paced over part of a
+ * round trip, which made a 64 KiB echo up to 1.8 round trips long while the
+ * window was below 188 packets (test-burst). */
+static double
+pace_idle_burst (ChatdConnection *conn)
+{
+  return (double) MIN (conn->cwnd, (guint64) IDLE_BURST_PACKETS * mss (conn));
+}
+
 static gboolean
 pacing_allows (ChatdConnection *conn, gint64 now_us)
 {
@@ -493,11 +521,17 @@ pacing_allows (ChatdConnection *conn, gint64 now_us)
     return TRUE;
   if (now_us > conn->pace_last)
     {
-      conn->pace_tokens += (double) (now_us - conn->pace_last) * pace_rate (conn);
+      /* refills stop at the burst size; an idle grant above it is kept */
+      double cap = pace_burst (conn);
+      if (conn->pace_tokens < cap)
+        conn->pace_tokens = MIN (conn->pace_tokens + (double) (now_us - conn->pace_last) * pace_rate (conn),
+                                 cap);
+      else
+        conn->pace_tokens = MIN (conn->pace_tokens, MAX (cap, pace_idle_burst (conn)));
       conn->pace_last = now_us;
-      if (conn->pace_tokens > pace_burst (conn))
-        conn->pace_tokens = pace_burst (conn);
     }
+  if (conn->bytes_in_flight == 0 && conn->pace_tokens < pace_idle_burst (conn))
+    conn->pace_tokens = pace_idle_burst (conn);
   if (conn->pace_tokens >= (double) mss (conn))
     return TRUE;
   conn->pace_ready_at = now_us + (gint64) (((double) mss (conn) - conn->pace_tokens) /
@@ -624,6 +658,12 @@ frames_acked (ChatdConnection *conn, const ChatdSentPacket *p)
         {
           conn->accept_acked = TRUE;
           conn->accept_pending = FALSE;
+        }
+      else if (f->kind == CHATD_FRAME_ACK && f->offset == conn->ack_floor_epoch &&
+               (!conn->ack_floor_known || f->id > conn->ack_floor))
+        {
+          conn->ack_floor = f->id;
+          conn->ack_floor_known = TRUE;
         }
     }
 }
@@ -1237,6 +1277,13 @@ chatd_conn_handle_packet (ChatdConnection *conn, gint64 now_us, const ChatdPacke
   conn->counters.bytes_received += len;
   conn->last_activity = now_us;
   gboolean in_order = !conn->any_received || h->pn == conn->largest_recv_pn + 1;
+  if (conn->ack_floor_known && h->pn <= conn->ack_floor)
+    {
+      /* late (reordered, or below a forged high packet number): report
+       * every range again until an ACK written from now on is acknowledged */
+      conn->ack_floor_known = FALSE;
+      conn->ack_floor_epoch++;
+    }
   chatd_range_set_add (&conn->recv_pns, h->pn, h->pn + 1);
   while (conn->recv_pns.len > RECV_PN_MAX_RANGES)
     {
@@ -1430,6 +1477,8 @@ write_ack (ChatdConnection *conn, gint64 now_us, ChatdWriter *w)
     {
       ChatdRange r = set->items[i];
       guint64 hi = r.end - 1;
+      if (conn->ack_floor_known && hi <= conn->ack_floor)
+        break; /* the peer has seen these in an ACK it acknowledged */
       ChatdWriter before = *w;
       chatd_writer_varint (w, smallest - hi - 2);
       chatd_writer_varint (w, hi - r.start);
@@ -1649,6 +1698,89 @@ write_streams (ChatdConnection *conn, ChatdWriter *w, gboolean *ret_retransmitte
   return wrote;
 }
 
+/* Thin-stream redundancy (redundant data bundling, as in the thin-stream
+ * work on TCP): a connection with few packets in flight and nothing more
+ * queued is interactive, and there a loss costs latency, not throughput.
+ * A packet that carries stream data then also carries copies of the
+ * unacknowledged data of small messages still in flight, up to
+ * REDUNDANT_BUDGET bytes of frames: a lost packet's data arrives with the
+ * next one instead of after loss detection plus a round trip.  Copies are
+ * recorded like any frame (an acknowledged copy acknowledges the data) and
+ * counted in bytes_redundant.  Bulk transfers never qualify (large
+ * messages, or more than THIN_FLIGHT_PACKETS in flight). */
+static gboolean
+frame_in_packet (ChatdConnection *conn, guint64 first_frame, const ChatdSentFrame *f)
+{
+  for (guint64 i = first_frame; i < conn->frames.tail; i++)
+    {
+      const ChatdSentFrame *g = ring_at (&conn->frames, i);
+      if (g->kind == f->kind && (f->kind != CHATD_FRAME_STREAM || (g->id == f->id && g->offset == f->offset)))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+connection_is_thin (ChatdConnection *conn)
+{
+  return conn->ack_eliciting_in_flight <= THIN_FLIGHT_PACKETS;
+}
+
+static gboolean
+write_redundant (ChatdConnection *conn, ChatdWriter *w, guint64 first_frame)
+{
+  gsize budget = REDUNDANT_BUDGET;
+  gboolean wrote = FALSE;
+  guint walked = 0;
+  for (guint64 pn = conn->sent.tail; pn-- > conn->sent.head && walked < REDUNDANT_WALK; walked++)
+    {
+      ChatdSentPacket *p = ring_at (&conn->sent, pn);
+      if (p->state != SENT_OUTSTANDING)
+        continue;
+      for (guint i = 0; i < p->n_frames; i++)
+        {
+          /* a copy: record_frame() may move the ring */
+          ChatdSentFrame f = *(ChatdSentFrame *) ring_at (&conn->frames, p->first_frame + i);
+          if (f.kind == CHATD_FRAME_PROTECT_READY)
+            {
+              /* a copied message must not overtake the switch-over it was
+               * sent after: the peer would answer it unprotected */
+              if (budget < 1 || frame_in_packet (conn, first_frame, &f) || !chatd_writer_u8 (w, CHATD_FRAME_PROTECT_READY))
+                {
+                  w->ok = TRUE;
+                  continue;
+                }
+              record_frame (conn, CHATD_FRAME_PROTECT_READY, 0, 0, 0, FALSE);
+              budget -= 1;
+              conn->counters.bytes_redundant += 1;
+              wrote = TRUE;
+              continue;
+            }
+          if (f.kind != CHATD_FRAME_STREAM)
+            continue;
+          ChatdSendStream *s = g_hash_table_lookup (conn->send_streams, &f.id);
+          if (s == NULL || s->len > REDUNDANT_MAX_MESSAGE)
+            continue;
+          gboolean data_acked = f.len == 0 || chatd_range_set_covers (&s->acked, f.offset, f.offset + f.len);
+          if (data_acked && (!f.fin || s->fin_acked))
+            continue;
+          if (frame_in_packet (conn, first_frame, &f))
+            continue;
+          gsize size = chatd_frame_stream_header_size (f.id, f.offset, f.len, TRUE) + f.len;
+          if (size > budget || size > chatd_writer_remaining (w))
+            return wrote;
+          chatd_frame_write_stream_header (w, f.id, f.offset, f.len, f.fin, TRUE);
+          chatd_writer_bytes (w, f.len > 0 ? s->data + f.offset : NULL, f.len);
+          g_assert (w->ok);
+          record_frame (conn, CHATD_FRAME_STREAM, f.id, f.offset, f.len, f.fin);
+          budget -= size;
+          conn->counters.bytes_redundant += size;
+          wrote = TRUE;
+        }
+    }
+  return wrote;
+}
+
 static gboolean
 has_stream_work (ChatdConnection *conn)
 {
@@ -1811,6 +1943,9 @@ chatd_conn_build_packet (ChatdConnection *conn, gint64 now_us, guint8 *buf, gsiz
 
   if (conn->ack_pending && write_ack (conn, now_us, &w))
     {
+      /* remembered so that its acknowledgement can raise ack_floor */
+      record_frame (conn, CHATD_FRAME_ACK, conn->recv_pns.items[conn->recv_pns.len - 1].end - 1,
+                    conn->ack_floor_epoch, 0, FALSE);
       wrote_ack = TRUE;
       conn->ack_pending = FALSE;
       conn->ack_now = FALSE;
@@ -1821,7 +1956,13 @@ chatd_conn_build_packet (ChatdConnection *conn, gint64 now_us, guint8 *buf, gsiz
     {
       if (write_control (conn, &w))
         eliciting = TRUE;
-      if (write_streams (conn, &w, &retransmitted))
+      gboolean wrote_data = write_streams (conn, &w, &retransmitted);
+      /* copies go with new or retransmitted data, and make each of the two
+       * probes of a probe timeout carry all the small data in flight */
+      if ((wrote_data || probe) && connection_is_thin (conn) && !has_stream_work (conn) &&
+          write_redundant (conn, &w, first_frame))
+        wrote_data = TRUE;
+      if (wrote_data)
         eliciting = TRUE;
       if (probe && !eliciting)
         {

@@ -18,6 +18,7 @@ G_BEGIN_DECLS
   X (spurious_losses)          \
   X (packets_retransmitted)    \
   X (bytes_retransmitted)      \
+  X (bytes_redundant)          \
   X (probe_timeouts)           \
   X (messages_sent)            \
   X (messages_failed)          \

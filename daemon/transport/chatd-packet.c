@@ -1,5 +1,6 @@
 /* chatd-packet.c: packet header codec and CRC32 trailer. */
 #include "chatd-packet.h"
+#include "chatd-crc32.h"
 
 #include <gcrypt.h>
 #include <string.h>
@@ -91,7 +92,8 @@ chatd_packet_write_header (guint8 *buf, gsize cap, const ChatdPacketHeader *h)
 void
 chatd_crc32 (const guint8 *data, gsize len, guint8 ret_crc[4])
 {
-  gcry_md_hash_buffer (GCRY_MD_CRC32, ret_crc, data, len);
+  if (!chatd_crc32_fast (data, len, ret_crc))
+    gcry_md_hash_buffer (GCRY_MD_CRC32, ret_crc, data, len);
 }
 
 void
@@ -131,6 +133,8 @@ static void
 crc_compute (ChatdCrc *crc, const guint8 *data, gsize len, guint8 out[4])
 {
   gcry_md_hd_t h = crc->handle;
+  if (chatd_crc32_fast (data, len, out))
+    return;
   gcry_md_reset (h);
   gcry_md_write (h, data, len);
   memcpy (out, gcry_md_read (h, GCRY_MD_CRC32), CHATD_CRC_LEN);

@@ -433,21 +433,18 @@ verify_list (ChatdUserRole *role, Request *r, const ChatdAuthMessage *response, 
 static gboolean
 verify_users (ChatdUserRole *role, const ChatdAuthMessage *response, GVariant **ret, GError **error)
 {
-  ChatdReader reader;
-  chatd_reader_init (&reader, response->fields[SP_BODY].data, response->fields[SP_BODY].len);
   g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("aa{sv}"));
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-  while (chatd_reader_remaining (&reader) > 0)
+  g_autoptr(GPtrArray) records = NULL;
+  if (!chatd_key_record_list_verify (role->server_key, response->fields[SP_BODY].data,
+                                     response->fields[SP_BODY].len, now, &records, error))
     {
-      const guint8 *data;
-      gsize len;
-      g_autoptr(ChatdKeyRecord) record = NULL;
-      if (!chatd_session_next_field (&reader, &data, &len) ||
-          !chatd_key_record_verify (role->server_key, data, len, now, &record, error))
-        {
-          g_prefix_error (error, "a key record from the server does not verify: ");
-          return FALSE;
-        }
+      g_prefix_error (error, "a key record from the server does not verify: ");
+      return FALSE;
+    }
+  for (guint i = 0; i < records->len; i++)
+    {
+      const ChatdKeyRecord *record = records->pdata[i];
       guint8 fp[CHATD_FINGERPRINT_LEN];
       gcry_md_hash_buffer (GCRY_MD_SHA256, fp, g_bytes_get_data (record->public_key, NULL),
                            g_bytes_get_size (record->public_key));
@@ -482,7 +479,7 @@ handle_response (ChatdUserRole *role, const ChatdAuthMessage *response)
     }
   else if (status != 0)
     {
-      g_autofree char *text = g_strndup (response->fields[SP_BODY].data, MIN (response->fields[SP_BODY].len, 200));
+      g_autofree char *text = chatd_session_refusal_text (response->fields[SP_BODY].data, response->fields[SP_BODY].len);
       if (r->kind == REQUEST_PRESENCE)
         g_warning ("the server refused our address %s: %s", role->advertise, text);
       fail_request (r, "the server refused: %s", text);

@@ -7,6 +7,7 @@
 #include "login-client.h"
 #include "login-server.h"
 #include "proof-of-work.h"
+#include "session-protocol.h"
 #include "suite-25519.h"
 
 #include <gcrypt.h>
@@ -53,8 +54,16 @@ lookup_record (gpointer user_data, const char *name, ChatdLoginRecord **ret_reco
   return TRUE;
 }
 
+static void world_init_limits (World *w, guint pow_bits, guint per_name, guint per_address);
+
 static void
 world_init (World *w, guint pow_bits)
+{
+  world_init_limits (w, pow_bits, 100, 100);
+}
+
+static void
+world_init_limits (World *w, guint pow_bits, guint per_name, guint per_address)
 {
   g_autoptr(GError) error = NULL;
   w->server_key = chatd_suite_25519.generate (&chatd_suite_25519, 0, &error);
@@ -68,7 +77,7 @@ world_init (World *w, guint pow_bits)
   ChatdLoginServerConfig config = {
     .channel_suite = &chatd_suite_25519, .server_key = w->server_key, .server_secret = w->secret,
     .pow_bits = pow_bits, .pow_bits_max = 20, .hellos_per_second_before_raise = 1000,
-    .attempts_per_minute_per_name = 100, .attempts_per_minute_per_address = 100,
+    .attempts_per_minute_per_name = per_name, .attempts_per_minute_per_address = per_address,
     .lookup = lookup_record, .suite_lookup = lookup_suite, .user_data = w,
   };
   w->server = chatd_login_server_new (&config, &error);
@@ -190,6 +199,90 @@ login_to_reply (World *w, const char *user, const char *password, GError **error
   g_assert_cmpint (client_step (c, challenge, &answer, NULL), ==, CHATD_LOGIN_CLIENT_SEND);
   g_assert_cmpint (server_step (w, 9, "10.0.0.1:1", answer, &reply, NULL, NULL), ==, CHATD_LOGIN_SERVER_REPLY);
   return client_step (c, reply, &next, error);
+}
+
+/* one login up to the server's answer to step 3, at time now_us (the rate
+ * limits' clock): REPLY (the wrapped key released) or REFUSED; for a refusal
+ * the client's reading of the server's FAILED message in ret_said */
+static ChatdLoginServerOutcome
+answer_at (World *w, const char *peer, const char *user, gint64 now_us, char **ret_said)
+{
+  static guint64 conn = 100;
+  conn++;
+  g_autoptr(ChatdLoginClient) c = new_client (user, "whatever", NULL);
+  g_autoptr(GBytes) hello = chatd_login_client_hello (c);
+  g_autoptr(GBytes) challenge = NULL, answer = NULL, reply = NULL, next = NULL;
+  g_autoptr(ChatdAuthMessage) m1 = parse (hello);
+  g_assert_cmpint (chatd_login_server_handle (w->server, conn, peer, now_us, m1, &challenge, NULL, NULL),
+                   ==, CHATD_LOGIN_SERVER_REPLY);
+  g_assert_cmpint (client_step (c, challenge, &answer, NULL), ==, CHATD_LOGIN_CLIENT_SEND);
+  g_autoptr(ChatdAuthMessage) m2 = parse (answer);
+  g_autoptr(GError) error = NULL;
+  ChatdLoginServerOutcome outcome = chatd_login_server_handle (w->server, conn, peer, now_us, m2, &reply,
+                                                               NULL, &error);
+  if (outcome == CHATD_LOGIN_SERVER_REFUSED)
+    {
+      g_assert_nonnull (reply);
+      g_autoptr(GError) said = NULL;
+      g_assert_cmpint (client_step (c, reply, &next, &said), ==, CHATD_LOGIN_CLIENT_FAILED);
+      *ret_said = g_strdup (said->message);
+    }
+  return outcome;
+}
+
+static void
+count_rate_limited (const char *name, guint64 value, gpointer user_data)
+{
+  if (g_str_equal (name, "login.rate-limited"))
+    *(guint64 *) user_data = value;
+}
+
+static guint64
+rate_limited (World *w)
+{
+  guint64 n = 0;
+  chatd_login_server_foreach_counter (w->server, count_rate_limited, &n);
+  return n;
+}
+
+/* The key-blob release limits at their edge (scaled down: 3 per minute per
+ * name, 5 per address): the limit-th release is answered, the next one is
+ * refused with a clear reason and counted; unknown names are limited alike;
+ * a limit slows, it does not lock out: a token comes back after 60 s / limit. */
+static void
+test_rate_limits_at_edge (void)
+{
+  World w = { 0 };
+  world_init_limits (&w, 4, 3, 5);
+  gint64 now = g_get_monotonic_time ();
+  g_autofree char *said = NULL;
+  for (const char *const *user = (const char *const []) { "alice", "mallory", NULL }; *user; user++)
+    {
+      const char *peer = g_str_equal (*user, "alice") ? "10.0.0.1:1000" : "10.0.0.2:1000";
+      for (int i = 0; i < 3; i++)
+        g_assert_cmpint (answer_at (&w, peer, *user, now, NULL), ==, CHATD_LOGIN_SERVER_REPLY);
+      g_assert_cmpint (answer_at (&w, peer, *user, now, &said), ==, CHATD_LOGIN_SERVER_REFUSED);
+      g_assert_nonnull (strstr (said, "too many login attempts"));
+      g_clear_pointer (&said, g_free);
+    }
+  g_assert_cmpuint (rate_limited (&w), ==, 2);
+  /* per address: five different names from one host (any port) */
+  for (int i = 0; i < 5; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("user%d", i);
+      g_autofree char *peer = g_strdup_printf ("10.0.0.3:%d", 1000 + i);
+      g_assert_cmpint (answer_at (&w, peer, name, now, NULL), ==, CHATD_LOGIN_SERVER_REPLY);
+    }
+  g_assert_cmpint (answer_at (&w, "10.0.0.3:2000", "user5", now, &said), ==, CHATD_LOGIN_SERVER_REFUSED);
+  g_assert_nonnull (strstr (said, "too many login attempts"));
+  g_clear_pointer (&said, g_free);
+  g_assert_cmpuint (rate_limited (&w), ==, 3);
+  /* 20 s later one more release for alice (3 per minute), not two */
+  now += 20 * G_USEC_PER_SEC + 1000;
+  g_assert_cmpint (answer_at (&w, "10.0.0.4:1000", "Alice", now, NULL), ==, CHATD_LOGIN_SERVER_REPLY);
+  g_assert_cmpint (answer_at (&w, "10.0.0.4:1000", "ALICE", now, &said), ==, CHATD_LOGIN_SERVER_REFUSED);
+  g_assert_cmpuint (rate_limited (&w), ==, 4);
+  world_clear (&w);
 }
 
 static void
@@ -451,6 +544,56 @@ test_malformed_messages (void)
     }
 }
 
+/* the manifest's times are signed 64-bit: an expiry beyond INT64_MAX used to
+ * decode to a negative time before the issue (found by fuzz-manifest) */
+static void
+test_manifest_time_bounds (void)
+{
+  guint8 nonce[CHATD_MANIFEST_NONCE_LEN] = { 0 };
+  g_autoptr(ChatdManifest) m = chatd_manifest_new (1800000000, 30, nonce);
+  g_autoptr(GBytes) encoded = chatd_manifest_encode (m);
+  gsize len = g_bytes_get_size (encoded);
+  guint8 *bytes = g_memdup2 (g_bytes_get_data (encoded, NULL), len);
+  g_autoptr(ChatdManifest) ok = chatd_manifest_decode (bytes, len, NULL);
+  g_assert_nonnull (ok);
+  g_assert_cmpint (ok->expires_at, ==, 1800000030);
+  memset (bytes + 8, 0xff, 8);   /* expires_at = 2^64 - 1 */
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChatdManifest) wrapped = chatd_manifest_decode (bytes, len, &error);
+  g_assert_null (wrapped);
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  bytes[8] = 0x7f;               /* INT64_MAX: still a time */
+  g_autoptr(ChatdManifest) far = chatd_manifest_decode (bytes, len, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (far->expires_at, ==, G_MAXINT64);
+  g_free (bytes);
+}
+
+/* a server's refusal text reaches chatctl as a D-Bus string: it must be
+ * UTF-8 even when the server sends other bytes or the 200-byte limit cuts a
+ * character (it used to be the raw bytes: found while writing fuzz-session) */
+static void
+test_refusal_text (void)
+{
+  g_autofree char *plain = chatd_session_refusal_text ("no such user", 12);
+  g_assert_cmpstr (plain, ==, "no such user");
+  static const guint8 invalid[] = { 'b', 'a', 'd', 0xff, 0x00, 'x' };
+  g_autofree char *fixed = chatd_session_refusal_text (invalid, sizeof invalid);
+  g_assert_true (g_utf8_validate (fixed, -1, NULL));
+  g_assert_true (g_str_has_prefix (fixed, "bad"));
+  GString *long_text = g_string_new (NULL);
+  while (long_text->len < 300)
+    g_string_append (long_text, "\xc3\xa9t\xc3\xa9 ");   /* 2-byte characters: one is cut at 200 */
+  g_string_prepend_c (long_text, 'x');
+  g_autofree char *cut = chatd_session_refusal_text (long_text->str, long_text->len);
+  g_assert_true (g_utf8_validate (cut, -1, NULL));
+  g_assert_cmpuint (strlen (cut), <=, CHATD_SESSION_REFUSAL_TEXT_MAX + 2);
+  g_autoptr(GVariant) v = g_variant_ref_sink (g_variant_new_string (cut));
+  g_assert_nonnull (v);
+  g_string_free (long_text, TRUE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -465,6 +608,9 @@ main (int argc, char **argv)
   g_test_add_func ("/auth/login/expired-challenge", test_expired_challenge);
   g_test_add_func ("/auth/login/replayed-proof", test_replayed_proof);
   g_test_add_func ("/auth/login/difficulty-rises-under-load", test_difficulty_rises_under_load);
+  g_test_add_func ("/auth/login/rate-limits-at-edge", test_rate_limits_at_edge);
   g_test_add_func ("/auth/message/malformed", test_malformed_messages);
+  g_test_add_func ("/auth/manifest/time-bounds", test_manifest_time_bounds);
+  g_test_add_func ("/auth/session/refusal-text", test_refusal_text);
   return g_test_run ();
 }

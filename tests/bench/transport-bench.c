@@ -370,6 +370,7 @@ measure_kcp (const Options *o, const BenchContender *c, guint loss)
   double limit = o->kcp_samples * 0.020 + 30;
   guint sent = 0;
   double sum = 0;
+  guint64 wire = 0, delivered = 0;
 
   /* The seeds run at once: an 8-byte message every 20 ms is a light load. */
   for (guint seed = 0; seed < o->kcp_seeds; seed++)
@@ -388,6 +389,8 @@ measure_kcp (const Options *o, const BenchContender *c, guint loss)
       BenchOutcome *out = &outs[seed];
       g_array_append_vals (pooled, out->rtt_us->data, out->rtt_us->len);
       sent += out->samples_sent;
+      wire += out->wire_bytes;
+      delivered += out->delivered;
       g_array_sort (out->rtt_us, compare_gint64);
       progress ("KCP scenario %u%% %s seed %u: %u/%u answered, p50 %.0f max %.0f ms", loss, c->name,
                 seed, out->rtt_us->len, out->samples_sent, percentile (out->rtt_us, 50) / 1000,
@@ -399,6 +402,7 @@ measure_kcp (const Options *o, const BenchContender *c, guint loss)
     sum += (double) g_array_index (pooled, gint64, i);
   row->value = pooled->len > 0 ? sum / pooled->len : NAN;
   row->p99 = percentile (pooled, 99);
+  row->wire_ratio = delivered > 0 ? (double) wire / (double) delivered : NAN;
   row->result = g_strdup_printf ("avg %.0f / p99 %.0f / max %.0f ms", row->value / 1000, row->p99 / 1000,
                                  percentile (pooled, 100) / 1000);
   row->note = g_strdup_printf ("%u seeds x %u, %u/%u answered", o->kcp_seeds, o->kcp_samples,

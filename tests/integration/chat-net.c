@@ -143,6 +143,20 @@ wait_until (TestNode *node, gboolean (*check) (TestNode *, const char *), const 
 }
 
 gboolean
+reachable (TestNode *node, const char *name)
+{
+  g_autoptr(JsonNode) root = json_of (node, CHATD_ARGS ("list"));
+  JsonArray *a = json_node_get_array (root);
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    {
+      JsonObject *o = json_array_get_object_element (a, i);
+      if (g_ascii_strcasecmp (json_object_get_string_member (o, "name"), name) == 0)
+        return json_object_get_string_member (o, "address")[0] != '\0';
+    }
+  return FALSE;
+}
+
+gboolean
 not_listed (TestNode *node, const char *name)
 {
   return !list_has (node, name);

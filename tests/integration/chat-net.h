@@ -22,6 +22,9 @@ JsonNode *json_of    (TestNode *node, const char *const *args);
 char     *status_field (TestNode *node, const char *field);
 gboolean  list_has   (TestNode *node, const char *name);
 gboolean  not_listed (TestNode *node, const char *name);
+/* node's `list` shows name with the address where its node is reached (a
+ * moment after that user's login): a send to it can go */
+gboolean  reachable  (TestNode *node, const char *name);
 gboolean  login_state_is (TestNode *node, const char *state);
 pid_t     node_pid   (TestNode *node);
 /* chatd --user ... --daemon; its exit status, stderr in ret_err */

@@ -39,12 +39,15 @@ test_both_ways (void)
   net_start (&net);
   TestNode *alice = login (&net, "Alice");
   TestNode *bob = login (&net, "Bob");
+  g_assert_true (wait_until (alice, reachable, "Bob", 20));
+  g_assert_true (wait_until (bob, reachable, "Alice", 20));
   int status;
   g_autofree char *out = send_text (alice, "Bob", "hello Bob", &status);
   g_assert_cmpint (status, ==, 0);
   g_assert_true (g_regex_match_simple ("^delivered [0-9a-f]{32}\n$", out, 0, 0));
   g_autofree char *back = send_text (bob, "alice", "hello Alice", &status);
   g_assert_cmpint (status, ==, 0);
+  g_assert_true (g_str_has_prefix (back, "delivered "));
 
   g_autofree char *text = NULL;
   g_assert_cmpint (test_run_chatctl (bob, CHATD_ARGS ("recv"), &text, NULL), ==, 0);
@@ -80,6 +83,7 @@ test_big_and_many (void)
   net_start (&net);
   TestNode *alice = login (&net, "Alice");
   TestNode *bob = login (&net, "Bob");
+  g_assert_true (wait_until (alice, reachable, "Bob", 20));
   /* 1 MiB from stdin */
   gsize size = 1024 * 1024;
   g_autofree char *big = g_malloc (size + 1);
@@ -103,6 +107,7 @@ test_big_and_many (void)
       int status;
       g_autofree char *result = send_text (alice, "Bob", text, &status);
       g_assert_cmpint (status, ==, 0);
+      g_assert_true (g_str_has_prefix (result, "delivered "));
     }
   a = inbox (bob, &root, CHATD_ARGS ("--since", first_id));
   g_assert_cmpuint (json_array_get_length (a), ==, 500);
@@ -197,8 +202,11 @@ test_recv_follow (void)
   net_start (&net);
   TestNode *alice = login (&net, "Alice");
   TestNode *bob = login (&net, "Bob");
+  g_assert_true (wait_until (alice, reachable, "Bob", 20));   /* listed with its address */
   int status;
   g_autofree char *r0 = send_text (alice, "Bob", "before", &status);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_true (g_str_has_prefix (r0, "delivered "));
   g_autoptr(GSubprocessLauncher) launcher = test_node_launcher (bob);
   g_autoptr(GError) error = NULL;
   g_autoptr(GSubprocess) follow = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("CHATCTL"), "--socket",
@@ -210,6 +218,7 @@ test_recv_follow (void)
       g_autofree char *text = g_strdup_printf ("live %d", i);
       g_autofree char *r = send_text (alice, "Bob", text, &status);
       g_assert_cmpint (status, ==, 0);
+      g_assert_true (g_str_has_prefix (r, "delivered "));
     }
   g_usleep (300000);
   g_subprocess_send_signal (follow, SIGINT);
@@ -263,6 +272,7 @@ test_through_lossy_relay (void)
       int status;
       g_autofree char *r = send_text (alice, "Bob", text, &status);
       g_assert_cmpint (status, ==, 0);
+      g_test_message ("%s: %s", text, r);   /* delivered, or queued if the relay lost too much for 10 s */
     }
   JsonNode *root = NULL;
   JsonArray *a = inbox (bob, &root, NULL);

@@ -5,6 +5,7 @@
  */
 #include "test-server-util.h"
 #include "key-record.h"
+#include "session-protocol.h"
 
 static ChatdKey *
 server_public_key (TestDirectory *t)
@@ -253,6 +254,43 @@ test_no_identity (void)
   g_assert_nonnull (strstr (error->message, "seed"));
 }
 
+/* the body of a `users` response: a field list of records.  A malformed
+ * list is an error with a message (the user node used to get FALSE without
+ * an error here, and dereferenced it: found while writing fuzz-session). */
+static void
+test_list (void)
+{
+  g_autoptr(TestDirectory) t = seeded ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) alice = NULL, bob = NULL;
+  gint64 t0 = 1800000000;
+  g_assert_true (chatd_directory_key_record (t->directory, "alice", t0, &alice, &error));
+  g_assert_true (chatd_directory_key_record (t->directory, "bob", t0, &bob, &error));
+  g_autoptr(ChatdKey) server = server_public_key (t);
+  g_autoptr(GByteArray) body = g_byte_array_new ();
+  chatd_session_append_field (body, g_bytes_get_data (alice, NULL), g_bytes_get_size (alice));
+  chatd_session_append_field (body, g_bytes_get_data (bob, NULL), g_bytes_get_size (bob));
+  g_autoptr(GPtrArray) records = NULL;
+  g_assert_true (chatd_key_record_list_verify (server, body->data, body->len, t0 + 60, &records, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (records->len, ==, 2);
+  g_assert_cmpstr (((ChatdKeyRecord *) records->pdata[1])->name, ==, "Bob");
+  g_clear_pointer (&records, g_ptr_array_unref);
+  /* empty: no users */
+  g_assert_true (chatd_key_record_list_verify (server, NULL, 0, t0, &records, &error));
+  g_assert_cmpuint (records->len, ==, 0);
+  g_clear_pointer (&records, g_ptr_array_unref);
+  /* a length beyond the body, and a cut record: errors with a message */
+  static const guint8 overlong[] = { 0x40, 0x10, 'x' };
+  g_assert_false (chatd_key_record_list_verify (server, overlong, sizeof overlong, t0, &records, &error));
+  g_assert_nonnull (error);
+  g_assert_null (records);
+  g_clear_error (&error);
+  g_assert_false (chatd_key_record_list_verify (server, body->data, body->len - 1, t0 + 60, &records, &error));
+  g_assert_nonnull (error);
+  g_assert_null (records);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -263,5 +301,6 @@ main (int argc, char **argv)
   g_test_add_func ("/server/key-record/tamper", test_tamper);
   g_test_add_func ("/server/key-record/time-and-key", test_time_and_key);
   g_test_add_func ("/server/key-record/no-identity", test_no_identity);
+  g_test_add_func ("/server/key-record/list", test_list);
   return g_test_run ();
 }

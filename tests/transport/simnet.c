@@ -23,6 +23,8 @@ struct _SimNet
   GPtrArray *heap; /* InFlight*, min-heap on (at, seq) */
   SimTapFunc tap;
   gpointer tap_data;
+  SimFateFunc fate;
+  gpointer fate_data;
   guint64 delivered;
 };
 
@@ -180,6 +182,21 @@ simnet_inject (SimNet *net, const ChatdAddress *from, SimNode *to, const guint8 
   schedule (net, from, &to->addr, data, len, net->now + delay_us);
 }
 
+void
+simnet_set_fate_tap (SimNet *net, SimFateFunc func, gpointer user_data)
+{
+  net->fate = func;
+  net->fate_data = user_data;
+}
+
+static void
+report_fate (SimNet *net, SimNode *node, const ChatdAddress *to, const guint8 *data, gsize len,
+             gint64 arrival_us)
+{
+  if (net->fate)
+    net->fate (node, to, data, len, arrival_us, net->fate_data);
+}
+
 static void
 transmit (SimNet *net, SimNode *node, const ChatdAddress *to, guint8 *data, gsize len)
 {
@@ -188,13 +205,19 @@ transmit (SimNet *net, SimNode *node, const ChatdAddress *to, guint8 *data, gsiz
   if (net->tap)
     net->tap (node, to, data, len, net->tap_data);
   if (net->now >= link->blackhole_from_us && net->now < link->blackhole_until_us)
-    return;
+    {
+      report_fate (net, node, to, data, len, -1);
+      return;
+    }
   gint64 at = net->now;
   if (link->rate_bytes_per_s)
     {
       gint64 start = MAX (net->now, node->uplink_free_at);
       if (start - net->now > link->queue_us)
-        return; /* drop-tail */
+        {
+          report_fate (net, node, to, data, len, -1);
+          return; /* drop-tail */
+        }
       node->uplink_free_at = start + (gint64) (len * G_USEC_PER_SEC / link->rate_bytes_per_s);
       at = node->uplink_free_at;
     }
@@ -202,6 +225,7 @@ transmit (SimNet *net, SimNode *node, const ChatdAddress *to, guint8 *data, gsiz
     {
       if (g_getenv ("SIMNET_DEBUG"))
         g_printerr ("%.4f   lost (%" G_GSIZE_FORMAT " bytes)\n", (net->now - 1000000) / 1e6, len);
+      report_fate (net, node, to, data, len, -1);
       return;
     }
   at += link->delay_us;
@@ -224,6 +248,7 @@ transmit (SimNet *net, SimNode *node, const ChatdAddress *to, guint8 *data, gsiz
         }
       else
         schedule (net, &node->addr, to, data, len, at + c * 100);
+      report_fate (net, node, to, data, len, at + c * 100);
     }
 }
 

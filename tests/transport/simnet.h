@@ -53,6 +53,12 @@ SimNode *simnet_add_node  (SimNet *net, guint host, guint16 port, const ChatdEnd
 /* Replaces a node's endpoint by a fresh one at the same address (a restart). */
 void     simnet_restart_node (SimNet *net, SimNode *node);
 void     simnet_set_tap   (SimNet *net, SimTapFunc func, gpointer user_data);
+/* Called for every datagram after the impairments decided its fate:
+ * @arrival_us is when it will arrive, or -1 if it was dropped (a
+ * duplicated datagram reports each copy). */
+typedef void (*SimFateFunc) (SimNode *from, const ChatdAddress *to, const guint8 *data, gsize len,
+                             gint64 arrival_us, gpointer user_data);
+void     simnet_set_fate_tap (SimNet *net, SimFateFunc func, gpointer user_data);
 /* Delivers a datagram from @from (any address) to @to after @delay_us. */
 void     simnet_inject    (SimNet *net, const ChatdAddress *from, SimNode *to,
                            const guint8 *data, gsize len, gint64 delay_us);
