@@ -51,6 +51,12 @@ struct _Channel {
   ChatdPeerHandshake *handshake;
   gboolean            initiator;
   ChatdConnection    *handshake_connection;
+  /* initiator: the session of a completed handshake, installed once the
+   * peer's transport acknowledged our PEER_FINISH (before that the peer
+   * could not open messages sealed in it), or as soon as a message of the
+   * peer in it arrives */
+  ChatdPeerSession   *pending_session;
+  ChatdConnection    *pending_connection;
   guint               handshake_timer;
   guint               expiry_timer;
   guint               receipt_timer;      /* runs while messages are in flight */
@@ -128,6 +134,8 @@ static void
 drop_handshake (Channel *ch)
 {
   g_clear_pointer (&ch->handshake, chatd_peer_handshake_free);
+  g_clear_pointer (&ch->pending_session, chatd_peer_session_free);
+  g_clear_pointer (&ch->pending_connection, chatd_connection_unref);
   g_clear_pointer (&ch->handshake_connection, chatd_connection_unref);
   if (ch->handshake_timer != 0)
     {
@@ -386,15 +394,17 @@ start_initiator (Channel *ch)
   arm_handshake_timer (ch);
 }
 
+static gboolean
+handshake_running (Channel *ch)
+{
+  return ch->handshake != NULL || ch->pending_session != NULL;
+}
+
 static void
-handshake_done (Channel *ch, ChatdConnection *connection)
+install_session (Channel *ch, ChatdConnection *connection, ChatdPeerSession *session)
 {
   ChatdPeerChannels *c = ch->owner;
   gint64 now = g_get_monotonic_time ();
-  ChatdPeerSession *session = chatd_peer_handshake_take_session (ch->handshake);
-  drop_handshake (ch);
-  if (session == NULL)
-    return;
   c->n_handshakes++;
   /* a new connection: the messages in flight on the old one go again */
   if (ch->connection != connection)
@@ -506,6 +516,49 @@ handle_init (ChatdPeerChannels *c, ChatdConnection *connection, GBytes *bytes)
 
 /* PEER_RESPONSE (we initiated) or PEER_FINISH (we respond) */
 static void
+handshake_done (Channel *ch, ChatdConnection *connection)
+{
+  ChatdPeerSession *session = chatd_peer_handshake_take_session (ch->handshake);
+  drop_handshake (ch);
+  if (session != NULL)
+    install_session (ch, connection, session);
+}
+
+static void
+install_pending (Channel *ch)
+{
+  g_autoptr(ChatdConnection) connection = g_steal_pointer (&ch->pending_connection);
+  ChatdPeerSession *session = g_steal_pointer (&ch->pending_session);
+  drop_handshake (ch);
+  install_session (ch, connection, session);
+}
+
+typedef struct {
+  ChatdPeerChannels *owner;
+  char              *folded;
+  ChatdPeerSession  *session;   /* compared only */
+} FinishTag;
+
+static void
+on_finish_sent (ChatdEndpoint *endpoint, ChatdConnection *connection, const GError *error, gpointer user_data)
+{
+  FinishTag *tag = user_data;
+  Channel *ch = tag->owner->channels ? g_hash_table_lookup (tag->owner->channels, tag->folded) : NULL;
+  if (ch != NULL && ch->pending_session != NULL && ch->pending_session == tag->session)
+    {
+      if (error == NULL)
+        install_pending (ch);
+      else
+        {
+          ch->initiator = TRUE;
+          handshake_failed (ch, error->message);
+        }
+    }
+  g_free (tag->folded);
+  g_free (tag);
+}
+
+static void
 handle_handshake_reply (ChatdPeerChannels *c, ChatdConnection *connection, GBytes *bytes, gboolean response)
 {
   GHashTableIter iter;
@@ -536,10 +589,32 @@ handle_handshake_reply (ChatdPeerChannels *c, ChatdConnection *connection, GByte
         handshake_failed (ch, error->message);
       return;
     }
-  if (reply != NULL)
-    chatd_transport_send_on (c->transport, connection, reply, NULL, NULL);
-  if (chatd_peer_handshake_get_state (ch->handshake) == CHATD_PEER_HANDSHAKE_DONE)
-    handshake_done (ch, connection);
+  if (chatd_peer_handshake_get_state (ch->handshake) != CHATD_PEER_HANDSHAKE_DONE)
+    {
+      if (reply != NULL)
+        chatd_transport_send_on (c->transport, connection, reply, NULL, NULL);
+      return;
+    }
+  if (!response || reply == NULL)
+    {
+      /* the responder: the initiator has the session already */
+      handshake_done (ch, connection);
+      return;
+    }
+  /* the initiator: the session waits for the acknowledgement of PEER_FINISH */
+  ch->pending_session = chatd_peer_handshake_take_session (ch->handshake);
+  g_clear_pointer (&ch->handshake, chatd_peer_handshake_free);
+  if (ch->pending_session == NULL)
+    {
+      drop_handshake (ch);
+      return;
+    }
+  ch->pending_connection = chatd_connection_ref (connection);
+  FinishTag *tag = g_new0 (FinishTag, 1);
+  tag->owner = c;
+  tag->folded = g_strdup (ch->folded);
+  tag->session = ch->pending_session;
+  chatd_transport_send_on (c->transport, connection, reply, on_finish_sent, tag);
 }
 
 /* --- messages --- */
@@ -632,7 +707,7 @@ pump (Channel *ch)
   if (ch->connection != NULL && !chatd_connection_is_alive (ch->connection))
     drop_sessions (ch);
   gboolean usable = ch->connection != NULL && chatd_peer_link_current (ch->link) != NULL;
-  if (ch->handshake == NULL && (!usable || chatd_peer_link_needs_rekey (ch->link, now)))
+  if (!handshake_running (ch) && (!usable || chatd_peer_link_needs_rekey (ch->link, now)))
     start_initiator (ch);
   if (!usable || ch->connection == NULL)
     return;
@@ -655,7 +730,7 @@ pump (Channel *ch)
       if (sealed == NULL)
         {
           /* at twice the re-key count: wait for the new session */
-          if (ch->handshake == NULL)
+          if (!handshake_running (ch))
             start_initiator (ch);
           return;
         }
@@ -786,6 +861,10 @@ handle_message (ChatdPeerChannels *c, ChatdConnection *connection, GBytes *bytes
       g_message ("PEER_MESSAGE on a connection without a peer session (dropped)");
       return;
     }
+  guint8 session_id[CHATD_PEER_SESSION_ID_LEN];
+  if (ch->pending_session != NULL && chatd_peer_message_session_id (bytes, session_id, NULL) &&
+      memcmp (session_id, chatd_peer_session_id (ch->pending_session), CHATD_PEER_SESSION_ID_LEN) == 0)
+    install_pending (ch);   /* the peer has it: our PEER_FINISH arrived */
   g_autoptr(GBytes) aad = message_aad (ch->folded, c->own_folded);
   guint64 counter = 0;
   g_autoptr(GBytes) plaintext = chatd_peer_link_open (ch->link, bytes, g_bytes_get_data (aad, NULL),
@@ -918,7 +997,7 @@ gboolean
 chatd_peer_channels_lost (ChatdPeerChannels *c, const char *peer)
 {
   Channel *ch = channel_get (c, peer, FALSE);
-  return ch != NULL && ch->has_address && ch->handshake == NULL && !chatd_peer_channels_has_session (c, peer);
+  return ch != NULL && ch->has_address && !handshake_running (ch) && !chatd_peer_channels_has_session (c, peer);
 }
 
 GVariant *
