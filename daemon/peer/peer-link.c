@@ -143,21 +143,28 @@ find_session (ChatdPeerLink *link, const guint8 *id)
   return NULL;
 }
 
+/* the live session a message or receipt names (after expiring old ones), or
+ * NULL with an error: `what` says which it was */
+static ChatdPeerSession *
+session_of (ChatdPeerLink *link, GBytes *bytes, const char *what, gint64 now_us, GError **error)
+{
+  guint8 id[CHATD_PEER_SESSION_ID_LEN];
+  if (!chatd_peer_message_session_id (bytes, id, error))
+    return NULL;
+  chatd_peer_link_expire (link, now_us);
+  ChatdPeerSession *session = find_session (link, id);
+  if (session == NULL)
+    g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED, "%s of an unknown or expired peer session", what);
+  return session;
+}
+
 gboolean
 chatd_peer_link_check_receipt (ChatdPeerLink *link, GBytes *receipt, gint64 now_us,
                                guint64 *ret_counter, guint8 *ret_status, GError **error)
 {
-  guint8 id[CHATD_PEER_SESSION_ID_LEN];
-  if (!chatd_peer_message_session_id (receipt, id, error))
-    return FALSE;
-  chatd_peer_link_expire (link, now_us);
-  ChatdPeerSession *session = find_session (link, id);
+  ChatdPeerSession *session = session_of (link, receipt, "receipt", now_us, error);
   if (session == NULL)
-    {
-      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
-                           "receipt of an unknown or expired peer session");
-      return FALSE;
-    }
+    return FALSE;
   return chatd_peer_session_check_receipt (session, receipt, ret_counter, ret_status, error);
 }
 
@@ -165,17 +172,9 @@ GBytes *
 chatd_peer_link_receipt (ChatdPeerLink *link, GBytes *message, guint8 status, gint64 now_us,
                          GError **error)
 {
-  guint8 id[CHATD_PEER_SESSION_ID_LEN];
-  if (!chatd_peer_message_session_id (message, id, error))
-    return NULL;
-  chatd_peer_link_expire (link, now_us);
-  ChatdPeerSession *session = find_session (link, id);
+  ChatdPeerSession *session = session_of (link, message, "message", now_us, error);
   if (session == NULL)
-    {
-      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
-                           "message of an unknown or expired peer session");
-      return NULL;
-    }
+    return NULL;
   return chatd_peer_session_receipt (session, message, status, error);
 }
 
@@ -183,17 +182,9 @@ GBytes *
 chatd_peer_link_open (ChatdPeerLink *link, GBytes *message, const guint8 *aad, gsize aad_len,
                       gint64 now_us, guint64 *ret_counter, GError **error)
 {
-  guint8 id[CHATD_PEER_SESSION_ID_LEN];
-  if (!chatd_peer_message_session_id (message, id, error))
-    return NULL;
-  chatd_peer_link_expire (link, now_us);
-  ChatdPeerSession *session = find_session (link, id);
+  ChatdPeerSession *session = session_of (link, message, "message", now_us, error);
   if (session == NULL)
-    {
-      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
-                           "message of an unknown or expired peer session");
-      return NULL;
-    }
+    return NULL;
   return chatd_peer_session_open (session, message, aad, aad_len, ret_counter, error);
 }
 
