@@ -2,31 +2,13 @@
  * datagrams delivered to a live connection of the sans-IO core. */
 #include "chatd-connection-private.h"
 #include "chatd-endpoint.h"
+#include "fuzz-shuttle.h"
 
 #include <gcrypt.h>
 #include <stdint.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
-
-static void
-shuttle (ChatdEndpoint *a, const ChatdAddress *aa, ChatdEndpoint *b, const ChatdAddress *ba,
-         gint64 *now, guint rounds)
-{
-  guint8 buf[CHATD_MAX_DATAGRAM_LIMIT];
-  ChatdAddress to;
-  gsize len;
-  for (guint i = 0; i < rounds; i++)
-    {
-      while ((len = chatd_endpoint_poll_transmit (a, *now, buf, sizeof buf, &to)) > 0)
-        chatd_endpoint_handle_datagram (b, *now, aa, buf, len);
-      while ((len = chatd_endpoint_poll_transmit (b, *now, buf, sizeof buf, &to)) > 0)
-        chatd_endpoint_handle_datagram (a, *now, ba, buf, len);
-      *now += 1000;
-      chatd_endpoint_handle_timeout (a, *now);
-      chatd_endpoint_handle_timeout (b, *now);
-    }
-}
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
@@ -48,7 +30,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   ChatdEndpoint *b = chatd_endpoint_new (NULL, &ba);
   GBytes *m = g_bytes_new_static ("hello", 5);
   chatd_endpoint_send (a, now, &ba, m, NULL, NULL);
-  shuttle (a, &aa, b, &ba, &now, 4);
+  fuzz_shuttle (a, &aa, b, &ba, &now, 4);
   ChatdConnection *conn = chatd_endpoint_lookup (b, &aa);
   g_assert (conn != NULL);
 
@@ -62,9 +44,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   /* and as a raw datagram */
   memcpy (buf, data, size);
   chatd_endpoint_handle_datagram (b, now, &aa, buf, size);
-  shuttle (a, &aa, b, &ba, &now, 4);
+  fuzz_shuttle (a, &aa, b, &ba, &now, 4);
   chatd_endpoint_send (a, now, &ba, m, NULL, NULL);
-  shuttle (a, &aa, b, &ba, &now, 4);
+  fuzz_shuttle (a, &aa, b, &ba, &now, 4);
   g_bytes_unref (m);
   chatd_endpoint_free (a);
   chatd_endpoint_free (b);

@@ -28,6 +28,7 @@
  */
 #include "chatd-connection-private.h"
 #include "chatd-endpoint.h"
+#include "fuzz-shuttle.h"
 
 #include <gcrypt.h>
 #include <stdint.h>
@@ -143,25 +144,6 @@ drain (ChatdEndpoint *ep)
     ;
 }
 
-static void
-shuttle (ChatdEndpoint *a, const ChatdAddress *aa, ChatdEndpoint *b, const ChatdAddress *ba,
-         gint64 *now, guint rounds)
-{
-  guint8 buf[CHATD_MAX_DATAGRAM_LIMIT];
-  ChatdAddress to;
-  gsize len;
-  for (guint i = 0; i < rounds; i++)
-    {
-      while ((len = chatd_endpoint_poll_transmit (a, *now, buf, sizeof buf, &to)) > 0)
-        chatd_endpoint_handle_datagram (b, *now, aa, buf, len);
-      while ((len = chatd_endpoint_poll_transmit (b, *now, buf, sizeof buf, &to)) > 0)
-        chatd_endpoint_handle_datagram (a, *now, ba, buf, len);
-      *now += 1000;
-      chatd_endpoint_handle_timeout (a, *now);
-      chatd_endpoint_handle_timeout (b, *now);
-    }
-}
-
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -198,7 +180,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   GBytes *hello = g_bytes_new_static ("hello", HELLO_LEN);
   chatd_endpoint_send (a, now, &ba, hello, NULL, NULL);
   g_bytes_unref (hello);
-  shuttle (a, &aa, b, &ba, &now, 4);
+  fuzz_shuttle (a, &aa, b, &ba, &now, 4);
   ChatdConnection *conn = chatd_endpoint_lookup (b, &aa);
   g_assert_nonnull (conn);
   g_assert_cmpuint (model.hello_delivered, ==, 1);

@@ -27,6 +27,14 @@ status_field (TestNode *node, const char *field)
   return json_object_has_member (o, field) ? g_strdup (json_object_get_string_member (o, field)) : NULL;
 }
 
+gint64
+stats_counter (TestNode *node, const char *name)
+{
+  g_autoptr(JsonNode) root = json_of (node, CHATD_ARGS ("stats"));
+  JsonObject *o = json_node_get_object (root);
+  return json_object_has_member (o, name) ? json_object_get_int_member (o, name) : -1;
+}
+
 gboolean
 list_has (TestNode *node, const char *name)
 {

@@ -20,6 +20,8 @@ void      net_stop   (Net *net);
 /* chatctl --json ARGS on node: the parsed document */
 JsonNode *json_of    (TestNode *node, const char *const *args);
 char     *status_field (TestNode *node, const char *field);
+/* one counter of `stats`; -1 if the node has no counter of that name */
+gint64    stats_counter (TestNode *node, const char *name);
 gboolean  list_has   (TestNode *node, const char *name);
 gboolean  not_listed (TestNode *node, const char *name);
 /* node's `list` shows name with the address where its node is reached (a

@@ -87,20 +87,13 @@ chatctl_as_nobody (const char *socket_path, char **ret_err)
   return g_subprocess_get_exit_status (p);
 }
 
-static guint64
-stat_of (TestNode *node, const char *name)
-{
-  g_autoptr(JsonNode) root = json_of (node, CHATD_ARGS ("stats"));
-  return json_object_get_int_member (json_node_get_object (root), name);
-}
-
 static void
 assert_node_unaffected (TestNode *node)
 {
   g_autofree char *out = NULL;
   g_assert_cmpint (test_run_chatctl (node, CHATD_ARGS ("status"), &out, NULL), ==, 0);
   g_assert_nonnull (strstr (out, "server"));
-  g_assert_cmpuint (stat_of (node, "control.clients"), ==, 1);      /* only this chatctl */
+  g_assert_cmpuint (stats_counter (node, "control.clients"), ==, 1);      /* only this chatctl */
   g_assert_nonnull (node->process);
   g_assert_nonnull (g_subprocess_get_identifier (node->process));    /* still running */
 }
@@ -144,15 +137,15 @@ test_other_user_refused (void)
 
   /* 3. and the socket too: the D-Bus authentication (same user only) refuses */
   g_assert_no_errno (g_chmod (node->socket_path, 0777));
-  guint64 connections_before = stat_of (node, "control.connections");
+  guint64 connections_before = stats_counter (node, "control.connections");
   g_assert_cmpint (chatctl_as_nobody (node->socket_path, &err), ==, 2);
   g_assert_true (test_is_one_line (err));
   g_assert_nonnull (strstr (err, "refused: the node belongs to another user (uid 0)"));
   assert_node_unaffected (node);
   /* the refused client never became a control client: only the two chatctl
    * runs of assert_node_unaffected and this one were */
-  g_assert_cmpuint (stat_of (node, "control.connections"), ==, connections_before + 3);
-  g_assert_cmpuint (stat_of (node, "control.requests-failed"), ==, 0);
+  g_assert_cmpuint (stats_counter (node, "control.connections"), ==, connections_before + 3);
+  g_assert_cmpuint (stats_counter (node, "control.requests-failed"), ==, 0);
 }
 
 /* ---- file modes ---- */

@@ -216,22 +216,14 @@ flood_handshakes (const struct sockaddr_in *target, int *fds, guint n, GRand *ra
   return retries;
 }
 
-static gint64
-stat_of (TestNode *node, const char *name)
-{
-  g_autoptr(JsonNode) root = json_of (node, CHATD_ARGS ("stats"));
-  JsonObject *o = json_node_get_object (root);
-  return json_object_has_member (o, name) ? json_object_get_int_member (o, name) : -1;
-}
-
 static void
 flood (TestNode *node, const char *address, GRand *rand)
 {
   pid_t pid = node_pid (node);
   struct sockaddr_in target = parse_target (address);
   gint64 rss_before = vm_rss_kib (pid);
-  gint64 received_before = stat_of (node, "transport.datagrams_received");
-  gint64 accepted_before = stat_of (node, "transport.connections_accepted");
+  gint64 received_before = stats_counter (node, "transport.datagrams_received");
+  gint64 accepted_before = stats_counter (node, "transport.connections_accepted");
   gint64 t0 = g_get_monotonic_time ();
 
   flood_garbage (&target, rand);
@@ -248,9 +240,9 @@ flood (TestNode *node, const char *address, GRand *rand)
     close (fds[i]);
   g_free (fds);
 
-  gint64 received = stat_of (node, "transport.datagrams_received") - received_before;
-  gint64 accepted = stat_of (node, "transport.connections_accepted") - accepted_before;
-  gint64 limited = stat_of (node, "transport.dropped_connection_limit");
+  gint64 received = stats_counter (node, "transport.datagrams_received") - received_before;
+  gint64 accepted = stats_counter (node, "transport.connections_accepted") - accepted_before;
+  gint64 limited = stats_counter (node, "transport.dropped_connection_limit");
   g_test_message ("%s: %.1f s; %" G_GINT64_FORMAT " datagrams received, %u cookies, %" G_GINT64_FORMAT
                   " connections accepted, %" G_GINT64_FORMAT " refused by the limits; VmRSS %" G_GINT64_FORMAT
                   " -> %" G_GINT64_FORMAT " KiB (+%" G_GINT64_FORMAT ")",

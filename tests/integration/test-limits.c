@@ -31,13 +31,6 @@ call (GDBusConnection *connection, const char *method, GVariant *args, GError **
                                       args, NULL, G_DBUS_CALL_FLAGS_NONE, 10000, NULL, error);
 }
 
-static gint64
-stat_of (TestNode *node, const char *name)
-{
-  g_autoptr(JsonNode) root = json_of (node, CHATD_ARGS ("stats"));
-  return json_object_get_int_member (json_node_get_object (root), name);
-}
-
 static void
 spin (guint ms)
 {
@@ -66,8 +59,8 @@ test_control_clients (void)
       g_assert_nonnull (reply);   /* served: it is one of the node's clients */
       g_ptr_array_add (clients, c);
     }
-  g_assert_cmpint (stat_of (node, "control.clients"), ==, MAX_CLIENTS);
-  g_assert_cmpint (stat_of (node, "control.clients-refused"), ==, 0);
+  g_assert_cmpint (stats_counter (node, "control.clients"), ==, MAX_CLIENTS);
+  g_assert_cmpint (stats_counter (node, "control.clients-refused"), ==, 0);
   /* one more held open: now chatctl is the limit+1-th, refused */
   {
     g_autoptr(GError) error = NULL;
@@ -85,8 +78,8 @@ test_control_clients (void)
   /* one goes: served again, and the refusal was counted */
   g_ptr_array_remove_index (clients, 0);
   spin (200);
-  g_assert_cmpint (stat_of (node, "control.clients-refused"), ==, 1);
-  g_assert_cmpint (stat_of (node, "control.clients"), ==, MAX_CLIENTS);
+  g_assert_cmpint (stats_counter (node, "control.clients-refused"), ==, 1);
+  g_assert_cmpint (stats_counter (node, "control.clients"), ==, MAX_CLIENTS);
   g_autofree char *log_path = g_build_filename (node->root, "chatd.log", NULL);
   g_autofree char *log = NULL;
   g_assert_true (g_file_get_contents (log_path, &log, NULL, NULL));
@@ -113,7 +106,7 @@ test_calls_per_client (void)
   g_assert_nonnull (error);
   g_assert_nonnull (strstr (error->message, "too many requests in flight on this connection (at most 64)"));
   g_clear_error (&error);
-  g_assert_cmpint (stat_of (node, "control.requests-failed"), ==, 1);
+  g_assert_cmpint (stats_counter (node, "control.requests-failed"), ==, 1);
   /* other clients are served meanwhile */
   g_autofree char *out = NULL;
   g_assert_cmpint (test_run_chatctl (node, CHATD_ARGS ("status"), &out, NULL), ==, 0);
@@ -130,7 +123,7 @@ test_calls_per_client (void)
   g_dbus_connection_close_sync (c, NULL, NULL);
   g_dbus_connection_close_sync (d, NULL, NULL);
   spin (200);
-  g_assert_cmpint (stat_of (node, "control.clients"), ==, 1);
+  g_assert_cmpint (stats_counter (node, "control.clients"), ==, 1);
 }
 
 static char *

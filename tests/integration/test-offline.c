@@ -87,14 +87,6 @@ inbox_has (TestNode *node, const char *text)
   return FALSE;
 }
 
-static gint64
-counter (TestNode *node, const char *name)
-{
-  g_autoptr(JsonNode) root = json_of (node, CHATD_ARGS ("stats"));
-  JsonObject *o = json_node_get_object (root);
-  return json_object_has_member (o, name) ? json_object_get_int_member (o, name) : -1;
-}
-
 /* the held events of node as "kind id" lines (events --since 0 replays them) */
 static char *
 events_of (TestNode *node)
@@ -165,10 +157,10 @@ test_queued_then_delivered (void)
   g_assert_nonnull (strstr (out, "to Charlie: queued"));
   g_autofree char *queued_event = g_strdup_printf ("queued %s", id1);
   g_assert_true (has_event (alice, queued_event));
-  g_assert_cmpint (counter (alice, "messages.queued"), ==, 2);
-  g_assert_cmpint (counter (net.server, "queue.stored"), ==, 2);
-  g_assert_cmpint (counter (net.server, "queue.waiting"), ==, 2);
-  g_assert_cmpint (counter (net.server, "queue.refused"), ==, 1);   /* "Nobody" never got that far */
+  g_assert_cmpint (stats_counter (alice, "messages.queued"), ==, 2);
+  g_assert_cmpint (stats_counter (net.server, "queue.stored"), ==, 2);
+  g_assert_cmpint (stats_counter (net.server, "queue.waiting"), ==, 2);
+  g_assert_cmpint (stats_counter (net.server, "queue.refused"), ==, 1);   /* "Nobody" never got that far */
 
   /* Charlie logs in: both are handed over, once each */
   TestNode *charlie = login (&net, "Charlie");
@@ -182,8 +174,8 @@ test_queued_then_delivered (void)
   g_autofree char *delivery2 = g_strdup_printf ("delivery %s", id2);
   g_assert_true (has_event (alice, delivery1));
   g_assert_true (has_event (alice, delivery2));
-  g_assert_cmpint (counter (net.server, "queue.delivered"), ==, 2);
-  g_assert_cmpint (counter (net.server, "queue.waiting"), ==, 0);
+  g_assert_cmpint (stats_counter (net.server, "queue.delivered"), ==, 2);
+  g_assert_cmpint (stats_counter (net.server, "queue.waiting"), ==, 0);
   /* and sending again works, directly now */
   g_assert_true (wait_until (alice, list_has, "Charlie", 10));
   g_autofree char *s3 = send_one (alice, "Charlie", "now directly", &exit_status, NULL);
@@ -208,8 +200,8 @@ test_expiry (void)
   g_assert_true (wait_until (alice, outbox_empty, NULL, 20));
   g_autofree char *expired = g_strdup_printf ("expired %s", id);
   g_assert_true (has_event (alice, expired));
-  g_assert_cmpint (counter (alice, "messages.expired"), ==, 1);
-  g_assert_cmpint (counter (net.server, "queue.expired"), ==, 1);
+  g_assert_cmpint (stats_counter (alice, "messages.expired"), ==, 1);
+  g_assert_cmpint (stats_counter (net.server, "queue.expired"), ==, 1);
   /* Eve, logging in later, gets nothing */
   TestNode *eve = login (&net, "Eve");
   g_usleep (1000000);

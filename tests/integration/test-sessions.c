@@ -13,16 +13,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static gint64
-counter (TestNode *node, const char *name)
-{
-  JsonNode *root = json_of (node, CHATD_ARGS ("stats"));
-  JsonObject *o = json_node_get_object (root);
-  gint64 v = json_object_has_member (o, name) ? json_object_get_int_member (o, name) : -1;
-  json_node_unref (root);
-  return v;
-}
-
 static char *
 send_text (TestNode *from, const char *to, const char *text, int *ret_status)
 {
@@ -157,15 +147,15 @@ test_session_used (void)
   g_assert_cmpuint (inbox_count (bob, NULL), ==, 5);
   g_assert_cmpuint (inbox_count (alice, NULL), ==, 5);
   /* no envelope went between them, either way: all in the session */
-  g_assert_cmpint (counter (alice, "messages.envelopes-direct"), ==, 0);
-  g_assert_cmpint (counter (bob, "messages.envelopes-direct"), ==, 0);
-  g_assert_cmpint (counter (alice, "messages.envelopes-received"), ==, 0);
-  g_assert_cmpint (counter (bob, "messages.envelopes-received"), ==, 0);
-  g_assert_cmpint (counter (alice, "messages.session-sent"), ==, 5);
-  g_assert_cmpint (counter (bob, "messages.session-received"), ==, 5);
-  g_assert_cmpint (counter (alice, "messages.queued"), ==, 0);
+  g_assert_cmpint (stats_counter (alice, "messages.envelopes-direct"), ==, 0);
+  g_assert_cmpint (stats_counter (bob, "messages.envelopes-direct"), ==, 0);
+  g_assert_cmpint (stats_counter (alice, "messages.envelopes-received"), ==, 0);
+  g_assert_cmpint (stats_counter (bob, "messages.envelopes-received"), ==, 0);
+  g_assert_cmpint (stats_counter (alice, "messages.session-sent"), ==, 5);
+  g_assert_cmpint (stats_counter (bob, "messages.session-received"), ==, 5);
+  g_assert_cmpint (stats_counter (alice, "messages.queued"), ==, 0);
   /* one handshake for the pair (the second direction uses the same session) */
-  g_assert_cmpint (counter (alice, "sessions.handshakes") + counter (bob, "sessions.handshakes"), <=, 2);
+  g_assert_cmpint (stats_counter (alice, "sessions.handshakes") + stats_counter (bob, "sessions.handshakes"), <=, 2);
   /* status and list show it */
   g_assert_true (has_session_with (alice, "Bob"));
   g_assert_true (has_session_with (bob, "Alice"));
@@ -213,7 +203,7 @@ test_crossing_inits (void)
   g_assert_true (distinct);
   g_assert_cmpuint (inbox_count (alice, &distinct), ==, 3);
   g_assert_true (distinct);
-  g_assert_cmpint (counter (alice, "messages.envelopes-direct") + counter (bob, "messages.envelopes-direct"), ==, 0);
+  g_assert_cmpint (stats_counter (alice, "messages.envelopes-direct") + stats_counter (bob, "messages.envelopes-direct"), ==, 0);
   net_stop (&net);
 }
 
@@ -242,9 +232,9 @@ test_downgrade_by_dropping_refused (void)
   g_assert_cmpint (status, ==, 3);
   g_assert_nonnull (strstr (err, "retry"));
   g_assert_nonnull (strstr (err, "session"));
-  g_assert_cmpint (counter (alice, "messages.envelopes-direct"), ==, 0);
-  g_assert_cmpint (counter (alice, "messages.queued"), ==, 0);
-  g_assert_cmpint (counter (alice, "sessions.handshake-failures"), >=, 1);
+  g_assert_cmpint (stats_counter (alice, "messages.envelopes-direct"), ==, 0);
+  g_assert_cmpint (stats_counter (alice, "messages.queued"), ==, 0);
+  g_assert_cmpint (stats_counter (alice, "sessions.handshake-failures"), >=, 1);
   g_assert_cmpuint (inbox_count (bob, NULL), ==, 0);
   JsonNode *outbox = json_of (alice, CHATD_ARGS ("outbox"));
   g_assert_cmpuint (json_array_get_length (json_node_get_array (outbox)), ==, 0);   /* nothing left behind */
@@ -258,8 +248,8 @@ test_downgrade_by_dropping_refused (void)
   g_assert_cmpint (status, ==, 0);
   g_assert_true (g_str_has_prefix (out, "delivered "));
   g_assert_cmpuint (inbox_count (bob, NULL), ==, 1);
-  g_assert_cmpint (counter (alice, "messages.envelopes-direct"), ==, 0);
-  g_assert_cmpint (counter (bob, "messages.envelopes-received"), ==, 0);
+  g_assert_cmpint (stats_counter (alice, "messages.envelopes-direct"), ==, 0);
+  g_assert_cmpint (stats_counter (bob, "messages.envelopes-received"), ==, 0);
   stop_relay (relay);
   net_stop (&net);
 }
@@ -288,9 +278,9 @@ test_record_downgrade_refused (void)
   g_test_message ("to a node that stopped advertising sessions: %s", err);
   g_assert_cmpint (status, ==, 3);
   g_assert_nonnull (strstr (err, "downgrade"));
-  g_assert_cmpint (counter (alice, "messages.downgrades-refused"), ==, 1);
-  g_assert_cmpint (counter (alice, "messages.envelopes-direct"), ==, 0);
-  g_assert_cmpint (counter (old_bob, "messages.envelopes-received"), ==, 0);
+  g_assert_cmpint (stats_counter (alice, "messages.downgrades-refused"), ==, 1);
+  g_assert_cmpint (stats_counter (alice, "messages.envelopes-direct"), ==, 0);
+  g_assert_cmpint (stats_counter (old_bob, "messages.envelopes-received"), ==, 0);
   /* a user who never advertised sessions still gets envelopes */
   g_setenv ("CHATD_PEER_SESSIONS", "0", TRUE);
   TestNode *charlie = login (&net, "Charlie");
@@ -298,8 +288,8 @@ test_record_downgrade_refused (void)
   g_autofree char *to_charlie = send_text (alice, "Charlie", "an envelope", &status);
   g_assert_cmpint (status, ==, 0);
   g_assert_true (g_str_has_prefix (to_charlie, "delivered "));
-  g_assert_cmpint (counter (alice, "messages.envelopes-direct"), ==, 1);
-  g_assert_cmpint (counter (charlie, "messages.envelopes-received"), ==, 1);
+  g_assert_cmpint (stats_counter (alice, "messages.envelopes-direct"), ==, 1);
+  g_assert_cmpint (stats_counter (charlie, "messages.envelopes-received"), ==, 1);
   net_stop (&net);
 }
 
@@ -339,18 +329,18 @@ test_rekeys_during_stream (void)
   JsonNode *root = NULL;
   JsonObject *r = bench_send (alice, STREAM_MESSAGES, 128, &root);
   g_test_message ("%d messages with re-keys every 300: %.1f s, %" G_GINT64_FORMAT " handshakes", STREAM_MESSAGES,
-                  (g_get_monotonic_time () - t0) / 1e6, counter (alice, "sessions.handshakes"));
+                  (g_get_monotonic_time () - t0) / 1e6, stats_counter (alice, "sessions.handshakes"));
   g_assert_cmpint (json_object_get_int_member (r, "delivered"), ==, STREAM_MESSAGES);
   g_assert_cmpint (json_object_get_int_member (r, "failed"), ==, 0);
   json_node_unref (root);
   gboolean distinct = FALSE;
   g_assert_cmpuint (inbox_count (bob, &distinct), ==, STREAM_MESSAGES);
   g_assert_true (distinct);
-  g_assert_cmpint (counter (bob, "messages.duplicates"), ==, 0);
+  g_assert_cmpint (stats_counter (bob, "messages.duplicates"), ==, 0);
   /* 10,000 / 300: at least 20 new sessions (each side counts its own) */
-  g_assert_cmpint (counter (alice, "sessions.handshakes"), >=, STREAM_MESSAGES / 300 / 2);
-  g_assert_cmpint (counter (alice, "messages.envelopes-direct"), ==, 0);
-  g_assert_cmpint (counter (bob, "messages.envelopes-received"), ==, 0);
+  g_assert_cmpint (stats_counter (alice, "sessions.handshakes"), >=, STREAM_MESSAGES / 300 / 2);
+  g_assert_cmpint (stats_counter (alice, "messages.envelopes-direct"), ==, 0);
+  g_assert_cmpint (stats_counter (bob, "messages.envelopes-received"), ==, 0);
   JsonNode *outbox = json_of (alice, CHATD_ARGS ("outbox"));
   g_assert_cmpuint (json_array_get_length (json_node_get_array (outbox)), ==, 0);
   json_node_unref (outbox);
@@ -379,8 +369,8 @@ test_lossy_relay_exactly_once (void)
   gboolean distinct = FALSE;
   g_assert_cmpuint (inbox_count (bob, &distinct), ==, STREAM_MESSAGES);
   g_assert_true (distinct);
-  g_assert_cmpint (counter (alice, "messages.envelopes-direct"), ==, 0);
-  g_assert_cmpint (counter (alice, "messages.queued"), ==, 0);
+  g_assert_cmpint (stats_counter (alice, "messages.envelopes-direct"), ==, 0);
+  g_assert_cmpint (stats_counter (alice, "messages.queued"), ==, 0);
   stop_relay (relay);
   net_stop (&net);
 }
