@@ -805,14 +805,22 @@ gboolean
 chatd_directory_set_features (ChatdDirectory *directory, const char *name, const char *features,
                               GError **error)
 {
+  /* stored as the valid words joined by single spaces: what the key record
+   * splits again (an empty word there would leave a record unsignable) */
   g_auto(GStrv) list = g_strsplit (features, " ", -1);
+  g_autoptr(GString) words = g_string_new (NULL);
   guint n = 0;
   for (guint i = 0; list[i] != NULL; i++)
-    if (list[i][0] != '\0' && (++n > CHATD_KEY_RECORD_FEATURES_MAX || !chatd_key_record_feature_is_valid (list[i])))
-      {
-        g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT, "invalid features '%s'", features);
-        return FALSE;
-      }
+    {
+      if (list[i][0] == '\0')
+        continue;
+      if (++n > CHATD_KEY_RECORD_FEATURES_MAX || !chatd_key_record_feature_is_valid (list[i]))
+        {
+          g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT, "invalid features '%s'", features);
+          return FALSE;
+        }
+      g_string_append_printf (words, "%s%s", words->len > 0 ? " " : "", list[i]);
+    }
   g_autofree char *name_key = chatd_directory_fold_name (name);
   sqlite3_stmt *stmt = chatd_store_prepare (directory->store,
                                             "UPDATE users SET features = ?2 WHERE name_key = ?1 AND features != ?2",
@@ -820,7 +828,7 @@ chatd_directory_set_features (ChatdDirectory *directory, const char *name, const
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_text (stmt, 1, name_key, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (stmt, 2, features, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, words->str, -1, SQLITE_TRANSIENT);
   return chatd_store_step_done (directory->store, stmt, error);
 }
 

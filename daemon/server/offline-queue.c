@@ -2,6 +2,7 @@
  * and notices waiting for offline senders. */
 #define G_LOG_DOMAIN "chatd-server"
 #include "offline-queue.h"
+#include "directory.h"
 #include "envelope.h"
 
 #include <chatd/chatd-plugin.h>
@@ -54,17 +55,11 @@ chatd_offline_queue_get_config (ChatdOfflineQueue *queue)
   return &queue->config;
 }
 
-static char *
-fold (const char *name)
-{
-  return g_ascii_strdown (name, -1);
-}
-
 void
 chatd_offline_queue_count (ChatdOfflineQueue *queue, const char *recipient, guint *ret_count,
                            guint64 *ret_bytes)
 {
-  g_autofree char *key = fold (recipient);
+  g_autofree char *key = chatd_directory_fold_name (recipient);
   guint count = 0;
   guint64 bytes = 0;
   sqlite3_stmt *stmt = chatd_store_prepare (queue->store,
@@ -116,8 +111,8 @@ chatd_offline_queue_add (ChatdOfflineQueue *queue, const guint8 id[16], const ch
     }
   guint8 hash[32];
   gcry_md_hash_buffer (GCRY_MD_SHA256, hash, g_bytes_get_data (envelope, NULL), size);
-  g_autofree char *recipient_key = fold (recipient);
-  g_autofree char *sender_key = fold (sender);
+  g_autofree char *recipient_key = chatd_directory_fold_name (recipient);
+  g_autofree char *sender_key = chatd_directory_fold_name (sender);
 
   sqlite3_stmt *existing = chatd_store_prepare (queue->store,
     "SELECT hash FROM queue WHERE id = ? AND recipient_key = ?", error);
@@ -198,7 +193,7 @@ entry_from_row (sqlite3_stmt *stmt)
 ChatdQueueEntry *
 chatd_offline_queue_next (ChatdOfflineQueue *queue, const char *recipient, gint64 after_seq)
 {
-  g_autofree char *key = fold (recipient);
+  g_autofree char *key = chatd_directory_fold_name (recipient);
   sqlite3_stmt *stmt = chatd_store_prepare (queue->store,
     "SELECT " ENTRY_COLUMNS " FROM queue WHERE recipient_key = ? AND seq > ? ORDER BY seq LIMIT 1", NULL);
   if (stmt == NULL)
@@ -224,7 +219,7 @@ ChatdQueueEntry *
 chatd_offline_queue_take_receipted (ChatdOfflineQueue *queue, const char *recipient, const guint8 id[16],
                                     const guint8 hash[32])
 {
-  g_autofree char *key = fold (recipient);
+  g_autofree char *key = chatd_directory_fold_name (recipient);
   sqlite3_stmt *stmt = chatd_store_prepare (queue->store,
     "SELECT " ENTRY_COLUMNS " FROM queue WHERE id = ? AND recipient_key = ? AND hash = ?", NULL);
   if (stmt == NULL)
@@ -283,7 +278,7 @@ gboolean
 chatd_offline_queue_add_notice (ChatdOfflineQueue *queue, const char *user, GBytes *message, gint64 now,
                                 gint64 *ret_seq, GError **error)
 {
-  g_autofree char *key = fold (user);
+  g_autofree char *key = chatd_directory_fold_name (user);
   sqlite3_stmt *count = chatd_store_prepare (queue->store,
                                              "SELECT COUNT(*) FROM queue_notices WHERE user_key = ?", error);
   if (count == NULL)
@@ -315,7 +310,7 @@ void
 chatd_offline_queue_notices (ChatdOfflineQueue *queue, const char *user, guint max, GArray **ret_seqs,
                              GPtrArray **ret_messages)
 {
-  g_autofree char *key = fold (user);
+  g_autofree char *key = chatd_directory_fold_name (user);
   GArray *seqs = g_array_new (FALSE, FALSE, sizeof (gint64));
   GPtrArray *messages = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   sqlite3_stmt *stmt = chatd_store_prepare (queue->store,

@@ -121,12 +121,6 @@ send_on (ChatdServerRole *role, ChatdConnection *connection, GBytes *message)
     chatd_transport_send_on (role->transport, connection, message, NULL, NULL);
 }
 
-static char *
-fold (const char *name)
-{
-  return g_ascii_strdown (name, -1);
-}
-
 static GVariant *
 presence_event_data (const Presence *p)
 {
@@ -210,7 +204,7 @@ static void
 notify (ChatdServerRole *role, const char *user, GBytes *message)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *folded = fold (user);
+  g_autofree char *folded = chatd_directory_fold_name (user);
   Presence *p = g_hash_table_lookup (role->online, folded);
   gint64 seq = 0;
   if (!chatd_offline_queue_add_notice (role->queue, user, message, g_get_real_time () / G_USEC_PER_SEC, &seq, &error))
@@ -295,7 +289,7 @@ handle_queue (ChatdServerRole *role, ChatdConnection *connection, Presence *p, c
   g_message ("queued a message of %s for %s%s", p->name, user->name, duplicate ? " (again)" : "");
   respond (role, connection, request, TRUE, NULL, NULL);
   /* online but not reachable for the sender: the session may still work */
-  g_autofree char *folded = fold (user->name);
+  g_autofree char *folded = chatd_directory_fold_name (user->name);
   Presence *r = g_hash_table_lookup (role->online, folded);
   if (r != NULL)
     handover_pump (role, r);
@@ -411,7 +405,7 @@ login_done (ChatdServerRole *role, ChatdConnection *connection, ChatdLoginResult
       return;
     }
   Presence *p = g_new0 (Presence, 1);
-  p->folded = fold (user->name);
+  p->folded = chatd_directory_fold_name (user->name);
   p->name = g_strdup (user->name);
   p->suite = g_strdup (user->suite);
   p->public_key = g_bytes_ref (user->public_key);
@@ -1009,7 +1003,7 @@ chatd_server_role_list (ChatdServerRole *role)
 gboolean
 chatd_server_role_end_session (ChatdServerRole *role, const char *name, const char *why)
 {
-  g_autofree char *folded = fold (name);
+  g_autofree char *folded = chatd_directory_fold_name (name);
   Presence *p = g_hash_table_lookup (role->online, folded);
   if (p == NULL)
     return FALSE;

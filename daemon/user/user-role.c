@@ -472,9 +472,12 @@ handle_response (ChatdUserRole *role, const ChatdAuthMessage *response)
   GVariant *result = NULL;
   if (r->kind == REQUEST_QUEUE && r->queue_reply != NULL)
     {
-      g_autofree char *text = g_strndup (response->fields[SP_BODY].data, MIN (response->fields[SP_BODY].len, 200));
       if (status != 0)
-        error = g_error_new (CHATD_ERROR, CHATD_ERROR_REFUSED, "%s", text);
+        {
+          g_autofree char *text = chatd_session_refusal_text (response->fields[SP_BODY].data,
+                                                              response->fields[SP_BODY].len);
+          error = g_error_new (CHATD_ERROR, CHATD_ERROR_REFUSED, "%s", text);
+        }
       g_steal_pointer (&r->queue_reply) (status != 0, error, r->reply_data);
     }
   else if (status != 0)
@@ -868,12 +871,6 @@ chatd_user_role_free (ChatdUserRole *role)
   g_free (role->pin_path);
   g_free (role->state_reason);
   g_free (role);
-}
-
-ChatdLoginState
-chatd_user_role_get_state (ChatdUserRole *role)
-{
-  return role->state;
 }
 
 void

@@ -40,7 +40,6 @@ typedef enum {
 ChatdUserRole *chatd_user_role_new      (ChatdNode *node, gboolean may_prompt, GError **error);
 void           chatd_user_role_free     (ChatdUserRole *role);
 void           chatd_user_role_status   (ChatdUserRole *role, GVariantBuilder *builder);
-ChatdLoginState chatd_user_role_get_state (ChatdUserRole *role);
 /* The commands' work; each ends the call. */
 void           chatd_user_role_list     (ChatdUserRole *role, const ChatdHost *host, ChatdCall *call);
 void           chatd_user_role_users    (ChatdUserRole *role, const ChatdHost *host, ChatdCall *call);

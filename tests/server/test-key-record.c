@@ -48,6 +48,17 @@ test_features (void)
   /* invalid declarations are refused and change nothing */
   g_assert_false (chatd_directory_set_features (t->directory, "Bob", "Peer Session", NULL));
   g_assert_false (chatd_directory_set_features (t->directory, "Bob", "a b c d e f g h i", NULL));
+  /* stray spaces in a declaration do not cost the user its record or its features */
+  g_assert_true (chatd_directory_set_features (t->directory, "Bob", " " CHATD_FEATURE_PEER_SESSION "  x ", &error));
+  g_autoptr(GBytes) spaced = NULL;
+  g_assert_true (chatd_directory_key_record (t->directory, "bob", t0, &spaced, &error));
+  g_assert_no_error (error);
+  g_autoptr(ChatdKeyRecord) spaced_record = NULL;
+  g_assert_true (chatd_key_record_verify (server, g_bytes_get_data (spaced, NULL), g_bytes_get_size (spaced),
+                                          t0 + 1, &spaced_record, &error));
+  g_assert_true (chatd_key_record_has_feature (spaced_record, CHATD_FEATURE_PEER_SESSION));
+  g_assert_true (chatd_key_record_has_feature (spaced_record, "x"));
+  g_assert_cmpuint (g_strv_length (spaced_record->features), ==, 2);
 
   /* the same record with the feature dropped (re-encoded with the same
    * signature): refused */
