@@ -32,6 +32,9 @@ struct _ChatdMessenger {
   GPtrArray      *batch_inbox;    /* InboxItem*: messages to store, then receipts */
   GPtrArray      *batch_deletes;  /* char* ids of delivered session messages */
   guint           batch_source;
+  /* resends that failed while this node is online are tried again */
+  guint           outbox_retry;      /* the timer, or 0 */
+  guint           outbox_retry_s;    /* its next delay: doubles up to CHATD_OUTBOX_RETRY_MAX_S */
   guint64         n_sent, n_delivered, n_received, n_duplicates, n_refused, n_queued, n_expired;
   guint64         n_envelopes_received, n_envelopes_direct, n_session_sent, n_session_received, n_downgrades_refused;
 };
@@ -45,6 +48,12 @@ struct _ChatdMessenger {
 /* the outbox row of a message sent in a session: this prefix, then the
  * session plaintext (id, time, text) */
 #define SESSION_ROW_MAGIC         "CHPS"
+/* a resend that failed (its recipient listed but not answering, or the
+ * list not reachable) is tried again after this, then twice as long, ... */
+#define CHATD_OUTBOX_RETRY_FIRST_S 5
+#define CHATD_OUTBOX_RETRY_MAX_S   300
+
+static void schedule_outbox_retry (ChatdMessenger *m);
 
 typedef struct {
   GBytes  *public_key;
@@ -641,6 +650,8 @@ on_session_delivered (gpointer tag, gpointer data)
 {
   ChatdMessenger *m = data;
   Delivery *d = tag;
+  if (d->job == NULL)
+    m->outbox_retry_s = 0;
   batch_delete (m, d->message->id_text);
   m->n_delivered++;
   g_autofree char *text = g_strdup_printf ("%s stored %s", d->message->recipient, d->message->id_text);
@@ -732,6 +743,12 @@ on_manifest_for_fallback (ChatdManifest *manifest, const GError *error, gpointer
       m->n_session_sent--;
       start_session_delivery (m, d);
     }
+  else if (d->job == NULL)
+    {
+      /* a resend from the outbox keeps its row, and is tried again */
+      delivery_done (d, "failed", f->reason);
+      schedule_outbox_retry (m);
+    }
   else
     {
       batch_delete (m, d->message->id_text);
@@ -746,10 +763,11 @@ on_session_failed (gpointer tag, const GError *error, gpointer data)
   ChatdMessenger *m = data;
   Delivery *d = tag;
   g_clear_pointer (&m->manifest, chatd_manifest_free);
-  if (d->job == NULL)
+  if (d->fallback_done && d->job == NULL)
     {
-      /* a resend from the outbox keeps its row for the next login */
+      /* a resend from the outbox keeps its row, and is tried again */
       delivery_done (d, "failed", error->message);
+      schedule_outbox_retry (m);
       return;
     }
   if (d->fallback_done)
@@ -1357,25 +1375,34 @@ chatd_messenger_handle_from_server (ChatdMessenger *m, ChatdConnection *connecti
 
 /* a message first sent in a session, left unsent by a restart or a lost
  * session: again in a session if the recipient is online with the same key;
- * else it waits for the next login (it never becomes an envelope) */
+ * to the server's queue (sealed now, as for any offline recipient) if the
+ * fresh list does not name the recipient; else (another key, or no session
+ * possible now) it waits, and is tried again */
 static guint
 resend_session_row (ChatdMessenger *m, ChatdManifest *manifest, ChatdOutboxEntry *row)
 {
   const ChatdManifestEntry *entry = NULL;
+  gboolean listed = FALSE;
   for (guint j = 0; j < manifest->entries->len && entry == NULL; j++)
     {
       const ChatdManifestEntry *e = manifest->entries->pdata[j];
-      if (g_ascii_strcasecmp (e->name, row->recipient) == 0 && g_bytes_equal (e->public_key, row->public_key))
+      if (g_ascii_strcasecmp (e->name, row->recipient) != 0)
+        continue;
+      listed = TRUE;
+      if (g_bytes_equal (e->public_key, row->public_key))
         entry = e;
     }
   g_autofree char *host = NULL;
   guint16 port = 0;
-  ChatdAddress peer;
-  if (m->channels == NULL || entry == NULL || !chatd_parse_host_port (entry->address, FALSE, &host, &port, NULL) ||
-      !chatd_address_parse (host, port, &peer, NULL) ||
-      !chatd_peer_channels_set_peer_key (m->channels, entry->name, entry->suite, entry->public_key, NULL))
+  ChatdAddress peer = { 0 };
+  gboolean reachable = m->channels != NULL && entry != NULL &&
+                       chatd_parse_host_port (entry->address, FALSE, &host, &port, NULL) &&
+                       chatd_address_parse (host, port, &peer, NULL) &&
+                       chatd_peer_channels_set_peer_key (m->channels, entry->name, entry->suite, entry->public_key, NULL);
+  if (!reachable && listed)
     {
       g_message ("outbox: %s for %s waits for its recipient's node (a peer session)", row->id, row->recipient);
+      schedule_outbox_retry (m);
       return 0;
     }
   g_autoptr(GBytes) plaintext = g_bytes_new_from_bytes (row->envelope, 4, g_bytes_get_size (row->envelope) - 4);
@@ -1392,6 +1419,15 @@ resend_session_row (ChatdMessenger *m, ChatdManifest *manifest, ChatdOutboxEntry
   d->session = TRUE;
   d->message = message;
   d->plaintext = g_steal_pointer (&plaintext);
+  d->suite = g_strdup (row->suite);
+  d->public_key = g_bytes_ref (row->public_key);
+  if (!reachable)
+    {
+      /* the recipient is offline */
+      g_hash_table_replace (m->awaiting, g_strdup (d->message->id_text), d);
+      queue_as_envelope (m, d);
+      return 1;
+    }
   d->address = g_strdup (entry->address);
   d->peer = peer;
   start_session_delivery (m, d);
@@ -1404,7 +1440,8 @@ on_manifest_for_resend (ChatdManifest *manifest, const GError *error, gpointer u
   ChatdMessenger *m = user_data;
   if (manifest == NULL)
     {
-      g_message ("outbox: no list from the server (%s); resending after the next login", error->message);
+      g_message ("outbox: no list from the server (%s); resending later", error->message);
+      schedule_outbox_retry (m);
       return;
     }
   g_autoptr(GPtrArray) rows = chatd_mailbox_outbox_entries (m->mailbox, "sending");
@@ -1445,6 +1482,38 @@ on_manifest_for_resend (ChatdManifest *manifest, const GError *error, gpointer u
     g_message ("outbox: resending %u message%s", resent, resent == 1 ? "" : "s");
 }
 
+/* the rows in 'sending' that nothing is sending now go again, after a
+ * fresh signed list */
+static void
+resend_outbox (ChatdMessenger *m)
+{
+  g_autoptr(GPtrArray) sending = chatd_mailbox_outbox_entries (m->mailbox, "sending");
+  gboolean any = FALSE;
+  for (guint i = 0; i < sending->len && !any; i++)
+    any = !g_hash_table_contains (m->awaiting, ((ChatdOutboxEntry *) sending->pdata[i])->id);
+  if (any)
+    chatd_user_role_fetch_manifest (m->role, on_manifest_for_resend, m);
+}
+
+static gboolean
+on_outbox_retry (gpointer data)
+{
+  ChatdMessenger *m = data;
+  m->outbox_retry = 0;
+  resend_outbox (m);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_outbox_retry (ChatdMessenger *m)
+{
+  if (m->outbox_retry != 0)
+    return;
+  guint delay = m->outbox_retry_s != 0 ? m->outbox_retry_s : CHATD_OUTBOX_RETRY_FIRST_S;
+  m->outbox_retry_s = MIN (delay * 2, CHATD_OUTBOX_RETRY_MAX_S);
+  m->outbox_retry = g_timeout_add_seconds (delay, on_outbox_retry, m);
+}
+
 void
 chatd_messenger_session_started (ChatdMessenger *m)
 {
@@ -1458,18 +1527,15 @@ chatd_messenger_session_started (ChatdMessenger *m)
       if (row->created_ms < now_ms - CHATD_MESSAGE_TTL_MS - G_GINT64_CONSTANT (24) * 3600 * 1000)
         expired (m, row->id, row->recipient, "(no word from the server within its time to live)");
     }
-  g_autoptr(GPtrArray) sending = chatd_mailbox_outbox_entries (m->mailbox, "sending");
-  gboolean any = FALSE;
-  for (guint i = 0; i < sending->len && !any; i++)
-    any = !g_hash_table_contains (m->awaiting, ((ChatdOutboxEntry *) sending->pdata[i])->id);
-  if (any)
-    chatd_user_role_fetch_manifest (m->role, on_manifest_for_resend, m);
+  m->outbox_retry_s = 0;
+  resend_outbox (m);
 }
 
 void
 chatd_messenger_session_ended (ChatdMessenger *m, const char *why)
 {
   g_clear_pointer (&m->manifest, chatd_manifest_free);
+  g_clear_handle_id (&m->outbox_retry, g_source_remove);
   if (m->channels != NULL)
     chatd_peer_channels_reset (m->channels, why);
 }
@@ -1692,6 +1758,7 @@ chatd_messenger_free (ChatdMessenger *m)
    * (its sender sends it again), no send call waits any more */
   if (m->batch_source != 0)
     g_source_remove (m->batch_source);
+  g_clear_handle_id (&m->outbox_retry, g_source_remove);
   for (guint i = 0; i < m->batch_inbox->len; i++)
     {
       InboxItem *item = m->batch_inbox->pdata[i];

@@ -128,6 +128,21 @@ inbox_holds (TestNode *node, const char *count)
   return json_array_get_length (json_node_get_array (root)) >= (guint) atoi (count);
 }
 
+/* what a node logged, less the one line per message, for a failure */
+static void
+print_log (TestNode *node)
+{
+  g_autofree char *path = g_build_filename (node->state_dir, "chatd.log", NULL);
+  g_autofree char *log = NULL;
+  g_file_get_contents (path, &log, NULL, NULL);
+  g_auto(GStrv) lines = g_strsplit (log ? log : "", "\n", -1);
+  g_autoptr(GString) kept = g_string_new (NULL);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (strstr (lines[i], " delivered ") == NULL && strstr (lines[i], "for Bob at the server") == NULL)
+      g_string_append_printf (kept, "%s\n", lines[i]);
+  g_test_message ("%s:\n%s", path, kept->str);
+}
+
 static void
 test_kills_during_stream (void)
 {
@@ -180,7 +195,12 @@ test_kills_during_stream (void)
   g_assert_cmpuint (s.answered->len, ==, N_MESSAGES);
 
   /* Alice's outbox drains (resends after her restart, the queue after Bob's) */
-  g_assert_true (wait_until (alice, outbox_empty, NULL, 120));
+  if (!wait_until (alice, outbox_empty, NULL, 120))
+    {
+      print_log (alice);
+      print_log (bob);
+      g_error ("Alice's outbox did not drain");
+    }
   g_autofree char *expected = g_strdup_printf ("%u", s.answered->len);
   g_assert_true (wait_until (bob, inbox_holds, expected, 30));
 

@@ -245,6 +245,106 @@ test_resend_after_restart (void)
   net_stop (&net);
 }
 
+/* Alice's node is killed -9 with a message to Bob still "sending" (Bob's
+ * node stopped, so it never answered); returns with Alice down and Bob
+ * still stopped (pid in ret_bob_pid) */
+static void
+kill_sender_mid_send (TestNode *alice, TestNode *bob, const char *text, pid_t *ret_bob_pid)
+{
+  pid_t bob_pid = node_pid (bob);
+  g_assert_no_errno (kill (bob_pid, SIGSTOP));
+  g_autoptr(GSubprocessLauncher) launcher = test_node_launcher (alice);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) send = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("CHATCTL"), "--socket",
+                                                             alice->socket_path, "send", "Bob", text, NULL);
+  g_assert_no_error (error);
+  for (int i = 0; i < 50 && outbox_length (alice, "sending") == 0; i++)
+    g_usleep (100000);
+  g_assert_cmpuint (outbox_length (alice, "sending"), ==, 1);
+  g_assert_no_errno (kill (node_pid (alice), SIGKILL));
+  alice->killed = TRUE;
+  g_subprocess_wait (send, NULL, NULL);
+  g_usleep (300000);
+  alice->killed = FALSE;
+  *ret_bob_pid = bob_pid;
+}
+
+static gboolean
+state_log_has (TestNode *node, const char *text)
+{
+  g_autofree char *path = g_build_filename (node->state_dir, "chatd.log", NULL);
+  g_autofree char *log = NULL;
+  return g_file_get_contents (path, &log, NULL, NULL) && strstr (log, text) != NULL;
+}
+
+/* the message left "sending" by the crash finds its recipient offline at
+ * the sender's restart (the server restarted meanwhile and Bob's node is
+ * gone): it goes to the server's queue and reaches Bob at his next login,
+ * without another login of Alice (this once waited for one) */
+static void
+test_resend_to_offline_recipient (void)
+{
+  Net net = { 0 };
+  net_start (&net);
+  TestNode *alice = login (&net, "Alice");
+  TestNode *bob = login (&net, "Bob");
+  g_assert_true (wait_until (alice, reachable, "Bob", 10));
+  pid_t bob_pid;
+  kill_sender_mid_send (alice, bob, "to the queue after all", &bob_pid);
+  g_assert_no_errno (kill (bob_pid, SIGKILL));
+  bob->killed = TRUE;
+  g_subprocess_send_signal (net.server->process, SIGKILL);
+  test_node_wait (net.server);
+  g_autofree char *config = g_build_filename (net.server->root, "server.conf", NULL);
+  test_node_start_server (net.server, CHATD_ARGS ("--config", config, "--listen", net.connect));
+  g_usleep (300000);
+  bob->killed = FALSE;
+  g_assert_cmpint (start_user (&net, alice, "Alice", "Alice", NULL, NULL), ==, 0);
+  for (int i = 0; i < 100 && outbox_length (alice, "queued") == 0; i++)
+    g_usleep (100000);
+  g_assert_cmpuint (outbox_length (alice, "queued"), ==, 1);
+  g_assert_cmpint (stats_counter (net.server, "queue.stored"), ==, 1);
+  g_assert_cmpint (start_user (&net, bob, "Bob", "Bob", NULL, NULL), ==, 0);
+  g_assert_true (wait_until (bob, inbox_has, "to the queue after all", 30));
+  g_assert_true (wait_until (alice, outbox_empty, NULL, 30));
+  g_autoptr(GPtrArray) texts = inbox_texts (bob, NULL);
+  g_assert_cmpuint (texts->len, ==, 1);
+  net_stop (&net);
+}
+
+/* the resend after the restart fails (Bob's node, still listed, does not
+ * answer); the row stays, and is tried again while Alice stays online: it
+ * arrives once Bob's node answers again, with no new login of Alice */
+static void
+test_resend_retried_while_online (void)
+{
+  Net net = { 0 };
+  net_start (&net);
+  TestNode *alice = login (&net, "Alice");
+  TestNode *bob = login (&net, "Bob");
+  g_assert_true (wait_until (alice, reachable, "Bob", 10));
+  pid_t bob_pid;
+  kill_sender_mid_send (alice, bob, "tried again", &bob_pid);
+  g_setenv ("CHATD_PEER_HANDSHAKE_TIMEOUT_MS", "2000", TRUE);
+  int started = start_user (&net, alice, "Alice", "Alice", NULL, NULL);
+  g_unsetenv ("CHATD_PEER_HANDSHAKE_TIMEOUT_MS");
+  g_assert_cmpint (started, ==, 0);
+  g_assert_true (wait_until (alice, state_log_has, "to Bob: failed", 20));
+  g_assert_cmpuint (outbox_length (alice, "sending"), ==, 1);
+  g_assert_no_errno (kill (bob_pid, SIGCONT));
+  g_assert_true (wait_until (bob, inbox_has, "tried again", 30));
+  g_assert_true (wait_until (alice, outbox_empty, NULL, 30));
+  g_autoptr(GPtrArray) texts = inbox_texts (bob, NULL);
+  g_assert_cmpuint (texts->len, ==, 1);
+  /* Alice logged in once after her restart */
+  g_autofree char *log_path = g_build_filename (alice->state_dir, "chatd.log", NULL);
+  g_autofree char *log = NULL;
+  g_assert_true (g_file_get_contents (log_path, &log, NULL, NULL));
+  g_auto(GStrv) logins = g_strsplit (log, "login state: online", -1);
+  g_assert_cmpuint (g_strv_length (logins) - 1, ==, 2);
+  net_stop (&net);
+}
+
 typedef struct {
   TestNode    *alice;
   guint        n;
@@ -428,6 +528,8 @@ main (int argc, char **argv)
   g_test_add_func ("/integration/offline/queued-then-delivered", test_queued_then_delivered);
   g_test_add_func ("/integration/offline/expiry", test_expiry);
   g_test_add_func ("/integration/offline/resend-after-restart", test_resend_after_restart);
+  g_test_add_func ("/integration/offline/resend-to-offline-recipient", test_resend_to_offline_recipient);
+  g_test_add_func ("/integration/offline/resend-retried-while-online", test_resend_retried_while_online);
   g_test_add_func ("/integration/offline/recipient-killed-mid-stream", test_recipient_killed_mid_stream);
   g_test_add_func ("/integration/offline/two-suites", test_two_suites);
   g_test_add_func ("/integration/offline/server-killed", test_server_killed);
