@@ -294,9 +294,12 @@ on_event (GDBusConnection *connection, const char *sender, const char *path, con
           const char *signal, GVariant *parameters, gpointer user_data)
 {
   EventLog *log = user_data;
+  g_autoptr(GVariant) events = g_variant_get_child_value (parameters, 0);
+  GVariantIter iter;
   const char *kind;
-  g_variant_get (parameters, "(&s@a{sv}&s)", &kind, NULL, NULL);
-  g_ptr_array_add (log->kinds, g_strdup (kind));
+  g_variant_iter_init (&iter, events);
+  while (g_variant_iter_next (&iter, "(&s&s@a{sv}&s)", NULL, &kind, NULL, NULL))
+    g_ptr_array_add (log->kinds, g_strdup (kind));
 }
 
 static GDBusConnection *
@@ -330,9 +333,9 @@ test_follow (void)
   g_autoptr(GDBusConnection) bystander = connect_control (node);
   EventLog followed = { g_ptr_array_new_with_free_func (g_free) };
   EventLog unfollowed = { g_ptr_array_new_with_free_func (g_free) };
-  g_dbus_connection_signal_subscribe (follower, NULL, "org.chatd.Control1", "Event", NULL, NULL,
+  g_dbus_connection_signal_subscribe (follower, NULL, "org.chatd.Control1", "Events", NULL, NULL,
                                       G_DBUS_SIGNAL_FLAGS_NONE, on_event, &followed, NULL);
-  g_dbus_connection_signal_subscribe (bystander, NULL, "org.chatd.Control1", "Event", NULL, NULL,
+  g_dbus_connection_signal_subscribe (bystander, NULL, "org.chatd.Control1", "Events", NULL, NULL,
                                       G_DBUS_SIGNAL_FLAGS_NONE, on_event, &unfollowed, NULL);
 
   g_assert_cmpint (test_run_chatctl (node, CHATD_ARGS ("hello", "Before"), NULL, NULL), ==, 0);
