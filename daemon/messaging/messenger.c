@@ -11,6 +11,7 @@
 #include "peer-channel.h"
 #include "peer-handshake.h"
 #include "user-role.h"
+#include "vardict.h"
 
 #include <gcrypt.h>
 #include <string.h>
@@ -189,10 +190,9 @@ delivery_done (Delivery *d, const char *status, const char *reason)
 static void
 emit_id_event (ChatdMessenger *m, const char *kind, const char *id, const char *to, const char *text)
 {
-  g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&b, "{sv}", "id", g_variant_new_string (id));
-  g_variant_builder_add (&b, "{sv}", "to", g_variant_new_string (to));
-  chatd_event_hub_emit (m->node->events, kind, g_variant_builder_end (&b), text);
+  static const char *const keys[] = { "id", "to" };
+  GVariant *values[] = { g_variant_new_string (id), g_variant_new_string (to) };
+  chatd_event_hub_emit (m->node->events, kind, chatd_vardict_new (G_N_ELEMENTS (keys), keys, values), text);
 }
 
 static void
