@@ -1,5 +1,6 @@
 /* bench-times.c: the monotonic timestamps chat-bench measures with. */
 #include "bench-times.h"
+#include "vardict.h"
 
 GVariant *
 chatd_vardict_with_time (GVariant *dict, const char *key, gint64 value)
@@ -7,6 +8,18 @@ chatd_vardict_with_time (GVariant *dict, const char *key, gint64 value)
   /* the members as they are (no copy, no format strings): this runs for
    * every message a node stores */
   g_autoptr(GVariant) owned = g_variant_take_ref (dict);
+  ChatdVardictMember members[16];
+  gsize n_members;
+  if (chatd_vardict_to_members (owned, members, G_N_ELEMENTS (members) - 1, &n_members))
+    {
+      /* strings and numbers only (a message): written flat, in one buffer */
+      gsize kept = 0;
+      for (gsize i = 0; i < n_members; i++)
+        if (!g_str_equal (members[i].key, key))
+          members[kept++] = members[i];
+      members[kept++] = (ChatdVardictMember) { .key = key, .int64 = value };
+      return chatd_vardict_new_flat (kept, members);
+    }
   gsize n = g_variant_n_children (owned);
   g_autofree GVariant **entries = g_new (GVariant *, n + 1);
   gsize kept = 0;

@@ -190,9 +190,8 @@ delivery_done (Delivery *d, const char *status, const char *reason)
 static void
 emit_id_event (ChatdMessenger *m, const char *kind, const char *id, const char *to, const char *text)
 {
-  static const char *const keys[] = { "id", "to" };
-  GVariant *values[] = { g_variant_new_string (id), g_variant_new_string (to) };
-  chatd_event_hub_emit (m->node->events, kind, chatd_vardict_new (G_N_ELEMENTS (keys), keys, values), text);
+  ChatdVardictMember members[] = { { .key = "id", .string = id }, { .key = "to", .string = to } };
+  chatd_event_hub_emit (m->node->events, kind, chatd_vardict_new_flat (G_N_ELEMENTS (members), members), text);
 }
 
 static void
