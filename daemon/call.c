@@ -117,6 +117,7 @@ void
 chatd_call_return (ChatdCall *call, GVariant *result)
 {
   g_autoptr(GVariant) owned = g_variant_take_ref (result);
+  chatd_call_flush_items (call);   /* a stream's items come before its end */
   if (!g_variant_is_of_type (owned, G_VARIANT_TYPE_VARDICT) &&
       !g_variant_is_of_type (owned, G_VARIANT_TYPE ("aa{sv}")))
     {
@@ -139,7 +140,6 @@ chatd_call_return (ChatdCall *call, GVariant *result)
       return;
     }
   g_autofree char *text = render (call->command, owned);
-  chatd_call_flush_items (call);   /* a stream's items come before its end */
   g_dbus_method_invocation_return_value (call->invocation,
                                          g_variant_new ("(vs)", owned, text ? text : ""));
   call_end (call, FALSE);

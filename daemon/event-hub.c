@@ -173,11 +173,25 @@ find_subscriber (ChatdEventHub *hub, guint subscription, guint *ret_index)
   return NULL;
 }
 
+/* the id in decimal (g_snprintf showed in profiles) */
+static void
+format_id (char id[24], guint64 value)
+{
+  char reversed[24];
+  guint n = 0;
+  do
+    reversed[n++] = (char) ('0' + value % 10);
+  while ((value /= 10) != 0);
+  for (guint i = 0; i < n; i++)
+    id[i] = reversed[n - 1 - i];
+  id[n] = '\0';
+}
+
 static GVariant *
 event_to_variant (const Event *event)
 {
   char id[24];
-  g_snprintf (id, sizeof id, "%" G_GUINT64_FORMAT, event->id);
+  format_id (id, event->id);
   GVariant *members[4] = {
     g_variant_new_string (id), g_variant_new_string (event->kind),
     event->data, g_variant_new_string (event->text),
@@ -234,7 +248,7 @@ deliver (ChatdEventHub *hub, guint subscription, Event *event)
   if (subscriber->func != NULL)
     {
       char id[24];
-      g_snprintf (id, sizeof id, "%" G_GUINT64_FORMAT, event->id);
+      format_id (id, event->id);
       subscriber->func (id, event->kind, event->data, event->text, subscriber->user_data);
       return;
     }
