@@ -2,10 +2,10 @@
 #define G_LOG_DOMAIN "chatd-messaging"
 #include "messenger.h"
 #include "auth-message.h"
-#include "bench-times.h"
 #include "envelope.h"
 #include "key-record.h"
 #include "mailbox.h"
+#include "message-event.h"
 #include "manifest.h"
 #include "node.h"
 #include "peer-channel.h"
@@ -617,7 +617,7 @@ flush_batch (gpointer user_data)
       ChatdMessage *message = item->message;
       g_autofree char *text = g_strdup_printf ("%s: %s", message->sender, message->text);
       chatd_event_hub_emit (m->node->events, "message",
-                            chatd_vardict_with_time (chatd_message_to_variant (message), "stored-us", stored_us),
+                            chatd_message_event_data (message, stored_us),
                             text);
     }
   for (guint i = 0; i < outbox->len; i++)
@@ -1154,7 +1154,7 @@ accept_with_key (Incoming *in, const ChatdKey *sender_key)
   m->n_received++;
   g_autofree char *text = g_strdup_printf ("%s: %s", message->sender, message->text);
   chatd_event_hub_emit (m->node->events, "message",
-                        chatd_vardict_with_time (chatd_message_to_variant (message), "stored-us", stored_us), text);
+                        chatd_message_event_data (message, stored_us), text);
 }
 
 static void

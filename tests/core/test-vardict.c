@@ -2,6 +2,9 @@
  * (the flat one byte for byte). */
 #include "vardict.h"
 #include "bench-times.h"
+#include "envelope.h"
+#include "mailbox.h"
+#include "message-event.h"
 
 static void
 test_vardict_new (void)
@@ -137,6 +140,48 @@ test_vardict_with_time_other_types (void)
   g_assert_true (g_variant_equal (timed, expected));
 }
 
+/* the message event's flat data is what the mailbox's dictionary plus
+ * stored-us gives, for every time (out of range ones take the slow path) */
+static void
+check_message_event (gint64 time_ms, const char *text)
+{
+  ChatdMessage message = { .id_text = (char *) "00112233445566778899aabbccddeeff", .time_ms = time_ms,
+                           .sender = (char *) "Alice", .recipient = (char *) "Bob", .text = (char *) text };
+  gint64 stored_us = g_get_monotonic_time ();
+  g_autoptr(GVariant) fast = g_variant_ref_sink (chatd_message_event_data (&message, stored_us));
+  g_autoptr(GVariant) expected = g_variant_ref_sink (chatd_vardict_with_time (chatd_message_to_variant (&message),
+                                                                              "stored-us", stored_us));
+  if (!g_variant_equal (fast, expected))
+    {
+      g_autofree char *a = g_variant_print (fast, TRUE);
+      g_autofree char *b = g_variant_print (expected, TRUE);
+      g_error ("time %" G_GINT64_FORMAT ": %s != %s", time_ms, a, b);
+    }
+  g_assert_true (g_variant_is_normal_form (fast));
+}
+
+static void
+test_message_event (void)
+{
+  static const gint64 times[] = {
+    0, 1, 999, 1000, 1001, 59999, 60000, 86399999, 86400000,
+    951782400000,                      /* 2000-02-29 */
+    4107542400000,                     /* 2100-02-28 */
+    4107628800000,                     /* 2100-03-01 */
+    1764113400123,                     /* 2025-11-25 */
+    253402300799999,                   /* 9999-12-31T23:59:59.999 */
+    253402300800000, 253402300800001,  /* year 10000: the slow path */
+    -1, -999, -1000, -1001, -86400001, -62135596800000, -62135596800001,
+    G_MININT64, G_MININT64 + 1, G_MAXINT64,
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (times); i++)
+    check_message_event (times[i], "hi");
+  g_autoptr(GRand) rand = g_rand_new_with_seed (8);
+  for (int i = 0; i < 2000; i++)
+    check_message_event ((gint64) (g_rand_double (rand) * 253402300800000.0), "h\xc3\xa9llo");
+  check_message_event (1764113400123, "");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -145,5 +190,6 @@ main (int argc, char **argv)
   g_test_add_func ("/core/vardict/with-time", test_vardict_with_time);
   g_test_add_func ("/core/vardict/flat", test_vardict_flat);
   g_test_add_func ("/core/vardict/with-time-other-types", test_vardict_with_time_other_types);
+  g_test_add_func ("/core/vardict/message-event", test_message_event);
   return g_test_run ();
 }
