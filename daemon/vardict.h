@@ -1,12 +1,8 @@
-/* vardict.h: building a{sv} dictionaries on hot paths (every event a node
- * emits) without the format-string parser of g_variant_new / GVariantBuilder
- * and, for string and int64 values, without a tree of small GVariants. */
+/* vardict.h: building a{sv} dictionaries of strings and int64s on hot paths
+ * (every event a node emits) without the format-string parser of
+ * g_variant_new / GVariantBuilder and without a tree of small GVariants. */
 #pragma once
 #include <glib.h>
-
-/* An a{sv} of n entries keys[i] -> values[i] (each value floating or owned:
- * consumed), in that order; keys must be distinct.  Returns a floating a{sv}. */
-GVariant *chatd_vardict_new (gsize n, const char *const *keys, GVariant *const *values);
 
 /* One member of a flat dictionary: a string value, or (string NULL) an int64 */
 typedef struct {
