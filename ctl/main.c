@@ -183,18 +183,27 @@ print_value (GVariant *value, const char *text, gboolean json, gboolean one_line
     }
   else if (text != NULL && text[0] != '\0')
     printf ("%s\n", text);
-  fflush (stdout);
 }
 
+/* Items (a(a{sv}s)): the items a streaming command emitted in one go */
 static void
-on_item (GDBusConnection *connection, const char *sender, const char *path,
-         const char *interface, const char *signal, GVariant *parameters, gpointer user_data)
+on_items (GDBusConnection *connection, const char *sender, const char *path,
+          const char *interface, const char *signal, GVariant *parameters, gpointer user_data)
 {
   RunState *state = user_data;
-  g_autoptr(GVariant) item = NULL;
+  if (!g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(a(a{sv}s))")))
+    return;
+  g_autoptr(GVariant) items = g_variant_get_child_value (parameters, 0);
+  GVariantIter iter;
+  GVariant *item;
   const char *text;
-  g_variant_get (parameters, "(@a{sv}&s)", &item, &text);
-  print_value (item, text, state->json, TRUE);
+  g_variant_iter_init (&iter, items);
+  while (g_variant_iter_next (&iter, "(@a{sv}&s)", &item, &text))
+    {
+      print_value (item, text, state->json, TRUE);
+      g_variant_unref (item);
+    }
+  fflush (stdout);   /* once per batch: a follower sees each batch at once */
 }
 
 static void
@@ -218,7 +227,10 @@ on_run_done (GObject *source, GAsyncResult *result, gpointer user_data)
       const char *text;
       g_variant_get (reply, "(v&s)", &value, &text);
       if (!state->streaming)
-        print_value (value, text, state->json, FALSE);
+        {
+          print_value (value, text, state->json, FALSE);
+          fflush (stdout);
+        }
       state->status = EXIT_OK;
     }
   g_main_loop_quit (state->loop);
@@ -277,9 +289,9 @@ run_command (GDBusConnection *connection, const Invocation *inv, GVariant *descr
   if (state.streaming)
     {
       item_subscription = g_dbus_connection_signal_subscribe (connection, NULL, CONTROL_INTERFACE,
-                                                              "Item", CONTROL_PATH, NULL,
+                                                              "Items", CONTROL_PATH, NULL,
                                                               G_DBUS_SIGNAL_FLAGS_NONE,
-                                                              on_item, &state, NULL);
+                                                              on_items, &state, NULL);
       g_unix_signal_add (SIGINT, on_interrupt, &state);
       g_unix_signal_add (SIGTERM, on_interrupt, &state);
     }

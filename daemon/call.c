@@ -3,6 +3,8 @@
 #include "call.h"
 #include "render.h"
 
+#include <string.h>
+
 struct _ChatdCall {
   const ChatdHost       *host;
   const ChatdCommand    *command;
@@ -15,7 +17,15 @@ struct _ChatdCall {
   char                  *label;
   ChatdCallDone          done;
   gpointer               done_data;
+  /* streamed items not yet sent: one Items signal per main-loop iteration */
+  GPtrArray             *items;      /* (a{sv}s) */
+  gsize                  items_bytes;
+  GSource               *flush_source;
 };
+
+/* an Items signal carries at most this many items or (roughly) bytes */
+#define ITEMS_MAX 256
+#define ITEMS_MAX_BYTES (256 * 1024)
 
 ChatdCall *
 chatd_call_new (const ChatdHost *host, const ChatdCommand *command,
@@ -45,8 +55,44 @@ chatd_call_new_internal (const ChatdHost *host, const char *label, ChatdCallDone
 }
 
 static void
+cancel_flush (ChatdCall *call)
+{
+  if (call->flush_source == NULL)
+    return;
+  g_source_destroy (call->flush_source);
+  g_clear_pointer (&call->flush_source, g_source_unref);
+}
+
+void
+chatd_call_flush_items (ChatdCall *call)
+{
+  cancel_flush (call);
+  g_autoptr(GPtrArray) items = g_steal_pointer (&call->items);
+  call->items_bytes = 0;
+  if (items == NULL || items->len == 0 || call->connection == NULL ||
+      g_dbus_connection_is_closed (call->connection))
+    return;
+  GVariant *array = g_variant_new_array (NULL, (GVariant **) items->pdata, items->len);
+  g_ptr_array_set_free_func (items, NULL);   /* the array took the floating tuples */
+  g_dbus_connection_emit_signal (call->connection, NULL, CHATD_CONTROL_PATH,
+                                 CHATD_CONTROL_INTERFACE, "Items",
+                                 g_variant_new_tuple (&array, 1), NULL);
+}
+
+static gboolean
+flush_items_now (gpointer user_data)
+{
+  ChatdCall *call = user_data;
+  g_clear_pointer (&call->flush_source, g_source_unref);
+  chatd_call_flush_items (call);
+  return G_SOURCE_REMOVE;
+}
+
+static void
 call_end (ChatdCall *call, gboolean failed)
 {
+  cancel_flush (call);
+  g_clear_pointer (&call->items, g_ptr_array_unref);
   if (call->ended != NULL)
     call->ended (call, failed, call->ended_data);
   g_clear_object (&call->connection);
@@ -71,6 +117,7 @@ void
 chatd_call_return (ChatdCall *call, GVariant *result)
 {
   g_autoptr(GVariant) owned = g_variant_take_ref (result);
+  chatd_call_flush_items (call);   /* a stream's items come before its end */
   if (!g_variant_is_of_type (owned, G_VARIANT_TYPE_VARDICT) &&
       !g_variant_is_of_type (owned, G_VARIANT_TYPE ("aa{sv}")))
     {
@@ -102,6 +149,7 @@ void
 chatd_call_fail (ChatdCall *call, const GError *error)
 {
   g_debug ("command '%s' failed: %s", call_name (call), error->message);
+  chatd_call_flush_items (call);
   if (call->invocation != NULL)
     g_dbus_method_invocation_return_gerror (call->invocation, error);
   else
@@ -117,9 +165,23 @@ chatd_call_emit (ChatdCall *call, GVariant *item)
   if (call->connection == NULL || g_dbus_connection_is_closed (call->connection))
     return;
   g_autofree char *text = render (call->command, owned);
-  g_dbus_connection_emit_signal (call->connection, NULL, CHATD_CONTROL_PATH,
-                                 CHATD_CONTROL_INTERFACE, "Item",
-                                 g_variant_new ("(@a{sv}s)", owned, text ? text : ""), NULL);
+  GVariant *members[2] = { owned, g_variant_new_string (text ? text : "") };
+  GVariant *tuple = g_variant_new_tuple (members, 2);   /* floating, taken by the Items array */
+  if (call->items == NULL)
+    call->items = g_ptr_array_new_full (16, (GDestroyNotify) g_variant_unref);
+  g_ptr_array_add (call->items, tuple);
+  call->items_bytes += g_variant_get_size (owned) + (text ? strlen (text) : 0) + 16;
+  if (call->items->len >= ITEMS_MAX || call->items_bytes >= ITEMS_MAX_BYTES)
+    chatd_call_flush_items (call);
+  else if (call->flush_source == NULL)
+    {
+      call->flush_source = g_idle_source_new ();
+      /* before anything else in the next iteration: no added latency */
+      g_source_set_priority (call->flush_source, G_PRIORITY_HIGH);
+      g_source_set_callback (call->flush_source, flush_items_now, call, NULL);
+      g_source_set_static_name (call->flush_source, "chatd stream items");
+      g_source_attach (call->flush_source, g_main_context_get_thread_default ());
+    }
 }
 
 GCancellable *

@@ -17,7 +17,12 @@ ChatdCall    *chatd_call_new_internal (const ChatdHost *host, const char *label,
 /* The host table entries */
 void          chatd_call_return       (ChatdCall *call, GVariant *result);
 void          chatd_call_fail         (ChatdCall *call, const GError *error);
+/* Items go out batched: one Items signal carries those emitted within one
+ * main-loop iteration (a high-priority idle source sends them, or emit
+ * itself once a batch is full); return and fail send the rest first. */
 void          chatd_call_emit         (ChatdCall *call, GVariant *item);
+/* sends the pending items now */
+void          chatd_call_flush_items  (ChatdCall *call);
 GCancellable *chatd_call_get_cancellable (ChatdCall *call);
 const ChatdHost *chatd_call_get_host  (ChatdCall *call);
 

@@ -1,5 +1,5 @@
 /* control-server.c: the node's control socket: ListCommands, Run, Follow and
- * the Event / Item signals, over peer-to-peer D-Bus with same-UID auth. */
+ * the Events / Items signals, over peer-to-peer D-Bus with same-UID auth. */
 #define G_LOG_DOMAIN "chatd-control"
 #include "control-server.h"
 #include "call.h"
@@ -23,14 +23,11 @@ static const char introspection_xml[] =
   "    <method name='Follow'>"
   "      <arg type='s' name='since' direction='in'/>"
   "    </method>"
-  "    <signal name='Event'>"
-  "      <arg type='s' name='kind'/>"
-  "      <arg type='a{sv}' name='data'/>"
-  "      <arg type='s' name='text'/>"
+  "    <signal name='Events'>"
+  "      <arg type='" CHATD_EVENT_BATCH_TYPE "' name='events'/>"
   "    </signal>"
-  "    <signal name='Item'>"
-  "      <arg type='a{sv}' name='data'/>"
-  "      <arg type='s' name='text'/>"
+  "    <signal name='Items'>"
+  "      <arg type='a(a{sv}s)' name='items'/>"
   "    </signal>"
   "  </interface>"
   "</node>";
@@ -179,27 +176,14 @@ handle_run (ChatdControlServer *server, Client *client, GVariant *parameters,
   command->run (server->node->host, call, args);
 }
 
+/* one signal per batch of events (DESIGN section 5, doc/protocol.md) */
 static void
-on_followed_event (const char *id, const char *kind, GVariant *data, const char *text,
-                   gpointer user_data)
+on_followed_events (GVariant *batch, gpointer user_data)
 {
   Client *client = user_data;
-  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
-  GVariantIter iter;
-  const char *key;
-  GVariant *value;
-  g_variant_iter_init (&iter, data);
-  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
-    {
-      if (!g_str_equal (key, "event-id"))
-        g_variant_builder_add (&builder, "{sv}", key, value);
-      g_variant_unref (value);
-    }
-  g_variant_builder_add (&builder, "{sv}", "event-id", g_variant_new_string (id));
   g_dbus_connection_emit_signal (client->connection, NULL, CHATD_CONTROL_PATH,
-                                 CHATD_CONTROL_INTERFACE, "Event",
-                                 g_variant_new ("(s@a{sv}s)", kind, g_variant_builder_end (&builder), text),
-                                 NULL);
+                                 CHATD_CONTROL_INTERFACE, "Events",
+                                 g_variant_new_tuple (&batch, 1), NULL);
 }
 
 static void
@@ -224,8 +208,8 @@ handle_follow (ChatdControlServer *server, Client *client, GVariant *parameters,
     }
   g_autofree char *since_copy = g_strdup (since);
   g_dbus_method_invocation_return_value (invocation, NULL);
-  client->subscription = chatd_event_hub_subscribe (server->node->events, since_copy,
-                                                    on_followed_event, client, NULL, &error);
+  client->subscription = chatd_event_hub_subscribe_batched (server->node->events, since_copy,
+                                                            on_followed_events, client, NULL, &error);
 }
 
 static void
@@ -363,6 +347,14 @@ chatd_control_server_free (ChatdControlServer *server)
   if (server == NULL)
     return;
   g_dbus_server_stop (server->dbus_server);
+  /* batched events emitted so far go out with the rest */
+  chatd_event_hub_flush (server->node->events);
+  for (guint i = 0; i < server->clients->len; i++)
+    {
+      Client *client = g_ptr_array_index (server->clients, i);
+      for (guint j = 0; j < client->calls->len; j++)
+        chatd_call_flush_items (g_ptr_array_index (client->calls, j));
+    }
   /* the last replies (to `shutdown`, say) go out, but a stalled client
    * cannot hold the node up for more than CHATD_CONTROL_FLUSH_TIMEOUT_MS */
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();

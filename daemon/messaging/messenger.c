@@ -2,15 +2,16 @@
 #define G_LOG_DOMAIN "chatd-messaging"
 #include "messenger.h"
 #include "auth-message.h"
-#include "bench-times.h"
 #include "envelope.h"
 #include "key-record.h"
 #include "mailbox.h"
+#include "message-event.h"
 #include "manifest.h"
 #include "node.h"
 #include "peer-channel.h"
 #include "peer-handshake.h"
 #include "user-role.h"
+#include "vardict.h"
 
 #include <gcrypt.h>
 #include <string.h>
@@ -189,10 +190,8 @@ delivery_done (Delivery *d, const char *status, const char *reason)
 static void
 emit_id_event (ChatdMessenger *m, const char *kind, const char *id, const char *to, const char *text)
 {
-  g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&b, "{sv}", "id", g_variant_new_string (id));
-  g_variant_builder_add (&b, "{sv}", "to", g_variant_new_string (to));
-  chatd_event_hub_emit (m->node->events, kind, g_variant_builder_end (&b), text);
+  ChatdVardictMember members[] = { { .key = "id", .string = id }, { .key = "to", .string = to } };
+  chatd_event_hub_emit (m->node->events, kind, chatd_vardict_new_flat (G_N_ELEMENTS (members), members), text);
 }
 
 static void
@@ -618,7 +617,7 @@ flush_batch (gpointer user_data)
       ChatdMessage *message = item->message;
       g_autofree char *text = g_strdup_printf ("%s: %s", message->sender, message->text);
       chatd_event_hub_emit (m->node->events, "message",
-                            chatd_vardict_with_time (chatd_message_to_variant (message), "stored-us", stored_us),
+                            chatd_message_event_data (message, stored_us),
                             text);
     }
   for (guint i = 0; i < outbox->len; i++)
@@ -1155,7 +1154,7 @@ accept_with_key (Incoming *in, const ChatdKey *sender_key)
   m->n_received++;
   g_autofree char *text = g_strdup_printf ("%s: %s", message->sender, message->text);
   chatd_event_hub_emit (m->node->events, "message",
-                        chatd_vardict_with_time (chatd_message_to_variant (message), "stored-us", stored_us), text);
+                        chatd_message_event_data (message, stored_us), text);
 }
 
 static void

@@ -126,26 +126,33 @@ connect_node (const char *socket_path, GDBusConnection **ret, GError **error)
   return TRUE;
 }
 
+/* Events (a(ssa{sv}s)): a batch of (id, kind, data, text) */
 static void
-on_bob_event (GDBusConnection *connection, const char *sender, const char *path, const char *interface,
-              const char *signal, GVariant *parameters, gpointer user_data)
+on_bob_events (GDBusConnection *connection, const char *sender, const char *path, const char *interface,
+               const char *signal, GVariant *parameters, gpointer user_data)
 {
   Link *link = user_data;
+  if (!g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(a(ssa{sv}s))")))
+    return;
+  g_autoptr(GVariant) events = g_variant_get_child_value (parameters, 0);
+  GVariantIter iter;
   const char *kind = NULL, *id = NULL;
-  g_autoptr(GVariant) data = NULL;
-  gint64 stored_us = 0;
-  if (!g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(sa{sv}s)")))
-    return;
-  g_variant_get (parameters, "(&s@a{sv}&s)", &kind, &data, NULL);
-  if (!g_str_equal (kind, "message") || !g_variant_lookup (data, "id", "&s", &id) ||
-      !g_variant_lookup (data, "stored-us", "x", &stored_us))
-    return;
-  if (g_hash_table_contains (link->stored, id))
+  GVariant *data;
+  g_variant_iter_init (&iter, events);
+  while (g_variant_iter_next (&iter, "(&s&s@a{sv}&s)", NULL, &kind, &data, NULL))
     {
-      link->doubled++;
-      return;
+      g_autoptr(GVariant) owned = data;
+      gint64 stored_us = 0;
+      if (!g_str_equal (kind, "message") || !g_variant_lookup (data, "id", "&s", &id) ||
+          !g_variant_lookup (data, "stored-us", "x", &stored_us))
+        continue;
+      if (g_hash_table_contains (link->stored, id))
+        {
+          link->doubled++;
+          continue;
+        }
+      g_hash_table_insert (link->stored, g_strdup (id), g_memdup2 (&stored_us, sizeof stored_us));
     }
-  g_hash_table_insert (link->stored, g_strdup (id), g_memdup2 (&stored_us, sizeof stored_us));
 }
 
 static void load_issue (Load *load);
@@ -575,9 +582,9 @@ link_open (Link *link, const BenchServerConfig *config, const char *load_dir, gu
   link->bob = bench_user_start (link->server, "Bob", "Bob", NULL, error);
   if (link->bob == NULL || !connect_node (link->bob->socket_path, &link->to_bob, error))
     return FALSE;
-  link->event_subscription = g_dbus_connection_signal_subscribe (link->to_bob, NULL, CONTROL_INTERFACE, "Event",
+  link->event_subscription = g_dbus_connection_signal_subscribe (link->to_bob, NULL, CONTROL_INTERFACE, "Events",
                                                                  CONTROL_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
-                                                                 on_bob_event, link, NULL);
+                                                                 on_bob_events, link, NULL);
   g_autoptr(GVariant) followed = g_dbus_connection_call_sync (link->to_bob, NULL, CONTROL_PATH, CONTROL_INTERFACE,
                                                               "Follow", g_variant_new ("(s)", ""), NULL,
                                                               G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);

@@ -294,9 +294,12 @@ on_event (GDBusConnection *connection, const char *sender, const char *path, con
           const char *signal, GVariant *parameters, gpointer user_data)
 {
   EventLog *log = user_data;
+  g_autoptr(GVariant) events = g_variant_get_child_value (parameters, 0);
+  GVariantIter iter;
   const char *kind;
-  g_variant_get (parameters, "(&s@a{sv}&s)", &kind, NULL, NULL);
-  g_ptr_array_add (log->kinds, g_strdup (kind));
+  g_variant_iter_init (&iter, events);
+  while (g_variant_iter_next (&iter, "(&s&s@a{sv}&s)", NULL, &kind, NULL, NULL))
+    g_ptr_array_add (log->kinds, g_strdup (kind));
 }
 
 static GDBusConnection *
@@ -330,9 +333,9 @@ test_follow (void)
   g_autoptr(GDBusConnection) bystander = connect_control (node);
   EventLog followed = { g_ptr_array_new_with_free_func (g_free) };
   EventLog unfollowed = { g_ptr_array_new_with_free_func (g_free) };
-  g_dbus_connection_signal_subscribe (follower, NULL, "org.chatd.Control1", "Event", NULL, NULL,
+  g_dbus_connection_signal_subscribe (follower, NULL, "org.chatd.Control1", "Events", NULL, NULL,
                                       G_DBUS_SIGNAL_FLAGS_NONE, on_event, &followed, NULL);
-  g_dbus_connection_signal_subscribe (bystander, NULL, "org.chatd.Control1", "Event", NULL, NULL,
+  g_dbus_connection_signal_subscribe (bystander, NULL, "org.chatd.Control1", "Events", NULL, NULL,
                                       G_DBUS_SIGNAL_FLAGS_NONE, on_event, &unfollowed, NULL);
 
   g_assert_cmpint (test_run_chatctl (node, CHATD_ARGS ("hello", "Before"), NULL, NULL), ==, 0);
@@ -466,6 +469,135 @@ test_garbage_on_socket (void)
   /* and the node stops cleanly (exit 0, nothing critical logged): test_node_free */
 }
 
+/* --- a burst larger than a batch: Events to a follower and the events
+ * stream of chatctl each get every event once, in order --- */
+
+typedef struct {
+  GArray *ids;      /* guint64, in arrival order */
+  guint   hellos;
+} BurstLog;
+
+static void
+on_burst_events (GDBusConnection *connection, const char *sender, const char *path, const char *interface,
+                 const char *signal, GVariant *parameters, gpointer user_data)
+{
+  BurstLog *log = user_data;
+  g_assert_true (g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(a(ssa{sv}s))")));
+  g_autoptr(GVariant) events = g_variant_get_child_value (parameters, 0);
+  g_assert_cmpuint (g_variant_n_children (events), >, 0);
+  g_assert_cmpuint (g_variant_n_children (events), <=, 256);
+  GVariantIter iter;
+  const char *id, *kind;
+  g_variant_iter_init (&iter, events);
+  while (g_variant_iter_next (&iter, "(&s&s@a{sv}&s)", &id, &kind, NULL, NULL))
+    {
+      guint64 value = g_ascii_strtoull (id, NULL, 10);
+      g_array_append_val (log->ids, value);
+      log->hellos += g_str_equal (kind, "hello");
+    }
+}
+
+static void
+on_hello_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  g_assert_no_error (error);
+  (*(guint *) user_data)--;
+}
+
+static void
+assert_consecutive (GArray *ids)
+{
+  for (guint i = 1; i < ids->len; i++)
+    g_assert_cmpuint (g_array_index (ids, guint64, i), ==, g_array_index (ids, guint64, i - 1) + 1);
+}
+
+static guint
+count_lines_with (const char *path, const char *needle)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return 0;
+  guint n = 0;
+  for (const char *p = strstr (text, needle); p != NULL; p = strstr (p + 1, needle))
+    n++;
+  return n;
+}
+
+static void
+test_events_burst (void)
+{
+  const guint n = 600;   /* more than two batches */
+  g_autoptr(TestNode) node = test_node_new ();
+  test_node_start_server (node, NULL);
+  g_autoptr(GDBusConnection) caller = connect_control (node);
+  g_autoptr(GDBusConnection) follower = connect_control (node);
+  BurstLog live = { g_array_new (FALSE, FALSE, sizeof (guint64)) };
+  g_dbus_connection_signal_subscribe (follower, NULL, "org.chatd.Control1", "Events", NULL, NULL,
+                                      G_DBUS_SIGNAL_FLAGS_NONE, on_burst_events, &live, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = g_dbus_connection_call_sync (follower, NULL, "/org/chatd/Control",
+                                                           "org.chatd.Control1", "Follow",
+                                                           g_variant_new ("(s)", ""), NULL,
+                                                           G_DBUS_CALL_FLAGS_NONE, 5000, NULL, &error);
+  g_assert_no_error (error);
+
+  /* 32 calls in flight: many events per main-loop iteration of the node */
+  guint in_flight = 0;
+  for (guint sent = 0; sent < n || in_flight > 0;)
+    {
+      while (in_flight < 32 && sent < n)
+        {
+          g_auto(GVariantBuilder) args = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+          g_variant_builder_add (&args, "{sv}", "name", g_variant_new_string ("Burst"));
+          g_dbus_connection_call (caller, NULL, "/org/chatd/Control", "org.chatd.Control1", "Run",
+                                  g_variant_new ("(s@a{sv})", "hello", g_variant_builder_end (&args)),
+                                  NULL, G_DBUS_CALL_FLAGS_NONE, 20000, NULL, on_hello_done, &in_flight);
+          in_flight++;
+          sent++;
+        }
+      g_main_context_iteration (NULL, TRUE);
+    }
+  for (int i = 0; i < 1000 && live.hellos < n; i++)
+    spin (10);
+  g_assert_cmpuint (live.hellos, ==, n);
+  assert_consecutive (live.ids);
+
+  /* chatctl's events stream replays them all (Items batches), in order */
+  g_autoptr(GSubprocessLauncher) launcher = test_node_launcher (node);
+  g_autofree char *out_path = g_build_filename (node->runtime_dir, "events.out", NULL);
+  g_subprocess_launcher_set_flags (launcher, G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_set_stdout_file_path (launcher, out_path);
+  g_autoptr(GSubprocess) stream = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("CHATCTL"),
+                                                               "--socket", node->socket_path, "--json",
+                                                               "events", "--since", "0", NULL);
+  g_assert_no_error (error);
+  for (int i = 0; i < 1000 && count_lines_with (out_path, "\"hello\"") < n; i++)
+    spin (10);
+  g_subprocess_send_signal (stream, SIGINT);
+  g_assert_true (g_subprocess_wait (stream, NULL, &error));
+  g_assert_no_error (error);
+  g_autofree char *out = NULL;
+  g_assert_true (g_file_get_contents (out_path, &out, NULL, NULL));
+  g_auto(GStrv) lines = g_strsplit (g_strstrip (out), "\n", -1);
+  g_autoptr(GArray) replayed = g_array_new (FALSE, FALSE, sizeof (guint64));
+  guint hellos = 0;
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      g_assert_true (json_parser_load_from_data (parser, lines[i], -1, NULL));
+      JsonObject *event = json_node_get_object (json_parser_get_root (parser));
+      guint64 id = g_ascii_strtoull (json_object_get_string_member (event, "event-id"), NULL, 10);
+      g_array_append_val (replayed, id);
+      hellos += g_str_equal (json_object_get_string_member (event, "kind"), "hello");
+    }
+  g_assert_cmpuint (hellos, ==, n);
+  g_assert_cmpuint (g_array_index (replayed, guint64, 0), ==, 1);
+  assert_consecutive (replayed);
+  g_array_unref (live.ids);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -481,6 +613,7 @@ main (int argc, char **argv)
   g_test_add_func ("/integration/node/bad-command-lines", test_bad_command_lines);
   g_test_add_func ("/integration/node/follow", test_follow);
   g_test_add_func ("/integration/node/events-stream", test_events_stream);
+  g_test_add_func ("/integration/node/events-burst", test_events_burst);
   g_test_add_func ("/integration/node/garbage-on-socket", test_garbage_on_socket);
   return g_test_run ();
 }
