@@ -1,5 +1,7 @@
-/* control-server.c: the node's control socket: ListCommands, Run, Follow and
- * the Events / Items signals, over peer-to-peer D-Bus with same-UID auth. */
+/* control-server.c: the node's control socket: ListCommands, Run, Follow
+ * (one Event signal per event, DESIGN section 5), FollowBatched (one Events
+ * signal per main-loop iteration) and the Items signal, over peer-to-peer
+ * D-Bus with same-UID auth. */
 #define G_LOG_DOMAIN "chatd-control"
 #include "control-server.h"
 #include "call.h"
@@ -23,6 +25,14 @@ static const char introspection_xml[] =
   "    <method name='Follow'>"
   "      <arg type='s' name='since' direction='in'/>"
   "    </method>"
+  "    <method name='FollowBatched'>"
+  "      <arg type='s' name='since' direction='in'/>"
+  "    </method>"
+  "    <signal name='Event'>"
+  "      <arg type='s' name='kind'/>"
+  "      <arg type='a{sv}' name='data'/>"
+  "      <arg type='s' name='text'/>"
+  "    </signal>"
   "    <signal name='Events'>"
   "      <arg type='" CHATD_EVENT_BATCH_TYPE "' name='events'/>"
   "    </signal>"
@@ -36,7 +46,7 @@ typedef struct {
   ChatdControlServer *server;
   GDBusConnection    *connection;
   guint               registration;
-  guint               subscription;   /* Follow; 0 if not following */
+  guint               subscription;   /* Follow or FollowBatched; 0 if not following */
   GPtrArray          *calls;          /* ChatdCall* in flight (borrowed) */
   gulong              closed_handler;
 } Client;
@@ -176,7 +186,31 @@ handle_run (ChatdControlServer *server, Client *client, GVariant *parameters,
   command->run (server->node->host, call, args);
 }
 
-/* one signal per batch of events (DESIGN section 5, doc/protocol.md) */
+/* Follow: one Event signal per event, its id in the data as event-id */
+static void
+on_followed_event (const char *id, const char *kind, GVariant *data, const char *text,
+                   gpointer user_data)
+{
+  Client *client = user_data;
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+  g_variant_iter_init (&iter, data);
+  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+    {
+      if (!g_str_equal (key, "event-id"))
+        g_variant_builder_add (&builder, "{sv}", key, value);
+      g_variant_unref (value);
+    }
+  g_variant_builder_add (&builder, "{sv}", "event-id", g_variant_new_string (id));
+  g_dbus_connection_emit_signal (client->connection, NULL, CHATD_CONTROL_PATH,
+                                 CHATD_CONTROL_INTERFACE, "Event",
+                                 g_variant_new ("(s@a{sv}s)", kind, g_variant_builder_end (&builder), text),
+                                 NULL);
+}
+
+/* FollowBatched: one Events signal per batch (doc/protocol.md) */
 static void
 on_followed_events (GVariant *batch, gpointer user_data)
 {
@@ -188,7 +222,7 @@ on_followed_events (GVariant *batch, gpointer user_data)
 
 static void
 handle_follow (ChatdControlServer *server, Client *client, GVariant *parameters,
-               GDBusMethodInvocation *invocation)
+               GDBusMethodInvocation *invocation, gboolean batched)
 {
   const char *since;
   g_variant_get (parameters, "(&s)", &since);
@@ -208,8 +242,9 @@ handle_follow (ChatdControlServer *server, Client *client, GVariant *parameters,
     }
   g_autofree char *since_copy = g_strdup (since);
   g_dbus_method_invocation_return_value (invocation, NULL);
-  client->subscription = chatd_event_hub_subscribe_batched (server->node->events, since_copy,
-                                                            on_followed_events, client, NULL, &error);
+  client->subscription = batched
+    ? chatd_event_hub_subscribe_batched (server->node->events, since_copy, on_followed_events, client, NULL, &error)
+    : chatd_event_hub_subscribe (server->node->events, since_copy, on_followed_event, client, NULL, &error);
 }
 
 static void
@@ -230,7 +265,9 @@ handle_method_call (GDBusConnection *connection, const char *sender, const char 
   else if (g_str_equal (method_name, "Run"))
     handle_run (server, client, parameters, invocation);
   else if (g_str_equal (method_name, "Follow"))
-    handle_follow (server, client, parameters, invocation);
+    handle_follow (server, client, parameters, invocation, FALSE);
+  else if (g_str_equal (method_name, "FollowBatched"))
+    handle_follow (server, client, parameters, invocation, TRUE);
   else
     g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD,
                                            "unknown method %s", method_name);

@@ -7,7 +7,7 @@
  * in with --daemon.  This process sends Alice -> Bob over Alice's control
  * socket (D-Bus `Run send`, as chatctl does, but without a process per
  * message), one message in flight and K in flight over C connections, and
- * follows Bob's events (`Follow`).  The latency is measured inside the
+ * follows Bob's events (`FollowBatched`).  The latency is measured inside the
  * daemons: from "accepted-us" (Alice's node took the send call) to
  * "stored-us" (Bob's node committed the message), both CLOCK_MONOTONIC, so
  * comparable between processes on one machine.  msgs/s is the daemons' own
@@ -586,7 +586,7 @@ link_open (Link *link, const BenchServerConfig *config, const char *load_dir, gu
                                                                  CONTROL_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
                                                                  on_bob_events, link, NULL);
   g_autoptr(GVariant) followed = g_dbus_connection_call_sync (link->to_bob, NULL, CONTROL_PATH, CONTROL_INTERFACE,
-                                                              "Follow", g_variant_new ("(s)", ""), NULL,
+                                                              "FollowBatched", g_variant_new ("(s)", ""), NULL,
                                                               G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
   if (followed == NULL)
     return FALSE;

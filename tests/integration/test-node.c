@@ -294,12 +294,9 @@ on_event (GDBusConnection *connection, const char *sender, const char *path, con
           const char *signal, GVariant *parameters, gpointer user_data)
 {
   EventLog *log = user_data;
-  g_autoptr(GVariant) events = g_variant_get_child_value (parameters, 0);
-  GVariantIter iter;
   const char *kind;
-  g_variant_iter_init (&iter, events);
-  while (g_variant_iter_next (&iter, "(&s&s@a{sv}&s)", NULL, &kind, NULL, NULL))
-    g_ptr_array_add (log->kinds, g_strdup (kind));
+  g_variant_get (parameters, "(&s@a{sv}&s)", &kind, NULL, NULL);
+  g_ptr_array_add (log->kinds, g_strdup (kind));
 }
 
 static GDBusConnection *
@@ -333,9 +330,9 @@ test_follow (void)
   g_autoptr(GDBusConnection) bystander = connect_control (node);
   EventLog followed = { g_ptr_array_new_with_free_func (g_free) };
   EventLog unfollowed = { g_ptr_array_new_with_free_func (g_free) };
-  g_dbus_connection_signal_subscribe (follower, NULL, "org.chatd.Control1", "Events", NULL, NULL,
+  g_dbus_connection_signal_subscribe (follower, NULL, "org.chatd.Control1", "Event", NULL, NULL,
                                       G_DBUS_SIGNAL_FLAGS_NONE, on_event, &followed, NULL);
-  g_dbus_connection_signal_subscribe (bystander, NULL, "org.chatd.Control1", "Events", NULL, NULL,
+  g_dbus_connection_signal_subscribe (bystander, NULL, "org.chatd.Control1", "Event", NULL, NULL,
                                       G_DBUS_SIGNAL_FLAGS_NONE, on_event, &unfollowed, NULL);
 
   g_assert_cmpint (test_run_chatctl (node, CHATD_ARGS ("hello", "Before"), NULL, NULL), ==, 0);
@@ -469,7 +466,7 @@ test_garbage_on_socket (void)
   /* and the node stops cleanly (exit 0, nothing critical logged): test_node_free */
 }
 
-/* --- a burst larger than a batch: Events to a follower and the events
+/* --- a burst larger than a batch: Events (FollowBatched) to a follower and the events
  * stream of chatctl each get every event once, in order --- */
 
 typedef struct {
@@ -538,7 +535,7 @@ test_events_burst (void)
                                       G_DBUS_SIGNAL_FLAGS_NONE, on_burst_events, &live, NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) reply = g_dbus_connection_call_sync (follower, NULL, "/org/chatd/Control",
-                                                           "org.chatd.Control1", "Follow",
+                                                           "org.chatd.Control1", "FollowBatched",
                                                            g_variant_new ("(s)", ""), NULL,
                                                            G_DBUS_CALL_FLAGS_NONE, 5000, NULL, &error);
   g_assert_no_error (error);
