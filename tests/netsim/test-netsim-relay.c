@@ -474,9 +474,11 @@ test_relay_jitter (void)
 
   g_assert_cmpuint (d->len, ==, 60);
   g_assert_cmpint (g_array_index (d, gint64, 0), >=, 10 * MS);
-  g_assert_cmpint (g_array_index (d, gint64, 0), <, 14 * MS);
+  /* the spread is the point; the upper bounds leave room for a loaded
+   * machine (a CI run saw 42 ms with 40 ms as the bound) */
+  g_assert_cmpint (g_array_index (d, gint64, 0), <, 16 * MS);
   g_assert_cmpint (g_array_index (d, gint64, d->len - 1), >, 26 * MS);
-  g_assert_cmpint (g_array_index (d, gint64, d->len - 1), <, 40 * MS);
+  g_assert_cmpint (g_array_index (d, gint64, d->len - 1), <, 60 * MS);
 }
 
 static void
