@@ -31,6 +31,7 @@ struct _ChatdPeerChannels {
   GHashTable                *channels;      /* folded name -> Channel* */
   GHashTable                *by_connection; /* ChatdConnection* -> Channel* whose current connection it is */
   guint                      receipts_source; /* sends the receipts queued in this iteration */
+  guint                      pump_source;     /* seals what chatd_peer_channels_send queued */
   GQueue                     finished;      /* FinishedOutgoing*: callbacks to run from an idle */
   guint                      finish_source;
   double                     init_tokens;
@@ -842,6 +843,21 @@ arm_receipt_timer (Channel *ch)
     ch->receipt_timer = g_timeout_add_seconds (1, on_receipt_timer, ch);
 }
 
+static gboolean
+on_pump_due (gpointer user_data)
+{
+  ChatdPeerChannels *c = user_data;
+  c->pump_source = 0;
+  GHashTableIter iter;
+  gpointer value;
+  chatd_transport_hold (c->transport);
+  g_hash_table_iter_init (&iter, c->channels);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    pump (value);
+  chatd_transport_release (c->transport);
+  return G_SOURCE_REMOVE;
+}
+
 void
 chatd_peer_channels_send (ChatdPeerChannels *c, const char *peer, const ChatdAddress *address, GBytes *plaintext,
                           gpointer tag)
@@ -870,7 +886,10 @@ chatd_peer_channels_send (ChatdPeerChannels *c, const char *peer, const ChatdAdd
       ch->has_address = TRUE;
     }
   g_queue_push_tail (&ch->waiting, o);
-  pump (ch);
+  /* the messenger hands over a committed group one message at a time:
+   * they are sealed together, and leave in as few packets as they fit */
+  if (c->pump_source == 0)
+    c->pump_source = g_idle_add_full (G_PRIORITY_DEFAULT, on_pump_due, c, NULL);
 }
 
 static Channel *
@@ -960,9 +979,11 @@ on_receipts_due (gpointer user_data)
   c->receipts_source = 0;
   GHashTableIter iter;
   gpointer value;
+  chatd_transport_hold (c->transport);
   g_hash_table_iter_init (&iter, c->channels);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     flush_receipts (value);
+  chatd_transport_release (c->transport);
   return G_SOURCE_REMOVE;
 }
 
@@ -1185,6 +1206,8 @@ chatd_peer_channels_free (ChatdPeerChannels *c)
     g_source_remove (c->finish_source);
   if (c->receipts_source != 0)
     g_source_remove (c->receipts_source);
+  if (c->pump_source != 0)
+    g_source_remove (c->pump_source);
   /* no callbacks any more: the messenger is going */
   Finished *f;
   while ((f = g_queue_pop_head (&c->finished)) != NULL)
