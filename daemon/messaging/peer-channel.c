@@ -190,10 +190,21 @@ set_connection (Channel *ch, ChatdConnection *connection)
     }
 }
 
+/* the receipts not sent yet (their sessions are gone: they could not be
+ * made any more) */
+static void
+drop_receipts (Channel *ch)
+{
+  for (guint i = 0; i < ch->receipts->len; i++)
+    chatd_connection_unref (g_array_index (ch->receipts, PendingReceipt, i).connection);
+  g_array_set_size (ch->receipts, 0);
+}
+
 static void
 drop_sessions (Channel *ch)
 {
   requeue_inflight (ch);
+  drop_receipts (ch);
   g_clear_pointer (&ch->link, chatd_peer_link_free);
   ch->link = chatd_peer_link_new (ch->owner->budget);
   set_connection (ch, NULL);
@@ -224,8 +235,7 @@ channel_free (Channel *ch)
   g_clear_pointer (&ch->key_blob, g_bytes_unref);
   g_hash_table_unref (ch->inflight);
   g_queue_clear_full (&ch->sealed_order, (GDestroyNotify) g_bytes_unref);
-  for (guint i = 0; i < ch->receipts->len; i++)
-    chatd_connection_unref (g_array_index (ch->receipts, PendingReceipt, i).connection);
+  drop_receipts (ch);
   g_array_unref (ch->receipts);
   g_bytes_unref (ch->aad_out);
   g_bytes_unref (ch->aad_in);
