@@ -67,6 +67,8 @@ static const Schema schemas[] = {
   { CHATD_MSG_PEER_FINISH, "peer-finish", 1, 1, { PEER_PROOF } },
   { CHATD_MSG_PEER_MESSAGE, "peer-message", 3, 3, { SESSION_ID, U64, { 16, 1024 * 1024 + 4096 } } },
   { CHATD_MSG_PEER_RECEIPT, "peer-receipt", 4, 4, { SESSION_ID, U64, U8, PEER_MAC } },
+  /* entries: 1..256 of (counter 8 | status 1), CHATD_PEER_RECEIPTS_MAX */
+  { CHATD_MSG_PEER_RECEIPTS, "peer-receipts", 3, 3, { SESSION_ID, { 9, 9 * 256 }, PEER_MAC } },
 };
 
 static const Schema *

@@ -46,6 +46,7 @@ typedef enum {
   CHATD_MSG_PEER_FINISH   = 42,
   CHATD_MSG_PEER_MESSAGE  = 43,
   CHATD_MSG_PEER_RECEIPT  = 44,
+  CHATD_MSG_PEER_RECEIPTS = 45,   /* a batch of receipts, one MAC */
 } ChatdMsgType;
 
 typedef struct {

@@ -1337,7 +1337,7 @@ dispatch (ChatdMessenger *m, ChatdConnection *connection, const ChatdAddress *fr
         m->n_envelopes_received++;
       handle_envelope (m, connection, peer, message);
     }
-  else if (message->type >= CHATD_MSG_PEER_INIT && message->type <= CHATD_MSG_PEER_RECEIPT)
+  else if (message->type >= CHATD_MSG_PEER_INIT && message->type <= CHATD_MSG_PEER_RECEIPTS)
     {
       if (m->channels != NULL && !from_server)
         chatd_peer_channels_handle (m->channels, connection, message, bytes);

@@ -29,6 +29,9 @@ struct _ChatdPeerChannels {
   gpointer                   data;
   ChatdPeerSkipBudget       *budget;
   GHashTable                *channels;      /* folded name -> Channel* */
+  GHashTable                *by_connection; /* ChatdConnection* -> Channel* whose current connection it is */
+  guint                      receipts_source; /* sends the receipts queued in this iteration */
+  guint                      pump_source;     /* seals what chatd_peer_channels_send queued */
   GQueue                     finished;      /* FinishedOutgoing*: callbacks to run from an idle */
   guint                      finish_source;
   double                     init_tokens;
@@ -66,6 +69,8 @@ struct _Channel {
   GHashTable         *inflight;           /* GBytes (session id || counter BE) -> Outgoing* */
   GQueue              sealed_order;       /* GBytes keys in the order sealed (acked ones popped lazily) */
   gint64              since;              /* real time of the current session's handshake */
+  GBytes             *aad_out, *aad_in;   /* associated data of our messages, of the peer's */
+  GArray             *receipts;           /* PendingReceipt: stored, to go in the next batch */
   guint64             n_sent, n_received, n_handshakes;
 };
 
@@ -74,15 +79,25 @@ typedef struct {
   GError  *error;      /* NULL: delivered */
 } Finished;
 
-/* what received() hands to the messenger for the receipt */
+/* what received() hands to the messenger for the receipt: the message's
+ * session, counter and the hash its receipt covers */
 typedef struct {
-  char            *folded;
-  ChatdConnection *connection;
-  GBytes          *message;
+  char                  *folded;
+  ChatdConnection       *connection;
+  guint8                 session_id[CHATD_PEER_SESSION_ID_LEN];
+  ChatdPeerReceiptEntry  entry;
 } ReceiptRef;
+
+/* a receipt that waits (one main-loop iteration) to go in a batch */
+typedef struct {
+  ChatdConnection       *connection;
+  guint8                 session_id[CHATD_PEER_SESSION_ID_LEN];
+  ChatdPeerReceiptEntry  entry;
+} PendingReceipt;
 
 static void pump (Channel *ch);
 static void arm_receipt_timer (Channel *ch);
+static GBytes *message_aad (const char *sender_folded, const char *recipient_folded);
 
 static void
 outgoing_free (Outgoing *o)
@@ -159,13 +174,40 @@ requeue_inflight (Channel *ch)
     g_queue_push_head (&ch->waiting, l->data);
 }
 
+/* where the current session's messages go (NULL: nowhere); the owner
+ * finds the channel of a connection in one lookup */
+static void
+set_connection (Channel *ch, ChatdConnection *connection)
+{
+  GHashTable *by_connection = ch->owner->by_connection;
+  if (ch->connection != NULL && g_hash_table_lookup (by_connection, ch->connection) == ch)
+    g_hash_table_remove (by_connection, ch->connection);
+  g_clear_pointer (&ch->connection, chatd_connection_unref);
+  if (connection != NULL)
+    {
+      ch->connection = chatd_connection_ref (connection);
+      g_hash_table_insert (by_connection, connection, ch);
+    }
+}
+
+/* the receipts not sent yet (their sessions are gone: they could not be
+ * made any more) */
+static void
+drop_receipts (Channel *ch)
+{
+  for (guint i = 0; i < ch->receipts->len; i++)
+    chatd_connection_unref (g_array_index (ch->receipts, PendingReceipt, i).connection);
+  g_array_set_size (ch->receipts, 0);
+}
+
 static void
 drop_sessions (Channel *ch)
 {
   requeue_inflight (ch);
+  drop_receipts (ch);
   g_clear_pointer (&ch->link, chatd_peer_link_free);
   ch->link = chatd_peer_link_new (ch->owner->budget);
-  g_clear_pointer (&ch->connection, chatd_connection_unref);
+  set_connection (ch, NULL);
   if (ch->expiry_timer != 0)
     {
       g_source_remove (ch->expiry_timer);
@@ -193,6 +235,10 @@ channel_free (Channel *ch)
   g_clear_pointer (&ch->key_blob, g_bytes_unref);
   g_hash_table_unref (ch->inflight);
   g_queue_clear_full (&ch->sealed_order, (GDestroyNotify) g_bytes_unref);
+  drop_receipts (ch);
+  g_array_unref (ch->receipts);
+  g_bytes_unref (ch->aad_out);
+  g_bytes_unref (ch->aad_in);
   g_free (ch->suite);
   g_free (ch->name);
   g_free (ch->folded);
@@ -215,6 +261,9 @@ channel_get (ChatdPeerChannels *c, const char *name, gboolean create)
   g_queue_init (&ch->sealed_order);
   ch->inflight = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, (GDestroyNotify) g_bytes_unref,
                                         (GDestroyNotify) outgoing_free);
+  ch->aad_out = message_aad (c->own_folded, ch->folded);
+  ch->aad_in = message_aad (ch->folded, c->own_folded);
+  ch->receipts = g_array_new (FALSE, FALSE, sizeof (PendingReceipt));
   g_hash_table_insert (c->channels, ch->folded, ch);
   return ch;
 }
@@ -410,8 +459,7 @@ install_session (Channel *ch, ChatdConnection *connection, ChatdPeerSession *ses
   if (ch->connection != connection)
     {
       requeue_inflight (ch);
-      g_clear_pointer (&ch->connection, chatd_connection_unref);
-      ch->connection = chatd_connection_ref (connection);
+      set_connection (ch, connection);
     }
   /* the connection's transport keys are those of the first handshake on it */
   if (ch->protected_on != connection)
@@ -711,7 +759,7 @@ pump (Channel *ch)
     start_initiator (ch);
   if (!usable || ch->connection == NULL)
     return;
-  g_autoptr(GBytes) aad = message_aad (c->own_folded, ch->folded);
+  GBytes *aad = ch->aad_out;
   while (!g_queue_is_empty (&ch->waiting) && g_hash_table_size (ch->inflight) < CHATD_PEER_CHANNEL_INFLIGHT_MAX &&
          window_open (ch))
     {
@@ -735,9 +783,7 @@ pump (Channel *ch)
           return;
         }
       g_queue_pop_head (&ch->waiting);
-      guint8 session_id[CHATD_PEER_SESSION_ID_LEN];
-      chatd_peer_message_session_id (sealed, session_id, NULL);
-      GBytes *key = inflight_key (session_id, counter);
+      GBytes *key = inflight_key (chatd_peer_session_id (chatd_peer_link_current (ch->link)), counter);
       g_queue_push_tail (&ch->sealed_order, g_bytes_ref (key));
       o->sent_us = now;
       o->attempts++;
@@ -807,6 +853,21 @@ arm_receipt_timer (Channel *ch)
     ch->receipt_timer = g_timeout_add_seconds (1, on_receipt_timer, ch);
 }
 
+static gboolean
+on_pump_due (gpointer user_data)
+{
+  ChatdPeerChannels *c = user_data;
+  c->pump_source = 0;
+  GHashTableIter iter;
+  gpointer value;
+  chatd_transport_hold (c->transport);
+  g_hash_table_iter_init (&iter, c->channels);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    pump (value);
+  chatd_transport_release (c->transport);
+  return G_SOURCE_REMOVE;
+}
+
 void
 chatd_peer_channels_send (ChatdPeerChannels *c, const char *peer, const ChatdAddress *address, GBytes *plaintext,
                           gpointer tag)
@@ -835,23 +896,20 @@ chatd_peer_channels_send (ChatdPeerChannels *c, const char *peer, const ChatdAdd
       ch->has_address = TRUE;
     }
   g_queue_push_tail (&ch->waiting, o);
-  pump (ch);
+  /* the messenger hands over a committed group one message at a time:
+   * they are sealed together, and leave in as few packets as they fit */
+  if (c->pump_source == 0)
+    c->pump_source = g_idle_add_full (G_PRIORITY_DEFAULT, on_pump_due, c, NULL);
 }
 
 static Channel *
 channel_of_connection (ChatdPeerChannels *c, ChatdConnection *connection)
 {
-  GHashTableIter iter;
-  gpointer value;
-  g_hash_table_iter_init (&iter, c->channels);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    if (((Channel *) value)->connection == connection)
-      return value;
-  return NULL;
+  return g_hash_table_lookup (c->by_connection, connection);
 }
 
 static void
-handle_message (ChatdPeerChannels *c, ChatdConnection *connection, GBytes *bytes)
+handle_message (ChatdPeerChannels *c, ChatdConnection *connection, const ChatdAuthMessage *parsed)
 {
   Channel *ch = channel_of_connection (c, connection);
   g_autoptr(GError) error = NULL;
@@ -861,28 +919,82 @@ handle_message (ChatdPeerChannels *c, ChatdConnection *connection, GBytes *bytes
       g_message ("PEER_MESSAGE on a connection without a peer session (dropped)");
       return;
     }
-  guint8 session_id[CHATD_PEER_SESSION_ID_LEN];
-  if (ch->pending_session != NULL && chatd_peer_message_session_id (bytes, session_id, NULL) &&
+  /* the schema checked the session id's length (field 0) */
+  const guint8 *session_id = parsed->fields[PM_SESSION].data;
+  if (ch->pending_session != NULL &&
       memcmp (session_id, chatd_peer_session_id (ch->pending_session), CHATD_PEER_SESSION_ID_LEN) == 0)
     install_pending (ch);   /* the peer has it: our PEER_FINISH arrived */
-  g_autoptr(GBytes) aad = message_aad (ch->folded, c->own_folded);
-  guint64 counter = 0;
-  g_autoptr(GBytes) plaintext = chatd_peer_link_open (ch->link, bytes, g_bytes_get_data (aad, NULL),
-                                                      g_bytes_get_size (aad), g_get_monotonic_time (), &counter,
-                                                      &error);
+  ReceiptRef *ref = g_new0 (ReceiptRef, 1);
+  g_autoptr(GBytes) plaintext = chatd_peer_link_open_parsed (ch->link, parsed, g_bytes_get_data (ch->aad_in, NULL),
+                                                             g_bytes_get_size (ch->aad_in), g_get_monotonic_time (),
+                                                             &ref->entry.counter, ref->entry.digest, &error);
   if (plaintext == NULL)
     {
+      g_free (ref);
       c->n_refused++;
       g_message ("PEER_MESSAGE from %s dropped: %s", ch->name, error->message);
       return;
     }
   ch->n_received++;
   c->n_received++;
-  ReceiptRef *ref = g_new0 (ReceiptRef, 1);
   ref->folded = g_strdup (ch->folded);
   ref->connection = chatd_connection_ref (connection);
-  ref->message = g_bytes_ref (bytes);
+  memcpy (ref->session_id, session_id, CHATD_PEER_SESSION_ID_LEN);
   c->callbacks.received (ch->name, plaintext, ref, c->data);
+}
+
+/* The receipts queued in this main-loop iteration (the messenger commits a
+ * group, then calls chatd_peer_channels_send_receipt for each message):
+ * one PEER_RECEIPTS per session and connection, at most
+ * CHATD_PEER_RECEIPTS_MAX each. */
+static void
+flush_receipts (Channel *ch)
+{
+  ChatdPeerChannels *c = ch->owner;
+  gint64 now = g_get_monotonic_time ();
+  while (ch->receipts->len > 0)
+    {
+      PendingReceipt first = g_array_index (ch->receipts, PendingReceipt, 0);
+      ChatdPeerReceiptEntry entries[CHATD_PEER_RECEIPTS_MAX];
+      guint n = 0, kept = 0;
+      /* this batch: the entries of the first one's session and connection */
+      for (guint i = 0; i < ch->receipts->len; i++)
+        {
+          PendingReceipt *r = &g_array_index (ch->receipts, PendingReceipt, i);
+          if (n < CHATD_PEER_RECEIPTS_MAX && r->connection == first.connection &&
+              memcmp (r->session_id, first.session_id, CHATD_PEER_SESSION_ID_LEN) == 0)
+            {
+              entries[n++] = r->entry;
+              if (i > 0)
+                chatd_connection_unref (r->connection);   /* first's is dropped below */
+              continue;
+            }
+          g_array_index (ch->receipts, PendingReceipt, kept++) = *r;
+        }
+      g_array_set_size (ch->receipts, kept);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) batch = chatd_peer_link_receipts (ch->link, first.session_id, entries, n, now, &error);
+      if (batch != NULL)
+        chatd_transport_send_on (c->transport, first.connection, batch, NULL, NULL);
+      else
+        g_message ("no receipts for %u messages from %s: %s", n, ch->name, error->message);
+      chatd_connection_unref (first.connection);
+    }
+}
+
+static gboolean
+on_receipts_due (gpointer user_data)
+{
+  ChatdPeerChannels *c = user_data;
+  c->receipts_source = 0;
+  GHashTableIter iter;
+  gpointer value;
+  chatd_transport_hold (c->transport);
+  g_hash_table_iter_init (&iter, c->channels);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    flush_receipts (value);
+  chatd_transport_release (c->transport);
+  return G_SOURCE_REMOVE;
 }
 
 void
@@ -892,17 +1004,61 @@ chatd_peer_channels_send_receipt (ChatdPeerChannels *c, gpointer receipt_ref, gb
   Channel *ch = stored ? g_hash_table_lookup (c->channels, ref->folded) : NULL;
   if (ch != NULL)
     {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GBytes) receipt = chatd_peer_link_receipt (ch->link, ref->message, 0, g_get_monotonic_time (), &error);
-      if (receipt != NULL)
-        chatd_transport_send_on (c->transport, ref->connection, receipt, NULL, NULL);
-      else
-        g_message ("no receipt for a message from %s: %s", ch->name, error->message);
+      PendingReceipt pending = { .connection = g_steal_pointer (&ref->connection), .entry = ref->entry };
+      memcpy (pending.session_id, ref->session_id, CHATD_PEER_SESSION_ID_LEN);
+      g_array_append_val (ch->receipts, pending);
+      if (c->receipts_source == 0)
+        c->receipts_source = g_idle_add_full (G_PRIORITY_DEFAULT, on_receipts_due, c, NULL);
     }
-  chatd_connection_unref (ref->connection);
-  g_bytes_unref (ref->message);
+  g_clear_pointer (&ref->connection, chatd_connection_unref);
   g_free (ref->folded);
+  chatd_wipe (ref, sizeof *ref);
   g_free (ref);
+}
+
+/* a receipt of the messages with these counters of session_id: their
+ * deliveries finish */
+static void
+receipts_checked (Channel *ch, const guint8 *session_id, const guint64 *counters, const guint8 *statuses, guint n)
+{
+  ChatdPeerChannels *c = ch->owner;
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GBytes) key = inflight_key (session_id, counters[i]);
+      gpointer stolen_key = NULL, value = NULL;
+      if (!g_hash_table_steal_extended (ch->inflight, key, &stolen_key, &value))
+        continue;   /* requeued (the connection changed): it is sent again */
+      g_bytes_unref (stolen_key);
+      c->n_receipts++;
+      Outgoing *o = value;
+      if (statuses[i] == 0)
+        finish (c, o, NULL);
+      else
+        {
+          g_autoptr(GError) refused = g_error_new (CHATD_ERROR, CHATD_ERROR_REFUSED, "%s's node did not store it "
+                                                   "(status %u)", ch->name, statuses[i]);
+          finish (c, o, refused);
+        }
+    }
+  pump (ch);
+}
+
+static void
+handle_receipts (ChatdPeerChannels *c, ChatdConnection *connection, const ChatdAuthMessage *parsed)
+{
+  Channel *ch = channel_of_connection (c, connection);
+  guint64 counters[CHATD_PEER_RECEIPTS_MAX];
+  guint8 statuses[CHATD_PEER_RECEIPTS_MAX];
+  guint n = 0;
+  g_autoptr(GError) error = NULL;
+  if (ch == NULL || !chatd_peer_link_check_receipts (ch->link, parsed, g_get_monotonic_time (), counters, statuses,
+                                                     &n, &error))
+    {
+      c->n_refused++;
+      g_message ("PEER_RECEIPTS dropped: %s", error ? error->message : "no peer session on its connection");
+      return;
+    }
+  receipts_checked (ch, parsed->fields[PB_SESSION].data, counters, statuses, n);
 }
 
 static void
@@ -920,22 +1076,7 @@ handle_receipt (ChatdPeerChannels *c, ChatdConnection *connection, GBytes *bytes
       g_message ("PEER_RECEIPT dropped: %s", error ? error->message : "no peer session on its connection");
       return;
     }
-  g_autoptr(GBytes) key = inflight_key (session_id, counter);
-  gpointer stolen_key = NULL, value = NULL;
-  if (!g_hash_table_steal_extended (ch->inflight, key, &stolen_key, &value))
-    return;   /* requeued (the connection changed): it is sent again */
-  g_bytes_unref (stolen_key);
-  c->n_receipts++;
-  Outgoing *o = value;
-  if (status == 0)
-    finish (c, o, NULL);
-  else
-    {
-      g_autoptr(GError) refused = g_error_new (CHATD_ERROR, CHATD_ERROR_REFUSED, "%s's node did not store it "
-                                               "(status %u)", ch->name, status);
-      finish (c, o, refused);
-    }
-  pump (ch);
+  receipts_checked (ch, session_id, &counter, &status, 1);
 }
 
 void
@@ -954,10 +1095,13 @@ chatd_peer_channels_handle (ChatdPeerChannels *c, ChatdConnection *connection, c
       handle_handshake_reply (c, connection, bytes, FALSE);
       break;
     case CHATD_MSG_PEER_MESSAGE:
-      handle_message (c, connection, bytes);
+      handle_message (c, connection, parsed);
       break;
     case CHATD_MSG_PEER_RECEIPT:
       handle_receipt (c, connection, bytes);
+      break;
+    case CHATD_MSG_PEER_RECEIPTS:
+      handle_receipts (c, connection, parsed);
       break;
     default:
       c->n_refused++;
@@ -1054,6 +1198,7 @@ chatd_peer_channels_new (ChatdTransport *transport, ChatdRegistry *registry, con
   c->data = data;
   c->budget = chatd_peer_skip_budget_new (CHATD_PEER_SKIPPED_BUDGET_DEFAULT);
   c->channels = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) channel_free);
+  c->by_connection = g_hash_table_new (g_direct_hash, g_direct_equal);
   g_queue_init (&c->finished);
   c->init_tokens = CHATD_PEER_CHANNEL_INITS_PER_S;
   c->init_tokens_at = g_get_monotonic_time ();
@@ -1066,8 +1211,13 @@ chatd_peer_channels_free (ChatdPeerChannels *c)
   if (c == NULL)
     return;
   g_clear_pointer (&c->channels, g_hash_table_unref);
+  g_clear_pointer (&c->by_connection, g_hash_table_unref);
   if (c->finish_source != 0)
     g_source_remove (c->finish_source);
+  if (c->receipts_source != 0)
+    g_source_remove (c->receipts_source);
+  if (c->pump_source != 0)
+    g_source_remove (c->pump_source);
   /* no callbacks any more: the messenger is going */
   Finished *f;
   while ((f = g_queue_pop_head (&c->finished)) != NULL)

@@ -143,19 +143,80 @@ find_session (ChatdPeerLink *link, const guint8 *id)
   return NULL;
 }
 
-/* the live session a message or receipt names (after expiring old ones), or
- * NULL with an error: `what` says which it was */
+/* the live session with this id (after expiring old ones), or NULL with
+ * an error: `what` says what named it */
+static ChatdPeerSession *
+session_with_id (ChatdPeerLink *link, const guint8 *id, const char *what, gint64 now_us, GError **error)
+{
+  chatd_peer_link_expire (link, now_us);
+  ChatdPeerSession *session = find_session (link, id);
+  if (session == NULL)
+    g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED, "%s of an unknown or expired peer session", what);
+  return session;
+}
+
+/* the live session a message or receipt names, or NULL with an error */
 static ChatdPeerSession *
 session_of (ChatdPeerLink *link, GBytes *bytes, const char *what, gint64 now_us, GError **error)
 {
   guint8 id[CHATD_PEER_SESSION_ID_LEN];
   if (!chatd_peer_message_session_id (bytes, id, error))
     return NULL;
-  chatd_peer_link_expire (link, now_us);
-  ChatdPeerSession *session = find_session (link, id);
+  return session_with_id (link, id, what, now_us, error);
+}
+
+/* the same for a parsed peer session message (the session id is field 0
+ * of every kind, checked by the schema) */
+static ChatdPeerSession *
+session_of_parsed (ChatdPeerLink *link, const ChatdAuthMessage *message, const char *what, gint64 now_us,
+                   GError **error)
+{
+  if ((message->type != CHATD_MSG_PEER_MESSAGE && message->type != CHATD_MSG_PEER_RECEIPT &&
+       message->type != CHATD_MSG_PEER_RECEIPTS) || message->fields[0].len != CHATD_PEER_SESSION_ID_LEN)
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT, "%s is not a peer session message",
+                   chatd_auth_message_type_name (message->type));
+      return NULL;
+    }
+  return session_with_id (link, message->fields[0].data, what, now_us, error);
+}
+
+ChatdPeerSession *
+chatd_peer_link_find (ChatdPeerLink *link, const guint8 *session_id, gint64 now_us)
+{
+  return session_with_id (link, session_id, "lookup", now_us, NULL);
+}
+
+GBytes *
+chatd_peer_link_open_parsed (ChatdPeerLink *link, const ChatdAuthMessage *message, const guint8 *aad,
+                             gsize aad_len, gint64 now_us, guint64 *ret_counter, guint8 *ret_digest,
+                             GError **error)
+{
+  ChatdPeerSession *session = session_of_parsed (link, message, "message", now_us, error);
   if (session == NULL)
-    g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED, "%s of an unknown or expired peer session", what);
-  return session;
+    return NULL;
+  return chatd_peer_session_open_parsed (session, message, aad, aad_len, ret_counter, ret_digest, error);
+}
+
+gboolean
+chatd_peer_link_check_receipts (ChatdPeerLink *link, const ChatdAuthMessage *message, gint64 now_us,
+                                guint64 ret_counters[CHATD_PEER_RECEIPTS_MAX],
+                                guint8 ret_statuses[CHATD_PEER_RECEIPTS_MAX], guint *ret_n, GError **error)
+{
+  ChatdPeerSession *session = session_of_parsed (link, message, "receipt batch", now_us, error);
+  if (session == NULL)
+    return FALSE;
+  return chatd_peer_session_check_receipts (session, message, ret_counters, ret_statuses, ret_n, error);
+}
+
+GBytes *
+chatd_peer_link_receipts (ChatdPeerLink *link, const guint8 *session_id, ChatdPeerReceiptEntry *entries,
+                          guint n_entries, gint64 now_us, GError **error)
+{
+  ChatdPeerSession *session = session_with_id (link, session_id, "receipts", now_us, error);
+  if (session == NULL)
+    return NULL;
+  return chatd_peer_session_receipts (session, entries, n_entries, error);
 }
 
 gboolean

@@ -49,6 +49,25 @@ gboolean chatd_peer_link_check_receipt (ChatdPeerLink *link, GBytes *receipt, gi
  * opened (peer-session.h, chatd_peer_session_receipt). */
 GBytes  *chatd_peer_link_receipt (ChatdPeerLink *link, GBytes *message, guint8 status,
                                   gint64 now_us, GError **error);
+/* The same, message already parsed; ret_digest as in
+ * chatd_peer_session_open_parsed (for its receipt). */
+GBytes  *chatd_peer_link_open_parsed (ChatdPeerLink *link, const ChatdAuthMessage *message,
+                                      const guint8 *aad, gsize aad_len, gint64 now_us,
+                                      guint64 *ret_counter, guint8 *ret_digest, GError **error);
+/* A batch of receipts (PEER_RECEIPTS) for messages of the current or a
+ * retired session (chatd_peer_session_check_receipts). */
+gboolean chatd_peer_link_check_receipts (ChatdPeerLink *link, const ChatdAuthMessage *message,
+                                         gint64 now_us, guint64 ret_counters[CHATD_PEER_RECEIPTS_MAX],
+                                         guint8 ret_statuses[CHATD_PEER_RECEIPTS_MAX], guint *ret_n,
+                                         GError **error);
+/* The batch of receipts for messages that the live session session_id
+ * opened (chatd_peer_session_receipts); CHATD_ERROR_REFUSED when that
+ * session is gone. */
+GBytes  *chatd_peer_link_receipts (ChatdPeerLink *link, const guint8 *session_id,
+                                   ChatdPeerReceiptEntry *entries, guint n_entries, gint64 now_us,
+                                   GError **error);
+/* The live (current or retired) session with this id, or NULL. */
+ChatdPeerSession *chatd_peer_link_find (ChatdPeerLink *link, const guint8 *session_id, gint64 now_us);
 /* TRUE without a session or when the current one is due for a re-key. */
 gboolean chatd_peer_link_needs_rekey (ChatdPeerLink *link, gint64 now_us);
 

@@ -6,6 +6,7 @@
 #include "auth-message.h"
 #include "channel.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define AAD_MAX (64 * 1024)
@@ -266,26 +267,34 @@ chatd_peer_session_seal (ChatdPeerSession *session, const guint8 *aad, gsize aad
   return chatd_auth_message_build (CHATD_MSG_PEER_MESSAGE, fields, G_N_ELEMENTS (fields));
 }
 
+/* the parsed message is of this kind and names this session */
+static gboolean
+is_for_session (const ChatdPeerSession *session, const ChatdAuthMessage *message, ChatdMsgType type,
+                GError **error)
+{
+  if (message->type != type)
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT, "expected %s, got %s",
+                   chatd_auth_message_type_name (type), chatd_auth_message_type_name (message->type));
+      return FALSE;
+    }
+  /* the session id is field 0 of every kind */
+  if (!chatd_memequal_ct (message->fields[0].data, session->id, sizeof session->id))
+    {
+      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
+                           "message belongs to another peer session");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static ChatdAuthMessage *
 parse_for_session (const ChatdPeerSession *session, GBytes *bytes, ChatdMsgType type,
                    GError **error)
 {
   g_autoptr(ChatdAuthMessage) message = chatd_auth_message_parse (bytes, error);
-  if (message == NULL)
+  if (message == NULL || !is_for_session (session, message, type, error))
     return NULL;
-  if (message->type != type)
-    {
-      g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT, "expected %s, got %s",
-                   chatd_auth_message_type_name (type), chatd_auth_message_type_name (message->type));
-      return NULL;
-    }
-  /* the session id is field 0 of both kinds */
-  if (!chatd_memequal_ct (message->fields[0].data, session->id, sizeof session->id))
-    {
-      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
-                           "message belongs to another peer session");
-      return NULL;
-    }
   return g_steal_pointer (&message);
 }
 
@@ -293,12 +302,19 @@ GBytes *
 chatd_peer_session_open (ChatdPeerSession *session, GBytes *bytes, const guint8 *aad, gsize aad_len,
                          guint64 *ret_counter, GError **error)
 {
-  const ChatdSuite *suite = session->suite;
-  if (!aad_ok (aad_len, error))
-    return NULL;
-  g_autoptr(ChatdAuthMessage) message = parse_for_session (session, bytes, CHATD_MSG_PEER_MESSAGE,
-                                                           error);
+  g_autoptr(ChatdAuthMessage) message = chatd_auth_message_parse (bytes, error);
   if (message == NULL)
+    return NULL;
+  return chatd_peer_session_open_parsed (session, message, aad, aad_len, ret_counter, NULL, error);
+}
+
+GBytes *
+chatd_peer_session_open_parsed (ChatdPeerSession *session, const ChatdAuthMessage *message,
+                                const guint8 *aad, gsize aad_len, guint64 *ret_counter,
+                                guint8 *ret_digest, GError **error)
+{
+  const ChatdSuite *suite = session->suite;
+  if (!aad_ok (aad_len, error) || !is_for_session (session, message, CHATD_MSG_PEER_MESSAGE, error))
     return NULL;
   guint64 counter = 0;
   chatd_auth_field_u64 (message, PM_COUNTER, &counter);
@@ -340,6 +356,10 @@ chatd_peer_session_open (ChatdPeerSession *session, GBytes *bytes, const guint8 
     }
   chatd_peer_ratchet_commit (session->receive);   /* the key is wiped and cannot come back */
   session->opened++;
+  /* what the receipt will cover; a hash failure leaves an all-zero digest,
+   * whose receipt the sender refuses */
+  if (ret_digest != NULL && !suite->hash (sealed->data, sealed->len, ret_digest, NULL))
+    memset (ret_digest, 0, suite->kdf_len);
   if (ret_counter != NULL)
     *ret_counter = counter;
   return g_bytes_new_take (g_steal_pointer (&plaintext), plaintext_len);
@@ -425,6 +445,144 @@ chatd_peer_session_check_receipt (ChatdPeerSession *session, GBytes *bytes, guin
   return TRUE;
 }
 
+/* MAC(receipt key, "chatd/1/peer-receipts\0" | session id | count (4, BE) |
+ * for each entry: counter (8, BE) | status | hash of the message's sealed
+ * bytes) */
+static gboolean
+receipts_mac (const ChatdPeerSession *session, const ChatdSecret *key, const guint64 *counters,
+              const guint8 *statuses, const guint8 *const *digests, guint n, guint8 *ret_mac,
+              GError **error)
+{
+  static const char label[] = CHATD_PEER_LABEL_RECEIPTS;
+  gsize k = session->suite->kdf_len;
+  gsize len = sizeof label + CHATD_PEER_SESSION_ID_LEN + 4 + (gsize) n * (CHATD_PEER_RECEIPT_ENTRY_LEN + k);
+  g_autofree guint8 *input = g_malloc (len);
+  guint8 *p = input;
+  memcpy (p, label, sizeof label), p += sizeof label;
+  memcpy (p, session->id, sizeof session->id), p += sizeof session->id;
+  *p++ = (guint8) (n >> 24), *p++ = (guint8) (n >> 16), *p++ = (guint8) (n >> 8), *p++ = (guint8) n;
+  for (guint i = 0; i < n; i++)
+    {
+      chatd_u64_to_be (counters[i], p), p += 8;
+      *p++ = statuses[i];
+      memcpy (p, digests[i], k), p += k;
+    }
+  return session->suite->mac (key->data, key->len, input, len, ret_mac, error);
+}
+
+static gint
+compare_entries (gconstpointer a, gconstpointer b)
+{
+  guint64 x = ((const ChatdPeerReceiptEntry *) a)->counter, y = ((const ChatdPeerReceiptEntry *) b)->counter;
+  return x < y ? -1 : x > y;
+}
+
+GBytes *
+chatd_peer_session_receipts (ChatdPeerSession *session, ChatdPeerReceiptEntry *entries, guint n_entries,
+                             GError **error)
+{
+  if (!has_receipt_key (session->receipt_out, error))
+    return NULL;
+  if (n_entries == 0 || n_entries > CHATD_PEER_RECEIPTS_MAX)
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT,
+                   "a batch of %u receipts (1..%d)", n_entries, CHATD_PEER_RECEIPTS_MAX);
+      return NULL;
+    }
+  qsort (entries, n_entries, sizeof *entries, compare_entries);
+  guint64 counters[CHATD_PEER_RECEIPTS_MAX];
+  guint8 statuses[CHATD_PEER_RECEIPTS_MAX];
+  const guint8 *digests[CHATD_PEER_RECEIPTS_MAX];
+  guint8 wire[CHATD_PEER_RECEIPTS_MAX * CHATD_PEER_RECEIPT_ENTRY_LEN];
+  for (guint i = 0; i < n_entries; i++)
+    {
+      if (i > 0 && entries[i].counter == entries[i - 1].counter)
+        {
+          g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT,
+                       "two receipts for message %" G_GUINT64_FORMAT " in one batch", entries[i].counter);
+          return NULL;
+        }
+      counters[i] = entries[i].counter;
+      statuses[i] = entries[i].status;
+      digests[i] = entries[i].digest;
+      chatd_u64_to_be (counters[i], wire + i * CHATD_PEER_RECEIPT_ENTRY_LEN);
+      wire[i * CHATD_PEER_RECEIPT_ENTRY_LEN + 8] = statuses[i];
+    }
+  guint8 mac[CHATD_SUITE_KDF_LEN_MAX];
+  if (!receipts_mac (session, session->receipt_out, counters, statuses, digests, n_entries, mac, error))
+    return NULL;
+  ChatdSlice fields[] = {
+    [PB_SESSION] = CHATD_SLICE (session->id, sizeof session->id),
+    [PB_ENTRIES] = CHATD_SLICE (wire, (gsize) n_entries * CHATD_PEER_RECEIPT_ENTRY_LEN),
+    [PB_MAC] = CHATD_SLICE (mac, session->suite->kdf_len),
+  };
+  return chatd_auth_message_build (CHATD_MSG_PEER_RECEIPTS, fields, G_N_ELEMENTS (fields));
+}
+
+gboolean
+chatd_peer_session_check_receipts (ChatdPeerSession *session, const ChatdAuthMessage *message,
+                                   guint64 ret_counters[CHATD_PEER_RECEIPTS_MAX],
+                                   guint8 ret_statuses[CHATD_PEER_RECEIPTS_MAX], guint *ret_n,
+                                   GError **error)
+{
+  gsize k = session->suite->kdf_len;
+  if (!has_receipt_key (session->receipt_in, error) ||
+      !is_for_session (session, message, CHATD_MSG_PEER_RECEIPTS, error))
+    return FALSE;
+  const ChatdSlice *wire = &message->fields[PB_ENTRIES];
+  if (wire->len == 0 || wire->len % CHATD_PEER_RECEIPT_ENTRY_LEN != 0 ||
+      wire->len / CHATD_PEER_RECEIPT_ENTRY_LEN > CHATD_PEER_RECEIPTS_MAX ||
+      message->fields[PB_MAC].len != k)
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT,
+                   "malformed receipt batch (%" G_GSIZE_FORMAT " bytes of entries, a MAC of %" G_GSIZE_FORMAT ")",
+                   wire->len, message->fields[PB_MAC].len);
+      return FALSE;
+    }
+  guint n = wire->len / CHATD_PEER_RECEIPT_ENTRY_LEN;
+  guint64 counters[CHATD_PEER_RECEIPTS_MAX];
+  guint8 statuses[CHATD_PEER_RECEIPTS_MAX];
+  const guint8 *digests[CHATD_PEER_RECEIPTS_MAX];
+  const guint8 *p = wire->data;
+  for (guint i = 0; i < n; i++, p += CHATD_PEER_RECEIPT_ENTRY_LEN)
+    {
+      guint64 counter = 0;
+      for (guint j = 0; j < 8; j++)
+        counter = counter << 8 | p[j];
+      if (i > 0 && counter <= counters[i - 1])
+        {
+          g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT,
+                               "receipt batch: counters not strictly increasing");
+          return FALSE;
+        }
+      counters[i] = counter;
+      statuses[i] = p[8];
+      /* every message must be one we sealed and have no receipt for: one
+       * unknown (a replay, never sent, forgotten) refuses the batch */
+      if ((digests[i] = g_tree_lookup (session->unacked, &counters[i])) == NULL)
+        {
+          g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
+                       "receipt batch names message %" G_GUINT64_FORMAT
+                       " that was never sent, was acknowledged already or is too old", counter);
+          return FALSE;
+        }
+    }
+  guint8 mac[CHATD_SUITE_KDF_LEN_MAX];
+  if (!receipts_mac (session, session->receipt_in, counters, statuses, digests, n, mac, error))
+    return FALSE;
+  if (!chatd_memequal_ct (mac, message->fields[PB_MAC].data, k))
+    {
+      g_set_error_literal (error, CHATD_ERROR, CHATD_ERROR_REFUSED, "peer receipt batch MAC does not match");
+      return FALSE;
+    }
+  for (guint i = 0; i < n; i++)
+    g_tree_remove (session->unacked, &counters[i]);   /* a second receipt is refused */
+  memcpy (ret_counters, counters, n * sizeof counters[0]);
+  memcpy (ret_statuses, statuses, n);
+  *ret_n = n;
+  return TRUE;
+}
+
 guint
 chatd_peer_session_unacked_count (const ChatdPeerSession *session)
 {
@@ -478,7 +636,8 @@ chatd_peer_message_session_id (GBytes *bytes, guint8 ret_id[CHATD_PEER_SESSION_I
   g_autoptr(ChatdAuthMessage) message = chatd_auth_message_parse (bytes, error);
   if (message == NULL)
     return FALSE;
-  if (message->type != CHATD_MSG_PEER_MESSAGE && message->type != CHATD_MSG_PEER_RECEIPT)
+  if (message->type != CHATD_MSG_PEER_MESSAGE && message->type != CHATD_MSG_PEER_RECEIPT &&
+      message->type != CHATD_MSG_PEER_RECEIPTS)
     {
       g_set_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT,
                    "%s is not a peer session message", chatd_auth_message_type_name (message->type));

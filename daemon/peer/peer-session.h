@@ -21,6 +21,8 @@
 #include "chatd-packet.h"
 #include "peer-keys.h"
 #include "peer-skip-budget.h"
+#include "peer-wire.h"
+#include "auth-message.h"
 
 typedef struct _ChatdPeerSession ChatdPeerSession;
 
@@ -59,6 +61,12 @@ GBytes  *chatd_peer_session_seal (ChatdPeerSession *session, const guint8 *aad, 
 GBytes  *chatd_peer_session_open (ChatdPeerSession *session, GBytes *message,
                                   const guint8 *aad, gsize aad_len,
                                   guint64 *ret_counter, GError **error);
+/* The same with the message already parsed (chatd_auth_message_parse);
+ * ret_digest (kdf_len bytes, may be NULL) gets the hash of its sealed
+ * bytes, what its receipt covers (ChatdPeerReceiptEntry). */
+GBytes  *chatd_peer_session_open_parsed (ChatdPeerSession *session, const ChatdAuthMessage *message,
+                                         const guint8 *aad, gsize aad_len, guint64 *ret_counter,
+                                         guint8 *ret_digest, GError **error);
 
 /* The receipt for a PEER_MESSAGE this side received (the bytes as they
  * came), and the check of a receipt for a message this side sent: the MAC
@@ -72,6 +80,32 @@ gboolean chatd_peer_session_check_receipt (ChatdPeerSession *session, GBytes *re
                                            guint64 *ret_counter, guint8 *ret_status,
                                            GError **error);
 guint    chatd_peer_session_unacked_count (const ChatdPeerSession *session);
+
+/* A batch of receipts (PEER_RECEIPTS): one MAC over the counters, statuses
+ * and hashes of 1..CHATD_PEER_RECEIPTS_MAX messages of one session
+ *
+ *   MAC(receipt key, "chatd/1/peer-receipts\0" | session id | count (4, BE) |
+ *       for each, counters increasing: counter (8, BE) | status | hash(sealed bytes))
+ *
+ * The sender accepts a batch as a whole or not at all: each counter must be
+ * of a message it sealed in that session and has no receipt for (a
+ * replayed batch, a message never sent or acknowledged already refuses the
+ * whole batch, CHATD_ERROR_REFUSED), and the MAC must match. */
+typedef struct {
+  guint64 counter;
+  guint8  status;
+  guint8  digest[CHATD_SUITE_KDF_LEN_MAX];   /* from chatd_peer_session_open_parsed */
+} ChatdPeerReceiptEntry;
+
+/* Sorts entries by counter; two entries for one counter are refused. */
+GBytes  *chatd_peer_session_receipts       (ChatdPeerSession *session, ChatdPeerReceiptEntry *entries,
+                                            guint n_entries, GError **error);
+/* On success the batch's counters (increasing) and statuses, *ret_n of
+ * them; all are acknowledged at once. */
+gboolean chatd_peer_session_check_receipts (ChatdPeerSession *session, const ChatdAuthMessage *message,
+                                            guint64 ret_counters[CHATD_PEER_RECEIPTS_MAX],
+                                            guint8 ret_statuses[CHATD_PEER_RECEIPTS_MAX], guint *ret_n,
+                                            GError **error);
 
 /* TRUE once the session has sealed rekey_messages messages or lived
  * rekey_after_us: start a new handshake (the old session keeps working
@@ -94,7 +128,7 @@ guint64  chatd_peer_session_opened_count  (const ChatdPeerSession *session);
 gboolean chatd_peer_session_take_protector (ChatdPeerSession *session,
                                             ChatdPacketProtector *ret_protector, GError **error);
 
-/* The session id of a PEER_MESSAGE or PEER_RECEIPT, to find its session. */
+/* The session id of a PEER_MESSAGE, PEER_RECEIPT or PEER_RECEIPTS, to find its session. */
 gboolean chatd_peer_message_session_id (GBytes *message,
                                         guint8 ret_id[CHATD_PEER_SESSION_ID_LEN], GError **error);
 

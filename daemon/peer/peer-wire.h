@@ -21,6 +21,12 @@ enum { PF_PROOF };
 enum { PM_SESSION, PM_COUNTER, PM_SEALED };
 /* PEER_RECEIPT: session id, the counter of the message, status, MAC */
 enum { PT_SESSION, PT_COUNTER, PT_STATUS, PT_MAC };
+/* PEER_RECEIPTS (a batch): session id, entries (each: counter 8 BE |
+ * status 1; counters strictly increasing), one MAC over all of them */
+enum { PB_SESSION, PB_ENTRIES, PB_MAC };
+#define CHATD_PEER_RECEIPT_ENTRY_LEN 9
+/* a batch holds 1 .. CHATD_PEER_RECEIPTS_MAX receipts */
+#define CHATD_PEER_RECEIPTS_MAX      256
 
 #define CHATD_PEER_NONCE_LEN      32
 /* the largest plaintext of a PEER_MESSAGE: a message of 1 MiB with the
@@ -45,6 +51,7 @@ enum { PT_SESSION, PT_COUNTER, PT_STATUS, PT_MAC };
 #define CHATD_PEER_LABEL_CHAIN_KEY         "chatd/1/peer-chain-key"
 #define CHATD_PEER_LABEL_MESSAGE           "chatd/1/peer-message"
 #define CHATD_PEER_LABEL_RECEIPT           "chatd/1/peer-receipt"
+#define CHATD_PEER_LABEL_RECEIPTS          "chatd/1/peer-receipts"
 #define CHATD_PEER_LABEL_PROOF             "chatd/1/peer-proof"
 
 /* Defaults (doc/protocol.md): a handshake that has not finished after this

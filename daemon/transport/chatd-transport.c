@@ -68,6 +68,7 @@ struct _ChatdTransport
   GSource *source;
   gint64 armed_deadline;
   gboolean in_dispatch;
+  guint held;            /* chatd_transport_hold without its release yet */
   gboolean want_write;
   gboolean gso;
   gsize max_datagram;
@@ -340,7 +341,7 @@ static GSourceFuncs source_funcs = {
 static void
 after_call (ChatdTransport *t)
 {
-  if (t->in_dispatch)
+  if (t->in_dispatch || t->held > 0)
     return;
   flush (t);
   rearm (t);
@@ -490,6 +491,20 @@ chatd_transport_send_on (ChatdTransport *t, ChatdConnection *connection, GBytes 
 {
   chatd_connection_send (connection, g_get_monotonic_time (), payload, callback, user_data);
   after_call (t);
+}
+
+void
+chatd_transport_hold (ChatdTransport *t)
+{
+  t->held++;
+}
+
+void
+chatd_transport_release (ChatdTransport *t)
+{
+  g_return_if_fail (t->held > 0);
+  if (--t->held == 0)
+    after_call (t);
 }
 
 void

@@ -57,6 +57,12 @@ void chatd_transport_send      (ChatdTransport *transport, const ChatdAddress *p
 /* Replies on a given connection (e.g. the one a message came from). */
 void chatd_transport_send_on   (ChatdTransport *transport, ChatdConnection *connection,
                                 GBytes *payload, ChatdSendCallback callback, gpointer user_data);
+/* Holds the sending back: what the calls until the matching release queue
+ * leaves together at the release, in fewer and fuller packets (for a caller
+ * that queues many small messages in a loop outside the transport's own
+ * callbacks, which are held this way already).  Nests. */
+void chatd_transport_hold    (ChatdTransport *transport);
+void chatd_transport_release (ChatdTransport *transport);
 void chatd_transport_close_connection (ChatdTransport *transport, ChatdConnection *connection,
                                        guint64 code, const char *reason);
 

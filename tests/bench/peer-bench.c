@@ -78,6 +78,59 @@ compare_double (const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
+/* µs per message of the receipts of `count` messages (at most
+ * CHATD_PEER_UNACKED_MAX): made by b and checked by a, one PEER_RECEIPT
+ * each (batch 0) or PEER_RECEIPTS of `batch` messages; -1 on a failure */
+static double
+receipt_cost (guint count, guint batch)
+{
+  ChatdPeerSession *a = NULL, *b = NULL;
+  if (!handshake (&a, &b))
+    return -1;
+  guint8 text[100];
+  memset (text, 'm', sizeof text);
+  GPtrArray *sealed = g_ptr_array_new_full (count, (GDestroyNotify) g_bytes_unref);
+  ChatdPeerReceiptEntry *entries = g_new0 (ChatdPeerReceiptEntry, count);
+  double result = -1;
+  for (guint i = 0; i < count; i++)
+    {
+      GBytes *m = chatd_peer_session_seal (a, NULL, 0, text, sizeof text, NULL, NULL);
+      g_autoptr(ChatdAuthMessage) parsed = chatd_auth_message_parse (m, NULL);
+      g_ptr_array_add (sealed, m);
+      g_autoptr(GBytes) p = chatd_peer_session_open_parsed (b, parsed, NULL, 0, &entries[i].counter,
+                                                            entries[i].digest, NULL);
+      if (p == NULL)
+        goto out;
+    }
+  gint64 start = g_get_monotonic_time ();
+  if (batch == 0)
+    for (guint i = 0; i < count; i++)
+      {
+        g_autoptr(GBytes) r = chatd_peer_session_receipt (b, sealed->pdata[i], 0, NULL);
+        if (r == NULL || !chatd_peer_session_check_receipt (a, r, NULL, NULL, NULL))
+          goto out;
+      }
+  else
+    for (guint i = 0; i < count; i += batch)
+      {
+        guint n = MIN (batch, count - i), got = 0;
+        g_autoptr(GBytes) r = chatd_peer_session_receipts (b, entries + i, n, NULL);
+        g_autoptr(ChatdAuthMessage) parsed = r ? chatd_auth_message_parse (r, NULL) : NULL;
+        guint64 counters[CHATD_PEER_RECEIPTS_MAX];
+        guint8 statuses[CHATD_PEER_RECEIPTS_MAX];
+        if (parsed == NULL || !chatd_peer_session_check_receipts (a, parsed, counters, statuses, &got, NULL) ||
+            got != n)
+          goto out;
+      }
+  result = (g_get_monotonic_time () - start) / (double) count;
+out:
+  g_free (entries);
+  g_ptr_array_unref (sealed);
+  chatd_peer_session_free (a);
+  chatd_peer_session_free (b);
+  return result;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -146,6 +199,12 @@ main (int argc, char **argv)
   printf ("  open (ratchet step + AEAD + parsing) %8.2f µs\n", open_us[RUNS / 2]);
   printf ("  seal + open                          %8.2f µs  = %.0f messages/s on one core\n",
           both_us[RUNS / 2], 1e6 / both_us[RUNS / 2]);
+  /* receipts: made and checked, one per message or in batches */
+  double single_us = receipt_cost (4000, 0), batch_us = receipt_cost (4000, 128);
+  if (single_us < 0 || batch_us < 0)
+    return 1;
+  printf ("  receipt (make + check), one each     %8.2f µs; in batches of 128 %8.2f µs per message\n",
+          single_us, batch_us);
   /* forged messages, before and after the receiver holds the most skipped
    * keys it keeps (planted by real messages that skip ahead) */
   ChatdPeerSession *a = NULL, *b = NULL;

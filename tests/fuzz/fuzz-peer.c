@@ -2,7 +2,11 @@
  *
  * The same bytes go to a responder waiting for PEER_INIT, an initiator
  * waiting for PEER_RESPONSE, a responder waiting for PEER_FINISH, and a
- * session's open and receipt check.  Keys and sessions are made once.
+ * session's open and receipt checks (one receipt, and a batch: PEER_RECEIPTS
+ * also with its session id replaced by the session's own, so that the
+ * entries, the lookup of the messages and the MAC are reached; the session
+ * has sealed a few messages that wait for receipts).  Keys and sessions
+ * are made once.
  * Nothing may crash; whatever is refused fails the handshake with an error,
  * and a session never opens what it did not seal.
  */
@@ -44,6 +48,41 @@ setup (void)
   g_assert_true (chatd_peer_handshake_receive (hi, response, 0, &finish, NULL));
   g_assert_true (chatd_peer_handshake_receive (hr, finish, 0, &none, NULL));
   session = chatd_peer_handshake_take_session (hr);
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autoptr(GBytes) sealed = chatd_peer_session_seal (session, NULL, 0, (const guint8 *) "m", 1, NULL, NULL);
+      g_assert_nonnull (sealed);
+    }
+}
+
+/* a batch of receipts is never accepted (nobody but the peer has the key),
+ * and a refused one leaves the messages waiting */
+static void
+check_batch (GBytes *bytes)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChatdAuthMessage) parsed = chatd_auth_message_parse (bytes, &error);
+  if (parsed == NULL || parsed->type != CHATD_MSG_PEER_RECEIPTS)
+    return;
+  guint64 counters[CHATD_PEER_RECEIPTS_MAX];
+  guint8 statuses[CHATD_PEER_RECEIPTS_MAX];
+  guint n = 0;
+  g_assert_false (chatd_peer_session_check_receipts (session, parsed, counters, statuses, &n, &error));
+  g_assert_nonnull (error);
+  g_assert_cmpuint (chatd_peer_session_unacked_count (session), ==, 4);
+  /* the same with this session's id */
+  ChatdSlice fields[] = {
+    [PB_SESSION] = CHATD_SLICE (chatd_peer_session_id (session), CHATD_PEER_SESSION_ID_LEN),
+    [PB_ENTRIES] = parsed->fields[PB_ENTRIES],
+    [PB_MAC] = parsed->fields[PB_MAC],
+  };
+  g_autoptr(GBytes) ours = chatd_auth_message_build (CHATD_MSG_PEER_RECEIPTS, fields, G_N_ELEMENTS (fields));
+  g_autoptr(ChatdAuthMessage) ours_parsed = chatd_auth_message_parse (ours, NULL);
+  g_assert_nonnull (ours_parsed);
+  g_clear_error (&error);
+  g_assert_false (chatd_peer_session_check_receipts (session, ours_parsed, counters, statuses, &n, &error));
+  g_assert_nonnull (error);
+  g_assert_cmpuint (chatd_peer_session_unacked_count (session), ==, 4);
 }
 
 static void
@@ -93,5 +132,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_clear_error (&error);
   g_assert_false (chatd_peer_session_check_receipt (session, bytes, NULL, NULL, &error));
   g_assert_nonnull (error);
+  check_batch (bytes);
   return 0;
 }

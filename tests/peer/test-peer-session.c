@@ -421,6 +421,248 @@ test_receipts (void)
   test_handshake_clear (&t);
 }
 
+/* opens m in s and gives the entry of its receipt */
+static ChatdPeerReceiptEntry
+opened_entry (ChatdPeerSession *s, GBytes *m, guint8 status)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChatdAuthMessage) parsed = chatd_auth_message_parse (m, &error);
+  g_assert_no_error (error);
+  ChatdPeerReceiptEntry entry = { .status = status };
+  g_autoptr(GBytes) p = chatd_peer_session_open_parsed (s, parsed, (const guint8 *) "aad", 3, &entry.counter,
+                                                        entry.digest, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (p);
+  return entry;
+}
+
+/* PEER_RECEIPTS with these fields as they are (a forger's batch) */
+static GBytes *
+raw_batch (const guint8 *session_id, const guint8 *entries, gsize entries_len, const guint8 *mac, gsize mac_len)
+{
+  ChatdSlice fields[] = {
+    [PB_SESSION] = CHATD_SLICE (session_id, CHATD_PEER_SESSION_ID_LEN),
+    [PB_ENTRIES] = CHATD_SLICE (entries, entries_len),
+    [PB_MAC] = CHATD_SLICE (mac, mac_len),
+  };
+  return chatd_auth_message_build (CHATD_MSG_PEER_RECEIPTS, fields, G_N_ELEMENTS (fields));
+}
+
+/* PEER_RECEIPTS bytes with n all-zero entries, written by hand (the
+ * builder would refuse more than the schema allows) */
+static GBytes *
+entries_of_count (const guint8 *session_id, guint n)
+{
+  gsize len = (gsize) n * CHATD_PEER_RECEIPT_ENTRY_LEN;
+  g_assert_cmpuint (len, <, 1 << 14);   /* a 2-byte varint */
+  const guint8 header[] = { CHATD_AUTH_VERSION, CHATD_MSG_PEER_RECEIPTS, 3, CHATD_PEER_SESSION_ID_LEN };
+  const guint8 entries_len[] = { 0x40 | (guint8) (len >> 8), (guint8) len }, mac_len[] = { 32 };
+  guint8 zeros[64] = { 0 };
+  g_autofree guint8 *entries = g_malloc0 (len);
+  GByteArray *out = g_byte_array_new ();
+  g_byte_array_append (out, header, sizeof header);
+  g_byte_array_append (out, session_id, CHATD_PEER_SESSION_ID_LEN);
+  g_byte_array_append (out, entries_len, sizeof entries_len);
+  g_byte_array_append (out, entries, len);
+  g_byte_array_append (out, mac_len, sizeof mac_len);
+  g_byte_array_append (out, zeros, 32);
+  return g_byte_array_free_to_bytes (out);
+}
+
+/* checks batch at s: TRUE when accepted; the error's code in *ret_code */
+static gboolean
+check_batch (ChatdPeerSession *s, GBytes *batch, guint *ret_n, gint *ret_code)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChatdAuthMessage) parsed = chatd_auth_message_parse (batch, &error);
+  *ret_code = -1;
+  if (parsed == NULL)
+    {
+      *ret_code = error->code;
+      return FALSE;
+    }
+  guint64 counters[CHATD_PEER_RECEIPTS_MAX];
+  guint8 statuses[CHATD_PEER_RECEIPTS_MAX];
+  guint n = 0;
+  gboolean ok = chatd_peer_session_check_receipts (s, parsed, counters, statuses, &n, &error);
+  if (!ok)
+    {
+      g_assert_nonnull (error);
+      *ret_code = error->code;
+      return FALSE;
+    }
+  for (guint i = 1; i < n; i++)
+    g_assert_cmpuint (counters[i - 1], <, counters[i]);
+  *ret_n = n;
+  return TRUE;
+}
+
+/* A batch of receipts (PEER_RECEIPTS, one MAC over many messages) checks
+ * once; refused as a whole, changing nothing: replayed, with a MAC for
+ * another message, made in another session or relabelled with another
+ * session's id, reflected, naming a message never sent or twice, entries
+ * truncated or out of order, a MAC of the wrong length, too many entries
+ * (the parser refuses), or empty. */
+static void
+test_receipt_batch (void)
+{
+  TestHandshake t, other;
+  test_run_handshake (&alice, &bob, NULL, T0, FALSE, &t);
+  test_run_handshake (&alice, &bob, NULL, T0, FALSE, &other);
+  enum { N = 6 };
+  GBytes *m[N];
+  ChatdPeerReceiptEntry e[N];
+  for (guint i = 0; i < N; i++)
+    {
+      m[i] = seal_text (t.initiator, "batched", NULL);
+      e[i] = opened_entry (t.responder, m[i], i == 2 ? 1 : 0);
+    }
+  g_autoptr(GBytes) om = seal_text (other.initiator, "other", NULL);
+  ChatdPeerReceiptEntry oe = opened_entry (other.responder, om, 0);
+  g_autoptr(GError) error = NULL;
+  guint n = 0;
+  gint code = 0;
+
+  /* building: 0, too many, or twice the same counter is refused */
+  g_assert_null (chatd_peer_session_receipts (t.responder, e, 0, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  ChatdPeerReceiptEntry many[CHATD_PEER_RECEIPTS_MAX + 1];
+  for (guint i = 0; i < G_N_ELEMENTS (many); i++)
+    many[i] = (ChatdPeerReceiptEntry) { .counter = i };
+  g_assert_null (chatd_peer_session_receipts (t.responder, many, G_N_ELEMENTS (many), &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  ChatdPeerReceiptEntry twice[2] = { e[0], e[0] };
+  g_assert_null (chatd_peer_session_receipts (t.responder, twice, 2, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  /* a MAC for the wrong message: entry 1 carries message 0's hash */
+  ChatdPeerReceiptEntry swapped[2] = { e[0], e[1] };
+  memcpy (swapped[1].digest, e[0].digest, sizeof swapped[1].digest);
+  g_autoptr(GBytes) wrong = chatd_peer_session_receipts (t.responder, swapped, 2, &error);
+  g_assert_no_error (error);
+  g_assert_false (check_batch (t.initiator, wrong, &n, &code));
+  g_assert_cmpint (code, ==, CHATD_ERROR_REFUSED);
+  /* reflected: Alice's key for receipts she sends */
+  ChatdPeerReceiptEntry mine[1] = { e[0] };
+  g_autoptr(GBytes) reflected = chatd_peer_session_receipts (t.initiator, mine, 1, &error);
+  g_assert_no_error (error);
+  g_assert_false (check_batch (t.initiator, reflected, &n, &code));
+  g_assert_cmpint (code, ==, CHATD_ERROR_REFUSED);
+  /* a message never sent (counter 50) in an otherwise good batch */
+  ChatdPeerReceiptEntry unsent[2] = { e[0], e[1] };
+  unsent[1].counter = 50;
+  g_autoptr(GBytes) future = chatd_peer_session_receipts (t.responder, unsent, 2, &error);
+  g_assert_false (check_batch (t.initiator, future, &n, &code));
+  g_assert_cmpint (code, ==, CHATD_ERROR_REFUSED);
+  /* a batch of the other session: refused here; relabelled with this
+   * session's id its MAC does not match; mixing entries of both sessions
+   * under one id does not check either */
+  ChatdPeerReceiptEntry theirs[1] = { oe };
+  g_autoptr(GBytes) other_batch = chatd_peer_session_receipts (other.responder, theirs, 1, &error);
+  g_assert_no_error (error);
+  g_assert_false (check_batch (t.initiator, other_batch, &n, &code));
+  g_assert_cmpint (code, ==, CHATD_ERROR_REFUSED);
+  g_autoptr(ChatdAuthMessage) op = chatd_auth_message_parse (other_batch, &error);
+  g_assert_no_error (error);
+  g_autoptr(GBytes) relabelled = raw_batch (chatd_peer_session_id (t.initiator), op->fields[PB_ENTRIES].data,
+                                            op->fields[PB_ENTRIES].len, op->fields[PB_MAC].data,
+                                            op->fields[PB_MAC].len);
+  g_assert_false (check_batch (t.initiator, relabelled, &n, &code));
+  g_assert_cmpint (code, ==, CHATD_ERROR_REFUSED);
+  ChatdPeerReceiptEntry mixed[2] = { e[0], oe };
+  mixed[1].counter = e[1].counter;   /* the other session's hash under this session's counter */
+  g_autoptr(GBytes) mixed_batch = chatd_peer_session_receipts (t.responder, mixed, 2, &error);
+  g_assert_false (check_batch (t.initiator, mixed_batch, &n, &code));
+  g_assert_cmpint (code, ==, CHATD_ERROR_REFUSED);
+  g_assert_cmpuint (chatd_peer_session_unacked_count (t.initiator), ==, N);
+
+  /* malformed: entries cut mid-entry, out of order, a short MAC, too many
+   * entries, none */
+  ChatdPeerReceiptEntry good[3] = { e[3], e[0], e[2] };   /* unsorted: the builder sorts */
+  g_autoptr(GBytes) batch = chatd_peer_session_receipts (t.responder, good, 3, &error);
+  g_assert_no_error (error);
+  g_autoptr(ChatdAuthMessage) bp = chatd_auth_message_parse (batch, &error);
+  g_assert_no_error (error);
+  const ChatdSlice *entries = &bp->fields[PB_ENTRIES], *mac = &bp->fields[PB_MAC];
+  g_assert_cmpuint (entries->len, ==, 3 * CHATD_PEER_RECEIPT_ENTRY_LEN);
+  g_autoptr(GBytes) cut = raw_batch (chatd_peer_session_id (t.initiator), entries->data, entries->len - 1,
+                                     mac->data, mac->len);
+  g_assert_false (check_batch (t.initiator, cut, &n, &code));
+  g_assert_cmpint (code, ==, CHATD_ERROR_INVALID_ARGUMENT);
+  guint8 reordered[3 * CHATD_PEER_RECEIPT_ENTRY_LEN];
+  memcpy (reordered, (const guint8 *) entries->data + CHATD_PEER_RECEIPT_ENTRY_LEN, CHATD_PEER_RECEIPT_ENTRY_LEN);
+  memcpy (reordered + CHATD_PEER_RECEIPT_ENTRY_LEN, entries->data, CHATD_PEER_RECEIPT_ENTRY_LEN);
+  memcpy (reordered + 2 * CHATD_PEER_RECEIPT_ENTRY_LEN, (const guint8 *) entries->data + 2 * CHATD_PEER_RECEIPT_ENTRY_LEN,
+          CHATD_PEER_RECEIPT_ENTRY_LEN);
+  g_autoptr(GBytes) unordered = raw_batch (chatd_peer_session_id (t.initiator), reordered, sizeof reordered,
+                                           mac->data, mac->len);
+  g_assert_false (check_batch (t.initiator, unordered, &n, &code));
+  g_assert_cmpint (code, ==, CHATD_ERROR_INVALID_ARGUMENT);
+  g_autoptr(GBytes) short_mac = raw_batch (chatd_peer_session_id (t.initiator), entries->data, entries->len,
+                                           mac->data, 16);
+  g_assert_false (check_batch (t.initiator, short_mac, &n, &code));
+  g_assert_cmpint (code, ==, CHATD_ERROR_INVALID_ARGUMENT);
+  /* the parser takes CHATD_PEER_RECEIPTS_MAX entries (this batch is then
+   * refused for its unknown counters) and not one more */
+  g_autoptr(GBytes) full = entries_of_count (chatd_peer_session_id (t.initiator), CHATD_PEER_RECEIPTS_MAX);
+  g_autoptr(ChatdAuthMessage) full_parsed = chatd_auth_message_parse (full, &error);
+  g_assert_no_error (error);
+  g_assert_false (check_batch (t.initiator, full, &n, &code));
+  g_assert_cmpint (code, ==, CHATD_ERROR_INVALID_ARGUMENT);   /* all zero: counters not increasing */
+  g_autoptr(GBytes) too_many = entries_of_count (chatd_peer_session_id (t.initiator), CHATD_PEER_RECEIPTS_MAX + 1);
+  g_autoptr(ChatdAuthMessage) too_many_parsed = chatd_auth_message_parse (too_many, &error);
+  g_assert_null (too_many_parsed);
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (check_batch (t.initiator, too_many, &n, &code));
+  g_assert_cmpint (code, ==, CHATD_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpuint (chatd_peer_session_unacked_count (t.initiator), ==, N);
+
+  /* the good batch checks once, with its statuses; its replay is refused */
+  g_assert_true (check_batch (t.initiator, batch, &n, &code));
+  g_assert_cmpuint (n, ==, 3);
+  g_assert_cmpuint (chatd_peer_session_unacked_count (t.initiator), ==, N - 3);
+  g_assert_false (check_batch (t.initiator, batch, &n, &code));
+  g_assert_cmpint (code, ==, CHATD_ERROR_REFUSED);
+  /* one message of a batch acknowledged already refuses the batch */
+  ChatdPeerReceiptEntry overlap[2] = { e[0], e[1] };
+  g_autoptr(GBytes) overlapping = chatd_peer_session_receipts (t.responder, overlap, 2, &error);
+  g_assert_false (check_batch (t.initiator, overlapping, &n, &code));
+  g_assert_cmpint (code, ==, CHATD_ERROR_REFUSED);
+  g_assert_cmpuint (chatd_peer_session_unacked_count (t.initiator), ==, N - 3);
+
+  /* through the link, after the session retired */
+  g_autoptr(ChatdPeerLink) link = chatd_peer_link_new (NULL);
+  chatd_peer_link_install (link, g_steal_pointer (&t.initiator), T0);
+  chatd_peer_link_install (link, g_steal_pointer (&other.initiator), T0 + 1);
+  ChatdPeerReceiptEntry rest[3] = { e[1], e[4], e[5] };
+  g_autoptr(GBytes) last = chatd_peer_session_receipts (t.responder, rest, 3, &error);
+  g_assert_no_error (error);
+  g_autoptr(ChatdAuthMessage) lp = chatd_auth_message_parse (last, &error);
+  guint64 counters[CHATD_PEER_RECEIPTS_MAX];
+  guint8 statuses[CHATD_PEER_RECEIPTS_MAX];
+  g_assert_true (chatd_peer_link_check_receipts (link, lp, T0 + 2, counters, statuses, &n, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (n, ==, 3);
+  g_assert_cmpuint (counters[0], ==, e[1].counter);
+  g_assert_cmpuint (counters[2], ==, e[5].counter);
+  g_assert_false (chatd_peer_link_check_receipts (link, lp, T0 + 2, counters, statuses, &n, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  g_clear_error (&error);
+  /* the link builds batches only for a live session */
+  ChatdPeerReceiptEntry none[1] = { e[0] };
+  guint8 unknown[CHATD_PEER_SESSION_ID_LEN] = { 1 };
+  g_assert_null (chatd_peer_link_receipts (link, unknown, none, 1, T0 + 2, &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED);
+  for (guint i = 0; i < N; i++)
+    g_bytes_unref (m[i]);
+  test_handshake_clear (&t);
+  test_handshake_clear (&other);
+}
+
 /* The session's packet protector: what one side seals the other opens,
  * packet number as nonce and header as associated data. */
 static void
@@ -1073,6 +1315,7 @@ main (int argc, char **argv)
   g_test_add_func ("/peer/session/rekey-rule", test_rekey_rule);
   g_test_add_func ("/peer/session/link-expiry", test_link_expiry);
   g_test_add_func ("/peer/session/receipts", test_receipts);
+  g_test_add_func ("/peer/session/receipt-batch", test_receipt_batch);
   g_test_add_func ("/peer/session/protector", test_protector);
   g_test_add_func ("/peer/session/without-aead-context", test_without_aead_context);
   g_test_add_func ("/peer/session/forward-secrecy", test_forward_secrecy);

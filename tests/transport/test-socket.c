@@ -196,6 +196,82 @@ test_counters (void)
   g_assert_cmpuint (n, >, 30);
 }
 
+typedef struct {
+  guint packets_sent;
+} PacketCount;
+
+static void
+packets_cb (const char *name, guint64 value, gpointer user_data)
+{
+  if (strcmp (name, "conn.packets_sent") == 0)
+    ((PacketCount *) user_data)->packets_sent = (guint) value;
+}
+
+static guint
+packets_sent (ChatdTransport *t)
+{
+  PacketCount count = { 0 };
+  chatd_transport_foreach_counter (t, packets_cb, &count);
+  return count.packets_sent;
+}
+
+static void
+on_small_sent (ChatdEndpoint *endpoint, ChatdConnection *connection, const GError *error, gpointer user_data)
+{
+  g_assert_no_error (error);
+  (*(guint *) user_data)++;
+}
+
+/* Small messages queued one call at a time go out as they come (about a
+ * packet each); between hold and release nothing leaves, then they leave
+ * together in a few full packets, and all arrive. */
+static void
+test_hold (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChatdTransport) a = chatd_transport_new ("127.0.0.1", 0, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr(ChatdTransport) b = chatd_transport_new ("127.0.0.1", 0, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr(GPtrArray) first = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_ptr_array_add (first, make_message (0, 100));
+  TransferResult r;
+  transfer_run (a, b, chatd_transport_get_local_address (b), first, 30, &r);   /* the connection */
+  assert_all_delivered (&r, 1);
+  transfer_result_clear (&r);
+  ChatdConnection *conn = chatd_endpoint_lookup (chatd_transport_get_endpoint (a), chatd_transport_get_local_address (b));
+  g_assert_nonnull (conn);
+  enum { N = 40 };
+  guint acked = 0;
+  for (int held = 0; held <= 1; held++)
+    {
+      guint before = packets_sent (a);
+      if (held)
+        chatd_transport_hold (a);
+      for (guint i = 0; i < N; i++)
+        {
+          g_autoptr(GBytes) m = make_message (i, 100);
+          chatd_transport_send_on (a, conn, m, on_small_sent, &acked);
+        }
+      guint during = packets_sent (a) - before;
+      if (held)
+        {
+          g_assert_cmpuint (during, ==, 0);
+          chatd_transport_release (a);
+          guint after = packets_sent (a) - before;
+          g_test_message ("%d messages held: %u packets", N, after);
+          g_assert_cmpuint (after, >, 0);
+          g_assert_cmpuint (after, <=, N / 4);
+        }
+      else
+        g_test_message ("%d messages not held: %u packets", N, during);   /* as pacing allows */
+      gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+      while (acked < (guint) (held + 1) * N && g_get_monotonic_time () < deadline)
+        g_main_context_iteration (NULL, TRUE);
+      g_assert_cmpuint (acked, ==, (guint) (held + 1) * N);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -207,6 +283,7 @@ main (int argc, char **argv)
   g_test_add_func ("/transport/socket/ipv6", test_ipv6);
   g_test_add_func ("/transport/socket/restart", test_restart);
   g_test_add_func ("/transport/socket/counters", test_counters);
+  g_test_add_func ("/transport/socket/hold", test_hold);
   g_test_add_func ("/transport/socket/dual-stack", test_dual_stack);
   g_test_add_func ("/transport/address/strings", test_address_strings);
   return g_test_run ();
