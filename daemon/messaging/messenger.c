@@ -563,7 +563,10 @@ flush_batch (gpointer user_data)
   m->batch_inbox = g_ptr_array_new_with_free_func ((GDestroyNotify) inbox_item_free);
   m->batch_deletes = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GError) error = NULL;
-  gboolean ok = chatd_mailbox_begin (m->mailbox, &error);
+  /* new rows (inbox, outbox) are synced before any receipt or send; a batch
+   * of deletions alone is not (mailbox.h, doc/storage.md) */
+  gboolean ok = inbox->len == 0 && outbox->len == 0 ? chatd_mailbox_begin_deletes (m->mailbox, &error)
+                                                     : chatd_mailbox_begin (m->mailbox, &error);
   g_autofree gboolean *stored = g_new0 (gboolean, inbox->len + 1);
   g_autofree gboolean *duplicate = g_new0 (gboolean, inbox->len + 1);
   g_autofree char **outbox_errors = g_new0 (char *, outbox->len + 1);
