@@ -144,12 +144,27 @@ chatd_store_open (const char *path, const ChatdStoreMigration *migrations, guint
   return chatd_store_open_with (path, migrations, n_migrations, CHATD_STORE_NONE, error);
 }
 
+/* SQLite counts every allocation under a global mutex unless told not to,
+ * before its first use in the process (later, the call fails harmlessly);
+ * chatd never asks for those figures */
+static void
+configure_sqlite_once (void)
+{
+  static gsize configured = 0;
+  if (g_once_init_enter (&configured))
+    {
+      sqlite3_config (SQLITE_CONFIG_MEMSTATUS, 0);
+      g_once_init_leave (&configured, 1);
+    }
+}
+
 ChatdStore *
 chatd_store_open_with (const char *path, const ChatdStoreMigration *migrations, guint n_migrations,
                        ChatdStoreFlags flags, GError **error)
 {
   if (!create_private_file (path, error))
     return NULL;
+  configure_sqlite_once ();
   g_autoptr(ChatdStore) store = g_new0 (ChatdStore, 1);
   store->path = g_strdup (path);
   store->statements = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, finalize_statement);
