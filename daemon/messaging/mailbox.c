@@ -437,6 +437,9 @@ chatd_mailbox_outbox_set_queued (ChatdMailbox *mailbox, const char *id, GError *
 gboolean
 chatd_mailbox_outbox_delete (ChatdMailbox *mailbox, const char *id, GError **error)
 {
+  /* inside a group commit: one more deletion of it */
+  if (!sqlite3_get_autocommit (chatd_store_db (mailbox->store)))
+    return chatd_mailbox_outbox_remove (mailbox, id, error);
   if (!chatd_store_begin_lazy (mailbox->store, error))
     return FALSE;
   if (!chatd_mailbox_outbox_remove (mailbox, id, error) || !chatd_store_commit (mailbox->store, error))

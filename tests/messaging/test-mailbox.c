@@ -215,6 +215,9 @@ test_lazy_deletes (void)
   chatd_mailbox_rollback (mailbox);
   g_assert_true (chatd_mailbox_begin (mailbox, &error));
   g_assert_true (chatd_mailbox_outbox_add (mailbox, "04", "Bob", blob, "25519", blob, 4, &error));
+  g_assert_true (chatd_mailbox_outbox_add (mailbox, "05", "Bob", blob, "25519", blob, 5, &error));
+  /* a deletion on its own inside a group commit joins it */
+  g_assert_true (chatd_mailbox_outbox_delete (mailbox, "05", &error));
   g_assert_true (chatd_mailbox_commit (mailbox, &error));
   g_assert_no_error (error);
   chatd_mailbox_free (g_steal_pointer (&mailbox));
