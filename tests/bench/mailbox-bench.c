@@ -33,14 +33,27 @@ remove_dir (const char *dir)
   g_rmdir (dir);
 }
 
+static gboolean ordered_ids;
+
+/* 16 random bytes as hex, or (--ordered-ids) 6 bytes of a counter that
+ * grows like a clock in milliseconds, then 10 random bytes */
 static char *
 random_id (void)
 {
+  static guint64 tick = G_GUINT64_CONSTANT (0x018c000000);
   guint8 id[16];
   for (guint i = 0; i < sizeof id; i++)
     id[i] = (guint8) g_random_int ();
-  return g_strdup_printf ("%08x%08x%08x%08x", *(guint32 *) id, *(guint32 *) (id + 4), *(guint32 *) (id + 8),
-                          *(guint32 *) (id + 12));
+  if (ordered_ids)
+    {
+      guint64 t = tick++ / 8;
+      for (int i = 5; i >= 0; i--, t >>= 8)
+        id[i] = (guint8) t;
+    }
+  GString *hex = g_string_sized_new (33);
+  for (guint i = 0; i < sizeof id; i++)
+    g_string_append_printf (hex, "%02x", id[i]);
+  return g_string_free (hex, FALSE);
 }
 
 /* the sender: each batch adds `batch` rows and deletes the `batch` oldest
@@ -131,6 +144,7 @@ main (int argc, char **argv)
     { "messages", 0, 0, G_OPTION_ARG_INT, &messages, "Messages per measurement (20000)", "N" },
     { "batch", 0, 0, G_OPTION_ARG_INT, &batch, "Messages per commit (default: 1, 16, 128)", "N" },
     { "inflight", 0, 0, G_OPTION_ARG_INT, &inflight, "Outbox rows not yet delivered (256)", "N" },
+    { "ordered-ids", 0, 0, G_OPTION_ARG_NONE, &ordered_ids, "Message ids that begin with the time", NULL },
     { NULL },
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- SQLite work per message of a user node");
