@@ -5,10 +5,29 @@
 #include <gcrypt.h>
 #include <string.h>
 
+/* A pinned contact as the database has it, kept in memory: the sender asks
+ * for it at every send.  Every write to a contact removes its entry (the
+ * next read loads it again), a rollback removes them all. */
+typedef struct {
+  char    *suite;
+  GBytes  *public_key;
+  gboolean sessions;
+} Contact;
+
 struct _ChatdMailbox {
   ChatdStore *store;
   guint       outbox_limit;
+  GHashTable *contacts;       /* folded name -> Contact* (pinned contacts read so far) */
+  gint64      outbox_rows;    /* rows in the outbox, or -1: count them at the next add */
 };
+
+static void
+contact_free (Contact *c)
+{
+  g_free (c->suite);
+  g_bytes_unref (c->public_key);
+  g_free (c);
+}
 
 static const ChatdStoreMigration migrations[] = {
   { "CREATE TABLE messages ("
@@ -52,12 +71,17 @@ ChatdMailbox *
 chatd_mailbox_open (const char *state_dir, GError **error)
 {
   g_autofree char *path = g_build_filename (state_dir, "mailbox.db", NULL);
-  ChatdStore *store = chatd_store_open (path, migrations, G_N_ELEMENTS (migrations), error);
+  /* only this node opens its mailbox while it runs (it holds the node
+   * lock; chatctl asks the node): the file locks are taken once */
+  ChatdStore *store = chatd_store_open_with (path, migrations, G_N_ELEMENTS (migrations), CHATD_STORE_EXCLUSIVE,
+                                             error);
   if (store == NULL)
     return NULL;
   ChatdMailbox *mailbox = g_new0 (ChatdMailbox, 1);
   mailbox->store = store;
   mailbox->outbox_limit = CHATD_OUTBOX_MAX;
+  mailbox->contacts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) contact_free);
+  mailbox->outbox_rows = -1;
   return mailbox;
 }
 
@@ -67,6 +91,7 @@ chatd_mailbox_free (ChatdMailbox *mailbox)
   if (mailbox == NULL)
     return;
   chatd_store_close (mailbox->store);
+  g_hash_table_unref (mailbox->contacts);
   g_free (mailbox);
 }
 
@@ -74,34 +99,10 @@ gboolean
 chatd_mailbox_store (ChatdMailbox *mailbox, const ChatdMessage *m, gboolean *ret_duplicate, GError **error)
 {
   *ret_duplicate = FALSE;
-  sqlite3_stmt *existing = chatd_store_prepare (mailbox->store,
-                                                 "SELECT hash, sender, time_ms, text FROM messages WHERE id = ?", error);
-  if (existing == NULL)
-    return FALSE;
-  sqlite3_bind_text (existing, 1, m->id_text, -1, SQLITE_STATIC);
-  if (sqlite3_step (existing) == SQLITE_ROW)
-    {
-      /* the same bytes again, or the same message that came the other way
-       * (in a peer session, then as an envelope through the queue) */
-      const char *sender = (const char *) sqlite3_column_text (existing, 1);
-      const char *text = (const char *) sqlite3_column_text (existing, 3);
-      gboolean same = (sqlite3_column_bytes (existing, 0) == 32 &&
-                       memcmp (sqlite3_column_blob (existing, 0), m->hash, 32) == 0) ||
-                      (sender != NULL && g_ascii_strcasecmp (sender, m->sender) == 0 &&
-                       sqlite3_column_int64 (existing, 2) == m->time_ms && g_strcmp0 (text, m->text) == 0);
-      sqlite3_reset (existing);
-      if (!same)
-        {
-          g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
-                       "message %s from %s reuses an id with other content: refused", m->id_text, m->sender);
-          return FALSE;
-        }
-      *ret_duplicate = TRUE;
-      return TRUE;
-    }
-  sqlite3_reset (existing);
+  /* one statement for a new message; only an id already there is looked at */
   sqlite3_stmt *insert = chatd_store_prepare (mailbox->store,
-    "INSERT INTO messages (id, sender, recipient, time_ms, arrived, text, hash) VALUES (?, ?, ?, ?, ?, ?, ?)", error);
+    "INSERT INTO messages (id, sender, recipient, time_ms, arrived, text, hash) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (id) DO NOTHING", error);
   if (insert == NULL)
     return FALSE;
   sqlite3_bind_text (insert, 1, m->id_text, -1, SQLITE_STATIC);
@@ -111,7 +112,37 @@ chatd_mailbox_store (ChatdMailbox *mailbox, const ChatdMessage *m, gboolean *ret
   sqlite3_bind_int64 (insert, 5, g_get_real_time () / 1000);
   sqlite3_bind_text (insert, 6, m->text, -1, SQLITE_STATIC);
   sqlite3_bind_blob (insert, 7, m->hash, 32, SQLITE_STATIC);
-  return chatd_store_step_done (mailbox->store, insert, error);
+  if (!chatd_store_step_done (mailbox->store, insert, error))
+    return FALSE;
+  if (sqlite3_changes (chatd_store_db (mailbox->store)) == 1)
+    return TRUE;
+  sqlite3_stmt *existing = chatd_store_prepare (mailbox->store,
+                                                 "SELECT hash, sender, time_ms, text FROM messages WHERE id = ?", error);
+  if (existing == NULL)
+    return FALSE;
+  sqlite3_bind_text (existing, 1, m->id_text, -1, SQLITE_STATIC);
+  if (sqlite3_step (existing) != SQLITE_ROW)
+    {
+      sqlite3_reset (existing);
+      return chatd_store_fail (mailbox->store, "a message neither stored nor found", error);
+    }
+  /* the same bytes again, or the same message that came the other way
+   * (in a peer session, then as an envelope through the queue) */
+  const char *sender = (const char *) sqlite3_column_text (existing, 1);
+  const char *text = (const char *) sqlite3_column_text (existing, 3);
+  gboolean same = (sqlite3_column_bytes (existing, 0) == 32 &&
+                   memcmp (sqlite3_column_blob (existing, 0), m->hash, 32) == 0) ||
+                  (sender != NULL && g_ascii_strcasecmp (sender, m->sender) == 0 &&
+                   sqlite3_column_int64 (existing, 2) == m->time_ms && g_strcmp0 (text, m->text) == 0);
+  sqlite3_reset (existing);
+  if (!same)
+    {
+      g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
+                   "message %s from %s reuses an id with other content: refused", m->id_text, m->sender);
+      return FALSE;
+    }
+  *ret_duplicate = TRUE;
+  return TRUE;
 }
 
 static char *
@@ -177,23 +208,48 @@ chatd_mailbox_list (ChatdMailbox *mailbox, const char *since, const char *from, 
   return g_variant_builder_end (&b);
 }
 
-GBytes *
-chatd_mailbox_contact_key (ChatdMailbox *mailbox, const char *name, char **ret_suite)
+/* the pinned contact, from memory or loaded; NULL: none pinned (or the
+ * database failed: then nothing is kept) */
+static const Contact *
+contact_lookup (ChatdMailbox *mailbox, const char *name)
 {
+  g_autofree char *folded = g_ascii_strdown (name, -1);
+  Contact *c = g_hash_table_lookup (mailbox->contacts, folded);
+  if (c != NULL)
+    return c;
   sqlite3_stmt *stmt = chatd_store_prepare (mailbox->store,
-                                            "SELECT suite, public_key FROM contacts WHERE name = ?", NULL);
+                                            "SELECT suite, public_key, sessions FROM contacts WHERE name = ?", NULL);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_text (stmt, 1, name, -1, SQLITE_TRANSIENT);
-  GBytes *key = NULL;
   if (sqlite3_step (stmt) == SQLITE_ROW)
     {
-      if (ret_suite != NULL)
-        *ret_suite = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
-      key = g_bytes_new (sqlite3_column_blob (stmt, 1), sqlite3_column_bytes (stmt, 1));
+      c = g_new0 (Contact, 1);
+      c->suite = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+      c->public_key = g_bytes_new (sqlite3_column_blob (stmt, 1), sqlite3_column_bytes (stmt, 1));
+      c->sessions = sqlite3_column_int (stmt, 2) != 0;
+      g_hash_table_replace (mailbox->contacts, g_steal_pointer (&folded), c);
     }
   sqlite3_reset (stmt);
-  return key;
+  return c;
+}
+
+static void
+contact_forget (ChatdMailbox *mailbox, const char *name)
+{
+  g_autofree char *folded = g_ascii_strdown (name, -1);
+  g_hash_table_remove (mailbox->contacts, folded);
+}
+
+GBytes *
+chatd_mailbox_contact_key (ChatdMailbox *mailbox, const char *name, char **ret_suite)
+{
+  const Contact *c = contact_lookup (mailbox, name);
+  if (c == NULL)
+    return NULL;
+  if (ret_suite != NULL)
+    *ret_suite = g_strdup (c->suite);
+  return g_bytes_ref (c->public_key);
 }
 
 static char *
@@ -214,6 +270,7 @@ chatd_mailbox_pin_contact (ChatdMailbox *mailbox, const char *name, const char *
   if (old != NULL && g_bytes_equal (old, public_key))
     return TRUE;
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  contact_forget (mailbox, name);
   if (!chatd_store_begin (mailbox->store, error))
     return FALSE;
   if (old != NULL)
@@ -245,7 +302,7 @@ chatd_mailbox_pin_contact (ChatdMailbox *mailbox, const char *name, const char *
   *ret_changed = old != NULL;
   return TRUE;
 fail:
-  chatd_store_rollback (mailbox->store);
+  chatd_mailbox_rollback (mailbox);
   return FALSE;
 }
 
@@ -319,12 +376,21 @@ gboolean
 chatd_mailbox_outbox_add (ChatdMailbox *mailbox, const char *id, const char *recipient, GBytes *envelope,
                           const char *suite, GBytes *public_key, gint64 created_ms, GError **error)
 {
-  sqlite3_stmt *count = chatd_store_prepare (mailbox->store, "SELECT COUNT(*) FROM outbox", error);
-  if (count == NULL)
-    return FALSE;
-  gint64 n = sqlite3_step (count) == SQLITE_ROW ? sqlite3_column_int64 (count, 0) : 0;
-  sqlite3_reset (count);
-  if (n >= mailbox->outbox_limit)
+  if (mailbox->outbox_rows < 0)
+    {
+      sqlite3_stmt *count = chatd_store_prepare (mailbox->store, "SELECT COUNT(*) FROM outbox", error);
+      if (count == NULL)
+        return FALSE;
+      if (sqlite3_step (count) != SQLITE_ROW)
+        {
+          chatd_store_fail (mailbox->store, "cannot count the outbox", error);
+          sqlite3_reset (count);
+          return FALSE;
+        }
+      mailbox->outbox_rows = sqlite3_column_int64 (count, 0);
+      sqlite3_reset (count);
+    }
+  if (mailbox->outbox_rows >= mailbox->outbox_limit)
     {
       g_set_error (error, CHATD_ERROR, CHATD_ERROR_REFUSED,
                    "the outbox is full (%u messages not yet delivered)", mailbox->outbox_limit);
@@ -342,7 +408,10 @@ chatd_mailbox_outbox_add (ChatdMailbox *mailbox, const char *id, const char *rec
   sqlite3_bind_blob (insert, 5, g_bytes_get_data (public_key, NULL), (int) g_bytes_get_size (public_key),
                      SQLITE_STATIC);
   sqlite3_bind_int64 (insert, 6, created_ms);
-  return chatd_store_step_done (mailbox->store, insert, error);
+  if (!chatd_store_step_done (mailbox->store, insert, error))
+    return FALSE;
+  mailbox->outbox_rows++;
+  return TRUE;
 }
 
 void
@@ -363,18 +432,22 @@ chatd_mailbox_outbox_set_queued (ChatdMailbox *mailbox, const char *id, GError *
 
 /* Without a sync of its own: a delete lost to a power cut only brings a row
  * back, whose resend the recipient answers with the receipt again (a crash
- * of the process loses nothing: the write is in the OS already). */
+ * of the process loses nothing: the write is in the OS already); the next
+ * durable commit makes it durable too (doc/storage.md). */
 gboolean
 chatd_mailbox_outbox_delete (ChatdMailbox *mailbox, const char *id, GError **error)
 {
-  sqlite3_stmt *del = chatd_store_prepare (mailbox->store, "DELETE FROM outbox WHERE id = ?", error);
-  if (del == NULL || !chatd_store_exec (mailbox->store, "PRAGMA synchronous = NORMAL", error))
+  /* inside a group commit: one more deletion of it */
+  if (!sqlite3_get_autocommit (chatd_store_db (mailbox->store)))
+    return chatd_mailbox_outbox_remove (mailbox, id, error);
+  if (!chatd_store_begin_lazy (mailbox->store, error))
     return FALSE;
-  sqlite3_bind_text (del, 1, id, -1, SQLITE_TRANSIENT);
-  gboolean ok = chatd_store_step_done (mailbox->store, del, error);
-  if (!chatd_store_exec (mailbox->store, "PRAGMA synchronous = FULL", ok ? error : NULL) && ok)
-    return FALSE;
-  return ok;
+  if (!chatd_mailbox_outbox_remove (mailbox, id, error) || !chatd_store_commit (mailbox->store, error))
+    {
+      chatd_mailbox_rollback (mailbox);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 #define OUTBOX_COLUMNS "id, recipient, envelope, suite, public_key, created, state"
@@ -452,6 +525,12 @@ chatd_mailbox_begin (ChatdMailbox *mailbox, GError **error)
 }
 
 gboolean
+chatd_mailbox_begin_deletes (ChatdMailbox *mailbox, GError **error)
+{
+  return chatd_store_begin_lazy (mailbox->store, error);
+}
+
+gboolean
 chatd_mailbox_commit (ChatdMailbox *mailbox, GError **error)
 {
   return chatd_store_commit (mailbox->store, error);
@@ -461,6 +540,9 @@ void
 chatd_mailbox_rollback (ChatdMailbox *mailbox)
 {
   chatd_store_rollback (mailbox->store);
+  /* what was kept in memory may describe rows that are gone now */
+  g_hash_table_remove_all (mailbox->contacts);
+  mailbox->outbox_rows = -1;
 }
 
 gboolean
@@ -470,24 +552,27 @@ chatd_mailbox_outbox_remove (ChatdMailbox *mailbox, const char *id, GError **err
   if (del == NULL)
     return FALSE;
   sqlite3_bind_text (del, 1, id, -1, SQLITE_TRANSIENT);
-  return chatd_store_step_done (mailbox->store, del, error);
+  if (!chatd_store_step_done (mailbox->store, del, error))
+    return FALSE;
+  if (mailbox->outbox_rows >= 0)
+    mailbox->outbox_rows -= sqlite3_changes (chatd_store_db (mailbox->store));
+  return TRUE;
 }
 
 gboolean
 chatd_mailbox_contact_sessions (ChatdMailbox *mailbox, const char *name)
 {
-  sqlite3_stmt *q = chatd_store_prepare (mailbox->store, "SELECT sessions FROM contacts WHERE name = ?", NULL);
-  if (q == NULL)
-    return FALSE;
-  sqlite3_bind_text (q, 1, name, -1, SQLITE_TRANSIENT);
-  gboolean sessions = sqlite3_step (q) == SQLITE_ROW && sqlite3_column_int (q, 0) != 0;
-  sqlite3_reset (q);
-  return sessions;
+  const Contact *c = contact_lookup (mailbox, name);
+  return c != NULL && c->sessions;
 }
 
 gboolean
 chatd_mailbox_set_contact_sessions (ChatdMailbox *mailbox, const char *name, GError **error)
 {
+  const Contact *c = contact_lookup (mailbox, name);
+  if (c != NULL && c->sessions)
+    return TRUE;   /* sticky: nothing to write */
+  contact_forget (mailbox, name);
   sqlite3_stmt *u = chatd_store_prepare (mailbox->store,
                                          "UPDATE contacts SET sessions = 1 WHERE name = ? AND sessions = 0", error);
   if (u == NULL)

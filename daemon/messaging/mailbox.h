@@ -19,7 +19,8 @@ GVariant     *chatd_mailbox_list  (ChatdMailbox *mailbox, const char *since, con
                                    GError **error);
 GVariant     *chatd_message_to_variant (const ChatdMessage *message);
 
-/* Contacts: the key pinned for a name on first use. */
+/* Contacts: the key pinned for a name on first use (kept in memory after
+ * the first read; every write to a contact drops what was kept). */
 GBytes       *chatd_mailbox_contact_key (ChatdMailbox *mailbox, const char *name, char **ret_suite);
 /* Pins a key for name; if another key was pinned, replaces it, keeps the old
  * one in the history and sets *ret_changed. */
@@ -61,6 +62,10 @@ GVariant         *chatd_mailbox_outbox_list (ChatdMailbox *mailbox, GError **err
 /* Group commit: several stores, outbox rows and deletions in one
  * transaction, synced once at the commit (synchronous=FULL). */
 gboolean          chatd_mailbox_begin    (ChatdMailbox *mailbox, GError **error);
+/* A group commit of outbox deletions only: not synced at its commit (lost
+ * only to a power cut before the next synced commit, which brings the rows
+ * back and the resends are acknowledged again: doc/storage.md). */
+gboolean          chatd_mailbox_begin_deletes (ChatdMailbox *mailbox, GError **error);
 gboolean          chatd_mailbox_commit   (ChatdMailbox *mailbox, GError **error);
 void              chatd_mailbox_rollback (ChatdMailbox *mailbox);
 /* Deletes an outbox row (inside a group commit). */

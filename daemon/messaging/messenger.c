@@ -488,6 +488,20 @@ batch_delete (ChatdMessenger *m, const char *id)
   schedule_batch (m);
 }
 
+/* A message id: the send time (unix ms, 6 bytes, big-endian), then 10
+ * random bytes.  Ids in time order go in at the end of the recipient's
+ * (and the outbox's) id index: a group commit writes a page or two of it,
+ * not one page per message as random ids do (doc/storage.md).  The time is
+ * in the same plaintext anyway; 80 random bits keep ids apart. */
+static void
+session_message_id (gint64 time_ms, guint8 *ret_id)
+{
+  guint64 t = (guint64) time_ms;
+  for (int i = 5; i >= 0; i--, t >>= 8)
+    ret_id[i] = (guint8) t;
+  gcry_create_nonce (ret_id + 6, CHATD_MESSAGE_ID_LEN - 6);
+}
+
 /* one recipient whose node is online and speaks sessions, as we do */
 static void
 session_send (SendJob *job, const char *name, const char *suite, GBytes *public_key, const char *address)
@@ -514,9 +528,9 @@ session_send (SendJob *job, const char *name, const char *suite, GBytes *public_
   d->job = job;
   d->session = TRUE;
   d->message = g_new0 (ChatdMessage, 1);
-  gcry_create_nonce (d->message->id, CHATD_MESSAGE_ID_LEN);
-  d->message->id_text = id_hex (d->message->id);
   d->message->time_ms = g_get_real_time () / 1000;
+  session_message_id (d->message->time_ms, d->message->id);
+  d->message->id_text = id_hex (d->message->id);
   d->message->sender = g_strdup (m->node->name);
   d->message->recipient = g_strdup (name);
   d->plaintext = session_plaintext (d->message, job->text);
@@ -562,7 +576,10 @@ flush_batch (gpointer user_data)
   m->batch_inbox = g_ptr_array_new_with_free_func ((GDestroyNotify) inbox_item_free);
   m->batch_deletes = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GError) error = NULL;
-  gboolean ok = chatd_mailbox_begin (m->mailbox, &error);
+  /* new rows (inbox, outbox) are synced before any receipt or send; a batch
+   * of deletions alone is not (mailbox.h, doc/storage.md) */
+  gboolean ok = inbox->len == 0 && outbox->len == 0 ? chatd_mailbox_begin_deletes (m->mailbox, &error)
+                                                     : chatd_mailbox_begin (m->mailbox, &error);
   g_autofree gboolean *stored = g_new0 (gboolean, inbox->len + 1);
   g_autofree gboolean *duplicate = g_new0 (gboolean, inbox->len + 1);
   g_autofree char **outbox_errors = g_new0 (char *, outbox->len + 1);

@@ -16,6 +16,7 @@ struct _ChatdStore {
   char       *path;
   GHashTable *statements;   /* sql (static string) -> sqlite3_stmt* */
   guint       schema_version;
+  gboolean    lazy;         /* synchronous = NORMAL for a lazy transaction */
 };
 
 static gint
@@ -140,8 +141,30 @@ ChatdStore *
 chatd_store_open (const char *path, const ChatdStoreMigration *migrations, guint n_migrations,
                   GError **error)
 {
+  return chatd_store_open_with (path, migrations, n_migrations, CHATD_STORE_NONE, error);
+}
+
+/* SQLite counts every allocation under a global mutex unless told not to,
+ * before its first use in the process (later, the call fails harmlessly);
+ * chatd never asks for those figures */
+static void
+configure_sqlite_once (void)
+{
+  static gsize configured = 0;
+  if (g_once_init_enter (&configured))
+    {
+      sqlite3_config (SQLITE_CONFIG_MEMSTATUS, 0);
+      g_once_init_leave (&configured, 1);
+    }
+}
+
+ChatdStore *
+chatd_store_open_with (const char *path, const ChatdStoreMigration *migrations, guint n_migrations,
+                       ChatdStoreFlags flags, GError **error)
+{
   if (!create_private_file (path, error))
     return NULL;
+  configure_sqlite_once ();
   g_autoptr(ChatdStore) store = g_new0 (ChatdStore, 1);
   store->path = g_strdup (path);
   store->statements = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, finalize_statement);
@@ -159,6 +182,12 @@ chatd_store_open (const char *path, const ChatdStoreMigration *migrations, guint
     }
   sqlite3_busy_timeout (store->db, BUSY_TIMEOUT_MS);
   sqlite3_extended_result_codes (store->db, 1);
+  /* Exclusive locking is set before the first access in WAL mode, so that
+   * the WAL index lives in this process's memory (no -shm file, no lock
+   * calls per transaction).  SQLite documents WAL with exclusive locking as
+   * crash-safe like the shared mode; only other processes are kept out. */
+  if ((flags & CHATD_STORE_EXCLUSIVE) && !chatd_store_exec (store, "PRAGMA locking_mode = EXCLUSIVE", error))
+    return NULL;
   /* WAL: a commit is durable against a crash of the process (kill -9) once
    * sqlite3_step returns; synchronous=NORMAL may lose the last commits only
    * on power loss, FULL not even then.  We choose FULL for acknowledged data. */
@@ -206,29 +235,82 @@ gboolean
 chatd_store_step_done (ChatdStore *store, sqlite3_stmt *stmt, GError **error)
 {
   int rc = sqlite3_step (stmt);
+  gboolean ok = rc == SQLITE_DONE || chatd_store_fail (store, "write failed", error);
   sqlite3_reset (stmt);
-  if (rc != SQLITE_DONE)
-    return chatd_store_fail (store, "write failed", error);
+  return ok;
+}
+
+/* steps one of the store's own kept statements (BEGIN, COMMIT, PRAGMA) */
+static gboolean
+run_kept (ChatdStore *store, const char *sql, const char *what, GError **error)
+{
+  sqlite3_stmt *stmt = chatd_store_prepare (store, sql, error);
+  if (stmt == NULL)
+    return FALSE;
+  int rc = sqlite3_step (stmt);
+  gboolean ok = rc == SQLITE_DONE || rc == SQLITE_ROW || chatd_store_fail (store, what, error);
+  sqlite3_reset (stmt);
+  return ok;
+}
+
+/* SQLite refuses to change synchronous inside a transaction: a lazy
+ * transaction sets NORMAL before its BEGIN and FULL again after its end */
+static gboolean
+restore_full_sync (ChatdStore *store, GError **error)
+{
+  if (!store->lazy || !sqlite3_get_autocommit (store->db))
+    return TRUE;
+  if (!run_kept (store, "PRAGMA synchronous = FULL", "cannot set synchronous", error))
+    return FALSE;
+  store->lazy = FALSE;
   return TRUE;
 }
 
 gboolean
 chatd_store_begin (ChatdStore *store, GError **error)
 {
-  return chatd_store_exec (store, "BEGIN IMMEDIATE", error);
+  /* never a durable transaction with the lazy setting left over */
+  return restore_full_sync (store, error) &&
+         run_kept (store, "BEGIN IMMEDIATE", "cannot begin a transaction", error);
+}
+
+gboolean
+chatd_store_begin_lazy (ChatdStore *store, GError **error)
+{
+  if (!store->lazy)
+    {
+      if (!run_kept (store, "PRAGMA synchronous = NORMAL", "cannot set synchronous", error))
+        return FALSE;
+      store->lazy = TRUE;
+    }
+  if (!run_kept (store, "BEGIN IMMEDIATE", "cannot begin a transaction", error))
+    {
+      restore_full_sync (store, NULL);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 gboolean
 chatd_store_commit (ChatdStore *store, GError **error)
 {
-  return chatd_store_exec (store, "COMMIT", error);
+  if (!run_kept (store, "COMMIT", "commit failed", error))
+    return FALSE;
+  return restore_full_sync (store, error);
 }
 
 void
 chatd_store_rollback (ChatdStore *store)
 {
   if (!sqlite3_get_autocommit (store->db))
-    sqlite3_exec (store->db, "ROLLBACK", NULL, NULL, NULL);
+    run_kept (store, "ROLLBACK", "rollback failed", NULL);
+  restore_full_sync (store, NULL);
+}
+
+gboolean
+chatd_store_in_lazy_transaction (ChatdStore *store)
+{
+  return store->lazy && !sqlite3_get_autocommit (store->db);
 }
 
 guint

@@ -89,6 +89,74 @@ test_rollback_and_constraint (void)
   g_assert_error (error, CHATD_ERROR, CHATD_ERROR_EXISTS);
 }
 
+static int
+synchronous_level (ChatdStore *store)
+{
+  sqlite3_stmt *stmt = chatd_store_prepare (store, "PRAGMA synchronous", NULL);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  int level = sqlite3_column_int (stmt, 0);
+  sqlite3_reset (stmt);
+  return level;
+}
+
+static guint
+statements_open (ChatdStore *store)
+{
+  guint n = 0;
+  for (sqlite3_stmt *s = sqlite3_next_stmt (chatd_store_db (store), NULL); s != NULL;
+       s = sqlite3_next_stmt (chatd_store_db (store), s))
+    n++;
+  return n;
+}
+
+/* BEGIN/COMMIT are prepared once and kept; a lazy transaction commits with
+ * synchronous=NORMAL (1) and leaves FULL (2) behind, committed or not */
+static void
+test_kept_and_lazy_transactions (void)
+{
+  g_autofree char *path = temp_path ("node.db");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ChatdStore) store = chatd_store_open (path, v2, 2, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (synchronous_level (store), ==, 2);
+  guint kept = 0;
+  for (guint i = 0; i < 20; i++)
+    {
+      gboolean lazy = i % 2 == 1;
+      g_assert_true (lazy ? chatd_store_begin_lazy (store, &error) : chatd_store_begin (store, &error));
+      g_assert_true (chatd_store_in_lazy_transaction (store) == lazy);
+      g_assert_cmpint (synchronous_level (store), ==, lazy ? 1 : 2);
+      sqlite3_stmt *insert = chatd_store_prepare (store, "INSERT INTO notes (text) VALUES (?)", &error);
+      g_autofree char *text = g_strdup_printf ("note %u", i);
+      sqlite3_bind_text (insert, 1, text, -1, SQLITE_TRANSIENT);
+      g_assert_true (chatd_store_step_done (store, insert, &error));
+      if (i % 4 == 3)
+        chatd_store_rollback (store);
+      else
+        g_assert_true (chatd_store_commit (store, &error));
+      g_assert_false (chatd_store_in_lazy_transaction (store));
+      g_assert_cmpint (synchronous_level (store), ==, 2);
+      if (i == 3)
+        kept = statements_open (store);
+      else if (i > 3)
+        g_assert_cmpuint (statements_open (store), ==, kept);
+    }
+  g_assert_no_error (error);
+  sqlite3_stmt *count = chatd_store_prepare (store, "SELECT count(*) FROM notes", &error);
+  g_assert_cmpint (sqlite3_step (count), ==, SQLITE_ROW);
+  g_assert_cmpint (sqlite3_column_int (count, 0), ==, 15);
+  sqlite3_reset (count);
+  /* a failed step inside a lazy transaction, then a durable one */
+  g_assert_true (chatd_store_begin_lazy (store, &error));
+  g_assert_false (chatd_store_exec (store, "INSERT INTO notes (text) VALUES ('note 0')", &error));
+  g_assert_error (error, CHATD_ERROR, CHATD_ERROR_EXISTS);
+  g_clear_error (&error);
+  chatd_store_rollback (store);
+  g_assert_true (chatd_store_begin (store, &error));
+  g_assert_cmpint (synchronous_level (store), ==, 2);
+  g_assert_true (chatd_store_commit (store, &error));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -96,5 +164,6 @@ main (int argc, char **argv)
   g_test_add_func ("/core/store/create-and-migrate", test_create_and_migrate);
   g_test_add_func ("/core/store/not-a-database", test_not_a_database);
   g_test_add_func ("/core/store/rollback-and-constraint", test_rollback_and_constraint);
+  g_test_add_func ("/core/store/kept-and-lazy-transactions", test_kept_and_lazy_transactions);
   return g_test_run ();
 }

@@ -39,6 +39,28 @@ inbox_count (TestNode *node, gboolean *ret_distinct)
   return n;
 }
 
+/* the ids of a node's inbox begin with their send time (unix ms, 6 bytes):
+ * all within [from_ms, to_ms], increasing in arrival order (sent one by one) */
+static void
+assert_ids_in_time_order (TestNode *node, gint64 from_ms, gint64 to_ms)
+{
+  JsonNode *root = json_of (node, CHATD_ARGS ("recv"));
+  JsonArray *a = json_node_get_array (root);
+  gint64 previous = 0;
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    {
+      const char *id = json_object_get_string_member (json_array_get_object_element (a, i), "id");
+      g_assert_cmpuint (strlen (id), ==, 32);
+      g_autofree char *head = g_strndup (id, 12);
+      gint64 ms = (gint64) g_ascii_strtoull (head, NULL, 16);
+      g_assert_cmpint (ms, >=, from_ms);
+      g_assert_cmpint (ms, <=, to_ms);
+      g_assert_cmpint (ms, >=, previous);
+      previous = ms;
+    }
+  json_node_unref (root);
+}
+
 static guint16
 free_udp_port (void)
 {
@@ -135,6 +157,7 @@ test_session_used (void)
   TestNode *bob = login (&net, "Bob");
   g_assert_true (wait_until (alice, list_has, "Bob", 10));
   int status;
+  gint64 start_ms = g_get_real_time () / 1000;
   for (int i = 0; i < 5; i++)
     {
       g_autofree char *out = send_text (alice, "Bob", "in a session", &status);
@@ -146,6 +169,8 @@ test_session_used (void)
     }
   g_assert_cmpuint (inbox_count (bob, NULL), ==, 5);
   g_assert_cmpuint (inbox_count (alice, NULL), ==, 5);
+  assert_ids_in_time_order (bob, start_ms, g_get_real_time () / 1000);
+  assert_ids_in_time_order (alice, start_ms, g_get_real_time () / 1000);
   /* no envelope went between them, either way: all in the session */
   g_assert_cmpint (stats_counter (alice, "messages.envelopes-direct"), ==, 0);
   g_assert_cmpint (stats_counter (bob, "messages.envelopes-direct"), ==, 0);
