@@ -853,18 +853,25 @@ arm_receipt_timer (Channel *ch)
     ch->receipt_timer = g_timeout_add_seconds (1, on_receipt_timer, ch);
 }
 
-static gboolean
-on_pump_due (gpointer user_data)
+/* func on every channel, what they send leaving together at the end */
+static void
+each_channel_held (ChatdPeerChannels *c, void (*func) (Channel *))
 {
-  ChatdPeerChannels *c = user_data;
-  c->pump_source = 0;
   GHashTableIter iter;
   gpointer value;
   chatd_transport_hold (c->transport);
   g_hash_table_iter_init (&iter, c->channels);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    pump (value);
+    func (value);
   chatd_transport_release (c->transport);
+}
+
+static gboolean
+on_pump_due (gpointer user_data)
+{
+  ChatdPeerChannels *c = user_data;
+  c->pump_source = 0;
+  each_channel_held (c, pump);
   return G_SOURCE_REMOVE;
 }
 
@@ -987,13 +994,7 @@ on_receipts_due (gpointer user_data)
 {
   ChatdPeerChannels *c = user_data;
   c->receipts_source = 0;
-  GHashTableIter iter;
-  gpointer value;
-  chatd_transport_hold (c->transport);
-  g_hash_table_iter_init (&iter, c->channels);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    flush_receipts (value);
-  chatd_transport_release (c->transport);
+  each_channel_held (c, flush_receipts);
   return G_SOURCE_REMOVE;
 }
 

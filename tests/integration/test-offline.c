@@ -210,41 +210,6 @@ test_expiry (void)
   net_stop (&net);
 }
 
-/* the sender dies with a message still "sending": it goes out after the restart */
-static void
-test_resend_after_restart (void)
-{
-  Net net = { 0 };
-  net_start (&net);
-  TestNode *alice = login (&net, "Alice");
-  TestNode *bob = login (&net, "Bob");
-  g_assert_true (wait_until (alice, list_has, "Bob", 10));
-  /* Bob's node stops answering (but stays listed) */
-  pid_t bob_pid = node_pid (bob);
-  g_assert_no_errno (kill (bob_pid, SIGSTOP));
-  g_autoptr(GSubprocessLauncher) launcher = test_node_launcher (alice);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSubprocess) send = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("CHATCTL"), "--socket",
-                                                             alice->socket_path, "send", "Bob", "survives a crash", NULL);
-  g_assert_no_error (error);
-  for (int i = 0; i < 50 && outbox_length (alice, "sending") == 0; i++)
-    g_usleep (100000);
-  g_assert_cmpuint (outbox_length (alice, "sending"), ==, 1);
-  /* Alice's node dies before any answer */
-  g_assert_no_errno (kill (node_pid (alice), SIGKILL));
-  alice->killed = TRUE;
-  g_subprocess_wait (send, NULL, NULL);
-  g_assert_no_errno (kill (bob_pid, SIGCONT));
-  alice->killed = FALSE;
-  g_usleep (300000);
-  g_assert_cmpint (start_user (&net, alice, "Alice", "Alice", NULL, NULL), ==, 0);
-  g_assert_true (wait_until (bob, inbox_has, "survives a crash", 30));
-  g_assert_true (wait_until (alice, outbox_empty, NULL, 30));
-  g_autoptr(GPtrArray) texts = inbox_texts (bob, NULL);
-  g_assert_cmpuint (texts->len, ==, 1);
-  net_stop (&net);
-}
-
 /* Alice's node is killed -9 with a message to Bob still "sending" (Bob's
  * node stopped, so it never answered); returns with Alice down and Bob
  * still stopped (pid in ret_bob_pid) */
@@ -275,6 +240,28 @@ state_log_has (TestNode *node, const char *text)
   g_autofree char *path = g_build_filename (node->state_dir, "chatd.log", NULL);
   g_autofree char *log = NULL;
   return g_file_get_contents (path, &log, NULL, NULL) && strstr (log, text) != NULL;
+}
+
+/* the sender dies with a message still "sending": it goes out after the restart */
+static void
+test_resend_after_restart (void)
+{
+  Net net = { 0 };
+  net_start (&net);
+  TestNode *alice = login (&net, "Alice");
+  TestNode *bob = login (&net, "Bob");
+  g_assert_true (wait_until (alice, list_has, "Bob", 10));
+  /* Bob's node stops answering (but stays listed); Alice's dies before any
+   * answer; Bob's goes on */
+  pid_t bob_pid;
+  kill_sender_mid_send (alice, bob, "survives a crash", &bob_pid);
+  g_assert_no_errno (kill (bob_pid, SIGCONT));
+  g_assert_cmpint (start_user (&net, alice, "Alice", "Alice", NULL, NULL), ==, 0);
+  g_assert_true (wait_until (bob, inbox_has, "survives a crash", 30));
+  g_assert_true (wait_until (alice, outbox_empty, NULL, 30));
+  g_autoptr(GPtrArray) texts = inbox_texts (bob, NULL);
+  g_assert_cmpuint (texts->len, ==, 1);
+  net_stop (&net);
 }
 
 /* the message left "sending" by the crash finds its recipient offline at
