@@ -37,6 +37,7 @@ struct _ChatdPeerChannels {
   double                     init_tokens;
   gint64                     init_tokens_at;
   guint64 n_handshakes, n_handshake_failures, n_inits_dropped, n_sent, n_received, n_receipts, n_refused;
+  guint64 n_key_updates;   /* transport key updates this node started (as responder) */
 };
 
 struct _Channel {
@@ -450,7 +451,7 @@ handshake_running (Channel *ch)
 }
 
 static void
-install_session (Channel *ch, ChatdConnection *connection, ChatdPeerSession *session)
+install_session (Channel *ch, ChatdConnection *connection, ChatdPeerSession *session, gboolean responder)
 {
   ChatdPeerChannels *c = ch->owner;
   gint64 now = g_get_monotonic_time ();
@@ -461,8 +462,27 @@ install_session (Channel *ch, ChatdConnection *connection, ChatdPeerSession *ses
       requeue_inflight (ch);
       set_connection (ch, connection);
     }
-  /* the connection's transport keys are those of the first handshake on it */
-  if (ch->protected_on != connection)
+  /* the first handshake on a connection installs its transport keys; a
+   * re-key moves the connection to the new session's keys (key update):
+   * the responder, which has just checked PEER_FINISH, knows that the
+   * initiator holds them (it gave them to the connection before sending
+   * PEER_FINISH, see handle_handshake_reply) and switches at once; the
+   * initiator switches when the first packet sealed with them arrives */
+  if (ch->protected_on == connection && responder)
+    {
+      ChatdPacketProtector protector;
+      g_autoptr(GError) error = NULL;
+      if (!chatd_peer_session_take_protector (session, &protector, &error))
+        g_message ("peer session with %s: no transport key update: %s", ch->name, error->message);
+      else if (!chatd_transport_update_protector (c->transport, connection, &protector, TRUE, &error))
+        {
+          g_message ("peer session with %s: no transport key update: %s", ch->name, error->message);
+          protector.free_func (protector.user_data);
+        }
+      else
+        c->n_key_updates++;
+    }
+  else if (ch->protected_on != connection)
     {
       ChatdPacketProtector protector;
       g_autoptr(GError) error = NULL;
@@ -564,12 +584,12 @@ handle_init (ChatdPeerChannels *c, ChatdConnection *connection, GBytes *bytes)
 
 /* PEER_RESPONSE (we initiated) or PEER_FINISH (we respond) */
 static void
-handshake_done (Channel *ch, ChatdConnection *connection)
+handshake_done (Channel *ch, ChatdConnection *connection, gboolean responder)
 {
   ChatdPeerSession *session = chatd_peer_handshake_take_session (ch->handshake);
   drop_handshake (ch);
   if (session != NULL)
-    install_session (ch, connection, session);
+    install_session (ch, connection, session, responder);
 }
 
 static void
@@ -578,7 +598,7 @@ install_pending (Channel *ch)
   g_autoptr(ChatdConnection) connection = g_steal_pointer (&ch->pending_connection);
   ChatdPeerSession *session = g_steal_pointer (&ch->pending_session);
   drop_handshake (ch);
-  install_session (ch, connection, session);
+  install_session (ch, connection, session, FALSE);
 }
 
 typedef struct {
@@ -646,7 +666,7 @@ handle_handshake_reply (ChatdPeerChannels *c, ChatdConnection *connection, GByte
   if (!response || reply == NULL)
     {
       /* the responder: the initiator has the session already */
-      handshake_done (ch, connection);
+      handshake_done (ch, connection, !response);
       return;
     }
   /* the initiator: the session waits for the acknowledgement of PEER_FINISH */
@@ -658,6 +678,20 @@ handle_handshake_reply (ChatdPeerChannels *c, ChatdConnection *connection, GByte
       return;
     }
   ch->pending_connection = chatd_connection_ref (connection);
+  if (ch->protected_on == connection)
+    {
+      /* a re-key on a protected connection: the new transport keys open the
+       * responder's packets once it has PEER_FINISH (it switches then) */
+      ChatdPacketProtector protector;
+      g_autoptr(GError) key_error = NULL;
+      if (!chatd_peer_session_take_protector (ch->pending_session, &protector, &key_error))
+        g_message ("peer session with %s: no transport key update: %s", ch->name, key_error->message);
+      else if (!chatd_transport_update_protector (c->transport, connection, &protector, FALSE, &key_error))
+        {
+          g_message ("peer session with %s: no transport key update: %s", ch->name, key_error->message);
+          protector.free_func (protector.user_data);
+        }
+    }
   FinishTag *tag = g_new0 (FinishTag, 1);
   tag->owner = c;
   tag->folded = g_strdup (ch->folded);
@@ -1175,6 +1209,7 @@ chatd_peer_channels_foreach_counter (ChatdPeerChannels *c, void (*visit) (const 
 {
   visit ("handshakes", c->n_handshakes, data);
   visit ("handshake-failures", c->n_handshake_failures, data);
+  visit ("transport-key-updates", c->n_key_updates, data);
   visit ("inits-dropped", c->n_inits_dropped, data);
   visit ("sent", c->n_sent, data);
   visit ("received", c->n_received, data);

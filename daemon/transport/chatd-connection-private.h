@@ -205,6 +205,17 @@ struct _ChatdConnection
   gboolean send_protected;
   gboolean recv_protected;
   gboolean protected_reported;
+  /* key update (doc/protocol.md, "Transport key update"): the current keys
+   * seal with and open key_phase; the previous ones open the other phase
+   * below current_first_pn until prev_discard_at; the next ones (given by
+   * the upper layer, not yet used by the peer) open the other phase above */
+  guint8 key_phase;
+  guint64 current_first_pn; /* lowest pn the peer sealed with the current keys */
+  ChatdPacketProtector prev_protector;
+  gboolean have_prev_protector;
+  gint64 prev_discard_at;
+  ChatdPacketProtector next_protector;
+  gboolean have_next_protector;
 
   ChatdConnCounters counters;
   gpointer user_data;

@@ -171,6 +171,10 @@ chatd_connection_unref (ChatdConnection *conn)
     conn->user_destroy (conn->user_data);
   if (conn->have_protector && conn->protector.free_func)
     conn->protector.free_func (conn->protector.user_data);
+  if (conn->have_prev_protector && conn->prev_protector.free_func)
+    conn->prev_protector.free_func (conn->prev_protector.user_data);
+  if (conn->have_next_protector && conn->next_protector.free_func)
+    conn->next_protector.free_func (conn->next_protector.user_data);
   g_hash_table_unref (conn->send_streams);
   g_hash_table_unref (conn->recv_streams);
   g_array_unref (conn->max_stream_data_pending);
@@ -270,11 +274,104 @@ chatd_connection_install_protector (ChatdConnection *conn, const ChatdPacketProt
     }
   conn->protector = *protector;
   conn->have_protector = TRUE;
+  conn->current_first_pn = G_MAXUINT64;
   conn->ready_pending = TRUE;
   if (conn->peer_ready)
     conn->send_protected = TRUE;
   conn->maybe_ready = TRUE;
   return TRUE;
+}
+
+/* ---- key update ---- */
+
+static gint64 pto_interval (ChatdConnection *conn);
+
+static void
+protector_wipe (ChatdPacketProtector *protector, gboolean *have)
+{
+  if (*have && protector->free_func)
+    protector->free_func (protector->user_data);
+  memset (protector, 0, sizeof *protector);
+  *have = FALSE;
+}
+
+static void
+wipe_prev_keys (ChatdConnection *conn)
+{
+  if (!conn->have_prev_protector)
+    return;
+  protector_wipe (&conn->prev_protector, &conn->have_prev_protector);
+  conn->counters.old_keys_wiped++;
+}
+
+/* next becomes current: the previous current keys open late packets of the
+ * old phase for a grace period */
+static void
+switch_to_next_keys (ChatdConnection *conn, gint64 now_us, guint64 first_pn)
+{
+  wipe_prev_keys (conn);
+  conn->prev_protector = conn->protector;
+  conn->have_prev_protector = TRUE;
+  conn->prev_discard_at = now_us + MAX (3 * pto_interval (conn), CHATD_KEY_UPDATE_GRACE_MIN_US);
+  conn->protector = conn->next_protector;
+  memset (&conn->next_protector, 0, sizeof conn->next_protector);
+  conn->have_next_protector = FALSE;
+  conn->key_phase ^= 1;
+  conn->current_first_pn = first_pn;
+  conn->counters.key_updates++;
+  conn->maybe_ready = TRUE;
+}
+
+gboolean
+chatd_connection_update_protector (ChatdConnection *conn, gint64 now_us, const ChatdPacketProtector *next,
+                                   gboolean peer_has_keys, GError **error)
+{
+  if (next->tag_len < 8 || next->tag_len > 32 || !next->seal || !next->open)
+    {
+      g_set_error_literal (error, CHATD_TRANSPORT_ERROR, CHATD_TRANSPORT_ERROR_INVALID,
+                           "invalid packet protector");
+      return FALSE;
+    }
+  if (!chatd_connection_is_alive (conn))
+    {
+      g_set_error_literal (error, CHATD_TRANSPORT_ERROR, CHATD_TRANSPORT_ERROR_CLOSED_LOCALLY,
+                           "connection is closed");
+      return FALSE;
+    }
+  if (!conn->have_protector || (peer_has_keys && !chatd_connection_is_protected (conn)))
+    {
+      g_set_error_literal (error, CHATD_TRANSPORT_ERROR, CHATD_TRANSPORT_ERROR_INVALID,
+                           "the connection is not protected yet: no key update");
+      return FALSE;
+    }
+  protector_wipe (&conn->next_protector, &conn->have_next_protector);
+  conn->next_protector = *next;
+  conn->have_next_protector = TRUE;
+  if (peer_has_keys)
+    switch_to_next_keys (conn, now_us, G_MAXUINT64);
+  return TRUE;
+}
+
+guint
+chatd_connection_get_key_phase (ChatdConnection *conn)
+{
+  return conn->key_phase;
+}
+
+/* The keys for a protected packet (RFC 9001 sections 6.3 and 6.5): its phase
+ * is the current one, or the other: the previous keys for packets older
+ * than the first of the current phase, else the next keys; NULL if there
+ * are none (never a fall-back to older keys after their grace period). */
+static ChatdPacketProtector *
+keys_for_packet (ChatdConnection *conn, const ChatdPacketHeader *h)
+{
+  if (h->key_phase == conn->key_phase)
+    return &conn->protector;
+  if (conn->have_prev_protector && h->pn < conn->current_first_pn)
+    return &conn->prev_protector;
+  if (conn->have_next_protector)
+    return &conn->next_protector;
+  return NULL;
 }
 
 void
@@ -1204,6 +1301,7 @@ chatd_conn_handle_packet (ChatdConnection *conn, gint64 now_us, const ChatdPacke
 
   if (conn->state == CONN_CLOSED)
     return;
+  ChatdPacketProtector *keys = NULL;
   if (h->protected_)
     {
       if (!conn->have_protector)
@@ -1211,7 +1309,15 @@ chatd_conn_handle_packet (ChatdConnection *conn, gint64 now_us, const ChatdPacke
           conn->counters.dropped_no_key++;
           return;
         }
-      trailer = conn->protector.tag_len;
+      if (conn->have_prev_protector && now_us >= conn->prev_discard_at)
+        wipe_prev_keys (conn);
+      keys = keys_for_packet (conn, h);
+      if (keys == NULL)
+        {
+          conn->counters.dropped_key_phase++;
+          return;
+        }
+      trailer = keys->tag_len;
       if (len < h->header_len + trailer)
         {
           conn->counters.dropped_malformed++;
@@ -1247,12 +1353,17 @@ chatd_conn_handle_packet (ChatdConnection *conn, gint64 now_us, const ChatdPacke
     }
   if (h->protected_)
     {
-      if (!conn->protector.open (conn->protector.user_data, h->pn, data, h->header_len,
-                                 payload, payload_len, payload + payload_len))
+      if (!keys->open (keys->user_data, h->pn, data, h->header_len,
+                       payload, payload_len, payload + payload_len))
         {
           conn->counters.dropped_auth_failed++;
           return;
         }
+      /* authentic: the peer uses these keys */
+      if (keys == &conn->next_protector)
+        switch_to_next_keys (conn, now_us, h->pn);
+      else if (keys == &conn->protector)
+        conn->current_first_pn = MIN (conn->current_first_pn, h->pn);
     }
   if (!validate_frames (payload, payload_len, &ack_eliciting))
     {
@@ -1897,7 +2008,7 @@ chatd_conn_build_packet (ChatdConnection *conn, gint64 now_us, guint8 *buf, gsiz
         if (conn->close_sends_left == 0)
           return 0;
         ChatdPacketHeader h = { .type = CHATD_PACKET_DATA, .protected_ = conn->send_protected,
-                                .dcid = conn->peer_cid, .pn = conn->next_pn };
+                                .key_phase = conn->key_phase, .dcid = conn->peer_cid, .pn = conn->next_pn };
         gsize hl = chatd_packet_write_header (buf, cap, &h);
         gsize trailer = conn->send_protected ? conn->protector.tag_len : CHATD_CRC_LEN;
         ChatdWriter w;
@@ -1933,7 +2044,7 @@ chatd_conn_build_packet (ChatdConnection *conn, gint64 now_us, guint8 *buf, gsiz
 
   gsize trailer = conn->send_protected ? conn->protector.tag_len : CHATD_CRC_LEN;
   ChatdPacketHeader h = { .type = CHATD_PACKET_DATA, .protected_ = conn->send_protected,
-                          .dcid = conn->peer_cid, .pn = conn->next_pn };
+                          .key_phase = conn->key_phase, .dcid = conn->peer_cid, .pn = conn->next_pn };
   gsize hl = chatd_packet_write_header (buf, cap, &h);
   g_assert (hl == CHATD_PACKET_HEADER_LEN);
   ChatdWriter w;
@@ -2012,6 +2123,8 @@ chatd_conn_deadline (ChatdConnection *conn)
     d = MIN (d, conn->last_activity + cfg->keepalive_interval_us);
   if (conn->pace_blocked)
     d = MIN (d, conn->pace_ready_at);
+  if (conn->have_prev_protector)
+    d = MIN (d, conn->prev_discard_at);
   return d;
 }
 
@@ -2042,6 +2155,8 @@ chatd_conn_on_timeout (ChatdConnection *conn, gint64 now_us)
     }
   if (conn->state != CONN_ESTABLISHED)
     return;
+  if (conn->have_prev_protector && now_us >= conn->prev_discard_at)
+    wipe_prev_keys (conn);
   if (conn->ack_pending && now_us >= conn->ack_deadline)
     conn->ack_now = TRUE;
   if (conn->ack_eliciting_in_flight > 0 &&

@@ -30,6 +30,9 @@ G_BEGIN_DECLS
   X (dropped_auth_failed)      \
   X (dropped_no_key)           \
   X (dropped_unprotected)      \
+  X (dropped_key_phase)        \
+  X (key_updates)              \
+  X (old_keys_wiped)           \
   X (dropped_memory_budget)    \
   X (protocol_violations)
 

@@ -177,6 +177,30 @@ gboolean chatd_connection_install_protector (ChatdConnection *connection,
                                              GError **error);
 gboolean chatd_connection_is_protected (ChatdConnection *connection);
 
+/* Key update (as QUIC's, RFC 9001 section 6): moves a protected connection
+ * to @next (copied; its free_func wipes it) without losing packets in
+ * flight.  Each protected DATA packet carries a key phase bit that flips at
+ * every update.
+ *
+ * @peer_has_keys FALSE: @next only opens packets of the other phase (newer
+ * than any of the current phase); the first one that opens makes @next the
+ * current keys for both directions.  Give them before the peer can use them.
+ * A later call replaces (and wipes) next keys not used yet.
+ * @peer_has_keys TRUE: the caller knows the peer holds @next as its next
+ * keys; the connection seals with @next at once and flips the phase.
+ *
+ * After a switch the previous keys open late packets of the old phase for
+ * three probe timeouts (at least CHATD_KEY_UPDATE_GRACE_MIN_US), then are
+ * wiped; a packet of a phase without keys is dropped (dropped_key_phase).
+ * Fails if no protector is installed (or, with @peer_has_keys, the
+ * connection is not protected both ways yet). */
+#define CHATD_KEY_UPDATE_GRACE_MIN_US (1 * G_USEC_PER_SEC)
+gboolean chatd_connection_update_protector (ChatdConnection *connection, gint64 now_us,
+                                            const ChatdPacketProtector *next,
+                                            gboolean peer_has_keys, GError **error);
+/* The key phase packets are sealed with (0 or 1). */
+guint    chatd_connection_get_key_phase   (ChatdConnection *connection);
+
 void    chatd_connection_foreach_counter (ChatdConnection *connection, ChatdCounterFunc func,
                                           gpointer user_data);
 guint64 chatd_connection_get_counter     (ChatdConnection *connection, const char *name);

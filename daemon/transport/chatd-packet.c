@@ -19,10 +19,13 @@ chatd_packet_parse_header (const guint8 *data, gsize len, ChatdPacketHeader *ret
   if (version != CHATD_PROTOCOL_VERSION)
     return CHATD_PACKET_BAD_VERSION;
   chatd_reader_u8 (&r, &type_flags);
-  if (type_flags & 0x70)
+  if (type_flags & CHATD_PACKET_FLAGS_RESERVED)
     return CHATD_PACKET_BAD_TYPE; /* reserved bits */
   h.type = type_flags & CHATD_PACKET_TYPE_MASK;
   h.protected_ = (type_flags & CHATD_PACKET_FLAG_PROTECTED) != 0;
+  h.key_phase = (type_flags & CHATD_PACKET_FLAG_KEY_PHASE) ? 1 : 0;
+  if (h.key_phase && !h.protected_)
+    return CHATD_PACKET_BAD_TYPE; /* a key phase only names keys */
   chatd_reader_u64 (&r, &h.dcid);
   chatd_reader_u64 (&r, &h.pn);
   switch (h.type)
@@ -69,7 +72,8 @@ chatd_packet_write_header (guint8 *buf, gsize cap, const ChatdPacketHeader *h)
   chatd_writer_init (&w, buf, cap);
   chatd_writer_u8 (&w, CHATD_PROTOCOL_VERSION);
   chatd_writer_u8 (&w, (h->type & CHATD_PACKET_TYPE_MASK) |
-                       (h->protected_ ? CHATD_PACKET_FLAG_PROTECTED : 0));
+                       (h->protected_ ? CHATD_PACKET_FLAG_PROTECTED : 0) |
+                       (h->protected_ && h->key_phase ? CHATD_PACKET_FLAG_KEY_PHASE : 0));
   chatd_writer_u64 (&w, h->dcid);
   chatd_writer_u64 (&w, h->pn);
   if (h->type == CHATD_PACKET_INITIAL)

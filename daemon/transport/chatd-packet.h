@@ -38,6 +38,11 @@ typedef enum
 
 #define CHATD_PACKET_TYPE_MASK 0x0f
 #define CHATD_PACKET_FLAG_PROTECTED 0x80
+/* DATA with PROTECTED only: which of the connection's keys sealed the packet
+ * (flips at every key update, as QUIC's key phase; part of the associated
+ * data, so authenticated). */
+#define CHATD_PACKET_FLAG_KEY_PHASE 0x40
+#define CHATD_PACKET_FLAGS_RESERVED 0x30
 
 /* Transport parameters carried by INITIAL and by the ACCEPT frame. */
 typedef struct
@@ -51,6 +56,7 @@ typedef struct
 {
   guint8 type;
   gboolean protected_;
+  guint8 key_phase; /* 0 or 1; only with protected_ */
   guint64 dcid;
   guint64 pn;
   /* INITIAL only */

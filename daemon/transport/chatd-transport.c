@@ -515,6 +515,15 @@ chatd_transport_close_connection (ChatdTransport *t, ChatdConnection *connection
   after_call (t);
 }
 
+gboolean
+chatd_transport_update_protector (ChatdTransport *t, ChatdConnection *connection,
+                                  const ChatdPacketProtector *next, gboolean peer_has_keys, GError **error)
+{
+  gboolean ok = chatd_connection_update_protector (connection, g_get_monotonic_time (), next, peer_has_keys, error);
+  after_call (t);
+  return ok;
+}
+
 void
 chatd_transport_foreach_counter (ChatdTransport *t, ChatdCounterFunc func, gpointer user_data)
 {

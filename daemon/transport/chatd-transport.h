@@ -66,6 +66,12 @@ void chatd_transport_release (ChatdTransport *transport);
 void chatd_transport_close_connection (ChatdTransport *transport, ChatdConnection *connection,
                                        guint64 code, const char *reason);
 
+/* chatd_connection_update_protector (key update) with the transport's clock;
+ * re-arms the timers. */
+gboolean chatd_transport_update_protector (ChatdTransport *transport, ChatdConnection *connection,
+                                           const ChatdPacketProtector *next, gboolean peer_has_keys,
+                                           GError **error);
+
 /* Endpoint counters, the sums of connection counters ("conn.*") and the
  * socket layer's own ("io.*"). */
 void chatd_transport_foreach_counter (ChatdTransport *transport, ChatdCounterFunc func,

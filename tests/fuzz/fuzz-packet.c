@@ -4,6 +4,7 @@
 
 #include <gcrypt.h>
 #include <stdint.h>
+#include <string.h>
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
@@ -49,6 +50,14 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     {
       g_assert (h.header_len + CHATD_CRC_LEN <= size);
       g_assert (h.token_len <= CHATD_MAX_TOKEN_LEN);
+      g_assert (h.key_phase <= 1 && (h.key_phase == 0 || (h.protected_ && h.type == CHATD_PACKET_DATA)));
+      /* the header written back is the one parsed */
+      if (h.type == CHATD_PACKET_DATA)
+        {
+          guint8 again[CHATD_PACKET_HEADER_LEN];
+          g_assert (chatd_packet_write_header (again, sizeof again, &h) == CHATD_PACKET_HEADER_LEN);
+          g_assert (memcmp (again, data, CHATD_PACKET_HEADER_LEN) == 0);
+        }
       (void) chatd_packet_check_crc (data, size);
       parse_frames (data + h.header_len, size - h.header_len - CHATD_CRC_LEN);
     }

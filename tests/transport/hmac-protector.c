@@ -8,6 +8,7 @@ typedef struct
 {
   guint8 send_key[32];
   guint8 recv_key[32];
+  guint *freed;
 } TestKeys;
 
 static void
@@ -57,15 +58,32 @@ test_open (gpointer user_data, guint64 pn, const guint8 *header, gsize header_le
   return TRUE;
 }
 
+static void
+test_free (gpointer user_data)
+{
+  TestKeys *k = user_data;
+  if (k->freed)
+    (*k->freed)++;
+  memset (k, 0, sizeof *k);
+  g_free (k);
+}
+
+ChatdPacketProtector
+hmac_protector_make (gboolean client_side, guint8 generation, guint *freed)
+{
+  TestKeys *k = g_new0 (TestKeys, 1);
+  memset (client_side ? k->send_key : k->recv_key, 0x11 + 0x20 * generation, 32);
+  memset (client_side ? k->recv_key : k->send_key, 0x22 + 0x20 * generation, 32);
+  k->freed = freed;
+  return (ChatdPacketProtector) { .tag_len = 16, .seal = test_seal, .open = test_open,
+                                  .free_func = test_free, .user_data = k };
+}
+
 void
 hmac_protector_install (ChatdConnection *conn, gboolean client_side)
 {
-  TestKeys *k = g_new0 (TestKeys, 1);
-  memset (client_side ? k->send_key : k->recv_key, 0x11, 32);
-  memset (client_side ? k->recv_key : k->send_key, 0x22, 32);
-  ChatdPacketProtector p = { .tag_len = 16, .seal = test_seal, .open = test_open,
-                             .free_func = g_free, .user_data = k };
+  ChatdPacketProtector p = hmac_protector_make (client_side, 0, NULL);
   g_autoptr(GError) error = NULL;
   if (!chatd_connection_install_protector (conn, &p, &error))
-    g_free (k);
+    p.free_func (p.user_data);
 }

@@ -7,3 +7,8 @@
 
 /* Installs on @conn; the client side and the server side use mirrored keys. */
 void hmac_protector_install (ChatdConnection *conn, gboolean client_side);
+
+/* A protector of key generation @generation (each generation has other
+ * keys; 0 is what hmac_protector_install uses).  If @freed is not NULL, its
+ * free_func adds one to *@freed. */
+ChatdPacketProtector hmac_protector_make (gboolean client_side, guint8 generation, guint *freed);
