@@ -366,6 +366,25 @@ test_rekeys_during_stream (void)
   g_assert_cmpint (stats_counter (alice, "sessions.handshakes"), >=, STREAM_MESSAGES / 300 / 2);
   g_assert_cmpint (stats_counter (alice, "messages.envelopes-direct"), ==, 0);
   g_assert_cmpint (stats_counter (bob, "messages.envelopes-received"), ==, 0);
+  /* the re-keys moved the connection's packets to the new sessions'
+   * transport keys (key update), on both nodes, and no packet was lost to
+   * it (M2) */
+  gint64 updates_a = stats_counter (alice, "transport.conn.key_updates");
+  gint64 updates_b = stats_counter (bob, "transport.conn.key_updates");
+  g_test_message ("transport key updates: Alice %" G_GINT64_FORMAT ", Bob %" G_GINT64_FORMAT
+                  " (started as responder: %" G_GINT64_FORMAT " + %" G_GINT64_FORMAT "); "
+                  "dropped: key phase %" G_GINT64_FORMAT " + %" G_GINT64_FORMAT ", auth %" G_GINT64_FORMAT " + %" G_GINT64_FORMAT,
+                  updates_a, updates_b, stats_counter (alice, "sessions.transport-key-updates"),
+                  stats_counter (bob, "sessions.transport-key-updates"),
+                  stats_counter (alice, "transport.conn.dropped_key_phase"),
+                  stats_counter (bob, "transport.conn.dropped_key_phase"),
+                  stats_counter (alice, "transport.conn.dropped_auth_failed"),
+                  stats_counter (bob, "transport.conn.dropped_auth_failed"));
+  g_assert_cmpint (updates_a, >=, STREAM_MESSAGES / 300 / 2);
+  g_assert_cmpint (updates_b, >=, STREAM_MESSAGES / 300 / 2);
+  g_assert_cmpint (stats_counter (alice, "sessions.transport-key-updates") +
+                   stats_counter (bob, "sessions.transport-key-updates"), >=, updates_a);
+  g_assert_cmpint (stats_counter (alice, "transport.conn.old_keys_wiped"), >=, 1);
   JsonNode *outbox = json_of (alice, CHATD_ARGS ("outbox"));
   g_assert_cmpuint (json_array_get_length (json_node_get_array (outbox)), ==, 0);
   json_node_unref (outbox);
@@ -396,6 +415,8 @@ test_lossy_relay_exactly_once (void)
   g_assert_true (distinct);
   g_assert_cmpint (stats_counter (alice, "messages.envelopes-direct"), ==, 0);
   g_assert_cmpint (stats_counter (alice, "messages.queued"), ==, 0);
+  g_test_message ("transport key updates through the lossy relay: Alice %" G_GINT64_FORMAT ", Bob %" G_GINT64_FORMAT,
+                  stats_counter (alice, "transport.conn.key_updates"), stats_counter (bob, "transport.conn.key_updates"));
   stop_relay (relay);
   net_stop (&net);
 }
