@@ -250,16 +250,10 @@ check_protected (ChatdConnection *conn)
     }
 }
 
-gboolean
-chatd_connection_install_protector (ChatdConnection *conn, const ChatdPacketProtector *protector,
-                                    GError **error)
+/* keys a live connection can take: a tag of 8 to 32 bytes, both functions */
+static gboolean
+protector_usable (ChatdConnection *conn, const ChatdPacketProtector *protector, GError **error)
 {
-  if (conn->have_protector)
-    {
-      g_set_error_literal (error, CHATD_TRANSPORT_ERROR, CHATD_TRANSPORT_ERROR_INVALID,
-                           "a packet protector is already installed");
-      return FALSE;
-    }
   if (protector->tag_len < 8 || protector->tag_len > 32 || !protector->seal || !protector->open)
     {
       g_set_error_literal (error, CHATD_TRANSPORT_ERROR, CHATD_TRANSPORT_ERROR_INVALID,
@@ -272,6 +266,21 @@ chatd_connection_install_protector (ChatdConnection *conn, const ChatdPacketProt
                            "connection is closed");
       return FALSE;
     }
+  return TRUE;
+}
+
+gboolean
+chatd_connection_install_protector (ChatdConnection *conn, const ChatdPacketProtector *protector,
+                                    GError **error)
+{
+  if (conn->have_protector)
+    {
+      g_set_error_literal (error, CHATD_TRANSPORT_ERROR, CHATD_TRANSPORT_ERROR_INVALID,
+                           "a packet protector is already installed");
+      return FALSE;
+    }
+  if (!protector_usable (conn, protector, error))
+    return FALSE;
   conn->protector = *protector;
   conn->have_protector = TRUE;
   conn->current_first_pn = G_MAXUINT64;
@@ -326,18 +335,8 @@ gboolean
 chatd_connection_update_protector (ChatdConnection *conn, gint64 now_us, const ChatdPacketProtector *next,
                                    gboolean peer_has_keys, GError **error)
 {
-  if (next->tag_len < 8 || next->tag_len > 32 || !next->seal || !next->open)
-    {
-      g_set_error_literal (error, CHATD_TRANSPORT_ERROR, CHATD_TRANSPORT_ERROR_INVALID,
-                           "invalid packet protector");
-      return FALSE;
-    }
-  if (!chatd_connection_is_alive (conn))
-    {
-      g_set_error_literal (error, CHATD_TRANSPORT_ERROR, CHATD_TRANSPORT_ERROR_CLOSED_LOCALLY,
-                           "connection is closed");
-      return FALSE;
-    }
+  if (!protector_usable (conn, next, error))
+    return FALSE;
   if (!conn->have_protector || (peer_has_keys && !chatd_connection_is_protected (conn)))
     {
       g_set_error_literal (error, CHATD_TRANSPORT_ERROR, CHATD_TRANSPORT_ERROR_INVALID,
