@@ -1338,6 +1338,14 @@ chatd_conn_handle_packet (ChatdConnection *conn, gint64 now_us, const ChatdPacke
           return;
         }
     }
+  /* a protected packet is authenticated first: a forged one that reuses a
+   * packet number must not count as a duplicate nor make us acknowledge */
+  if (h->protected_ && !keys->open (keys->user_data, h->pn, data, h->header_len,
+                                    payload, payload_len, payload + payload_len))
+    {
+      conn->counters.dropped_auth_failed++;
+      return;
+    }
   if (h->pn < conn->recv_pn_floor || chatd_range_set_contains (&conn->recv_pns, h->pn))
     {
       conn->counters.dropped_duplicate++;
@@ -1352,12 +1360,6 @@ chatd_conn_handle_packet (ChatdConnection *conn, gint64 now_us, const ChatdPacke
     }
   if (h->protected_)
     {
-      if (!keys->open (keys->user_data, h->pn, data, h->header_len,
-                       payload, payload_len, payload + payload_len))
-        {
-          conn->counters.dropped_auth_failed++;
-          return;
-        }
       /* authentic: the peer uses these keys */
       if (keys == &conn->next_protector)
         switch_to_next_keys (conn, now_us, h->pn);
