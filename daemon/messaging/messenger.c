@@ -34,6 +34,7 @@ struct _ChatdMessenger {
   GPtrArray      *batch_deletes;  /* char* ids of delivered session messages */
   guint           batch_source;
   /* resends that failed while this node is online are tried again */
+  gboolean        online;            /* between session_started and session_ended */
   guint           outbox_retry;      /* the timer, or 0 */
   guint           outbox_retry_s;    /* its next delay: doubles up to CHATD_OUTBOX_RETRY_MAX_S */
   guint64         n_sent, n_delivered, n_received, n_duplicates, n_refused, n_queued, n_expired;
@@ -1531,7 +1532,8 @@ on_outbox_retry (gpointer data)
 static void
 schedule_outbox_retry (ChatdMessenger *m)
 {
-  if (m->outbox_retry != 0)
+  /* offline, the next login resends */
+  if (m->outbox_retry != 0 || !m->online)
     return;
   guint delay = m->outbox_retry_s != 0 ? m->outbox_retry_s : CHATD_OUTBOX_RETRY_FIRST_S;
   m->outbox_retry_s = MIN (delay * 2, CHATD_OUTBOX_RETRY_MAX_S);
@@ -1551,6 +1553,7 @@ chatd_messenger_session_started (ChatdMessenger *m)
       if (row->created_ms < now_ms - CHATD_MESSAGE_TTL_MS - G_GINT64_CONSTANT (24) * 3600 * 1000)
         expired (m, row->id, row->recipient, "(no word from the server within its time to live)");
     }
+  m->online = TRUE;
   m->outbox_retry_s = 0;
   resend_outbox (m);
 }
@@ -1559,6 +1562,7 @@ void
 chatd_messenger_session_ended (ChatdMessenger *m, const char *why)
 {
   g_clear_pointer (&m->manifest, chatd_manifest_free);
+  m->online = FALSE;
   g_clear_handle_id (&m->outbox_retry, g_source_remove);
   if (m->channels != NULL)
     chatd_peer_channels_reset (m->channels, why);
