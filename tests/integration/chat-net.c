@@ -35,6 +35,36 @@ stats_counter (TestNode *node, const char *name)
   return json_object_has_member (o, name) ? json_object_get_int_member (o, name) : -1;
 }
 
+guint
+outbox_length (TestNode *node, const char *state)
+{
+  g_autoptr(JsonNode) root = json_of (node, CHATD_ARGS ("outbox"));
+  JsonArray *a = json_node_get_array (root);
+  guint n = 0;
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    if (state == NULL || g_strcmp0 (json_object_get_string_member (json_array_get_object_element (a, i), "state"),
+                                    state) == 0)
+      n++;
+  return n;
+}
+
+gboolean
+outbox_empty (TestNode *node, const char *unused)
+{
+  return outbox_length (node, NULL) == 0;
+}
+
+gboolean
+inbox_has (TestNode *node, const char *text)
+{
+  g_autoptr(JsonNode) root = json_of (node, CHATD_ARGS ("recv"));
+  JsonArray *a = json_node_get_array (root);
+  for (guint i = 0; i < json_array_get_length (a); i++)
+    if (g_strcmp0 (json_object_get_string_member (json_array_get_object_element (a, i), "text"), text) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 gboolean
 list_has (TestNode *node, const char *name)
 {

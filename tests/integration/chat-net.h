@@ -23,6 +23,11 @@ char     *status_field (TestNode *node, const char *field);
 /* one counter of `stats`; -1 if the node has no counter of that name */
 gint64    stats_counter (TestNode *node, const char *name);
 gboolean  list_has   (TestNode *node, const char *name);
+/* rows of node's `outbox` in state ("sending", "queued"; NULL: all) */
+guint     outbox_length (TestNode *node, const char *state);
+gboolean  outbox_empty  (TestNode *node, const char *unused);
+/* node's inbox (`recv`) holds a message with exactly this text */
+gboolean  inbox_has     (TestNode *node, const char *text);
 gboolean  not_listed (TestNode *node, const char *name);
 /* node's `list` shows name with the address where its node is reached (a
  * moment after that user's login): a send to it can go */

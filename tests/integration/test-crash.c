@@ -115,13 +115,6 @@ kill_user (TestNode *node)
 }
 
 static gboolean
-outbox_empty (TestNode *node, const char *unused)
-{
-  g_autoptr(JsonNode) root = json_of (node, CHATD_ARGS ("outbox"));
-  return json_array_get_length (json_node_get_array (root)) == 0;
-}
-
-static gboolean
 inbox_holds (TestNode *node, const char *count)
 {
   g_autoptr(JsonNode) root = json_of (node, CHATD_ARGS ("recv"));

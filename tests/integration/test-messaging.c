@@ -128,18 +128,6 @@ test_big_and_many (void)
   net_stop (&net);
 }
 
-static gboolean
-inbox_has_text (TestNode *node, const char *text)
-{
-  JsonNode *root = NULL;
-  JsonArray *a = inbox (node, &root, NULL);
-  gboolean found = FALSE;
-  for (guint i = 0; i < json_array_get_length (a) && !found; i++)
-    found = g_strcmp0 (json_object_get_string_member (json_array_get_object_element (a, i), "text"), text) == 0;
-  json_node_unref (root);
-  return found;
-}
-
 static void
 test_offline_recipient_never_wedges (void)
 {
@@ -153,7 +141,7 @@ test_offline_recipient_never_wedges (void)
   g_assert_true (g_regex_match_simple ("^queued [0-9a-f]{32}\n$", queued, 0, 0));
   /* Charlie comes online: he gets it, and sending now works, at once */
   TestNode *charlie = login (&net, "Charlie");
-  g_assert_true (wait_until (charlie, inbox_has_text, "are you there?", 20));
+  g_assert_true (wait_until (charlie, inbox_has, "are you there?", 20));
   g_assert_true (wait_until (alice, list_has, "Charlie", 10));
   g_autofree char *out = send_text (alice, "Charlie", "now?", &status);
   g_assert_cmpint (status, ==, 0);
@@ -178,7 +166,7 @@ test_offline_recipient_never_wedges (void)
   /* ... and a new Charlie node gets it, and is reachable again right away */
   TestNode *again = login (&net, "Charlie");
   if (queued_lost)
-    g_assert_true (wait_until (again, inbox_has_text, "hello?", 20));
+    g_assert_true (wait_until (again, inbox_has, "hello?", 20));
   for (int i = 0; i < 100 && !list_has (alice, "Charlie"); i++)
     g_usleep (100000);
   g_autofree char *ok = NULL;
@@ -191,7 +179,7 @@ test_offline_recipient_never_wedges (void)
       g_usleep (500000);
     }
   g_assert_cmpint (status, ==, 0);
-  g_assert_true (wait_until (again, inbox_has_text, "welcome back", 40));
+  g_assert_true (wait_until (again, inbox_has, "welcome back", 40));
   net_stop (&net);
 }
 

@@ -37,25 +37,6 @@ send_one (TestNode *from, const char *to, const char *text, int *ret_exit, char 
   return g_strdup (json_object_get_string_member (r, "status"));
 }
 
-static guint
-outbox_length (TestNode *node, const char *state)
-{
-  g_autoptr(JsonNode) root = json_of (node, CHATD_ARGS ("outbox"));
-  JsonArray *a = json_node_get_array (root);
-  guint n = 0;
-  for (guint i = 0; i < json_array_get_length (a); i++)
-    if (state == NULL || g_strcmp0 (json_object_get_string_member (json_array_get_object_element (a, i), "state"),
-                                    state) == 0)
-      n++;
-  return n;
-}
-
-static gboolean
-outbox_empty (TestNode *node, const char *unused)
-{
-  return outbox_length (node, NULL) == 0;
-}
-
 /* the texts in node's inbox, in arrival order */
 static GPtrArray *
 inbox_texts (TestNode *node, GPtrArray **ret_ids)
@@ -75,16 +56,6 @@ inbox_texts (TestNode *node, GPtrArray **ret_ids)
   else
     g_ptr_array_unref (ids);
   return texts;
-}
-
-static gboolean
-inbox_has (TestNode *node, const char *text)
-{
-  g_autoptr(GPtrArray) texts = inbox_texts (node, NULL);
-  for (guint i = 0; i < texts->len; i++)
-    if (g_strcmp0 (texts->pdata[i], text) == 0)
-      return TRUE;
-  return FALSE;
 }
 
 /* the held events of node as "kind id" lines (events --since 0 replays them) */
@@ -242,6 +213,17 @@ state_log_has (TestNode *node, const char *text)
   return g_file_get_contents (path, &log, NULL, NULL) && strstr (log, text) != NULL;
 }
 
+/* text reaches Bob's inbox, alone and once, and Alice's outbox empties */
+static void
+assert_delivered_once (TestNode *alice, TestNode *bob, const char *text)
+{
+  g_assert_true (wait_until (bob, inbox_has, text, 30));
+  g_assert_true (wait_until (alice, outbox_empty, NULL, 30));
+  g_autoptr(GPtrArray) texts = inbox_texts (bob, NULL);
+  g_assert_cmpuint (texts->len, ==, 1);
+  g_assert_cmpstr (texts->pdata[0], ==, text);
+}
+
 /* the sender dies with a message still "sending": it goes out after the restart */
 static void
 test_resend_after_restart (void)
@@ -257,10 +239,7 @@ test_resend_after_restart (void)
   kill_sender_mid_send (alice, bob, "survives a crash", &bob_pid);
   g_assert_no_errno (kill (bob_pid, SIGCONT));
   g_assert_cmpint (start_user (&net, alice, "Alice", "Alice", NULL, NULL), ==, 0);
-  g_assert_true (wait_until (bob, inbox_has, "survives a crash", 30));
-  g_assert_true (wait_until (alice, outbox_empty, NULL, 30));
-  g_autoptr(GPtrArray) texts = inbox_texts (bob, NULL);
-  g_assert_cmpuint (texts->len, ==, 1);
+  assert_delivered_once (alice, bob, "survives a crash");
   net_stop (&net);
 }
 
@@ -292,10 +271,7 @@ test_resend_to_offline_recipient (void)
   g_assert_cmpuint (outbox_length (alice, "queued"), ==, 1);
   g_assert_cmpint (stats_counter (net.server, "queue.stored"), ==, 1);
   g_assert_cmpint (start_user (&net, bob, "Bob", "Bob", NULL, NULL), ==, 0);
-  g_assert_true (wait_until (bob, inbox_has, "to the queue after all", 30));
-  g_assert_true (wait_until (alice, outbox_empty, NULL, 30));
-  g_autoptr(GPtrArray) texts = inbox_texts (bob, NULL);
-  g_assert_cmpuint (texts->len, ==, 1);
+  assert_delivered_once (alice, bob, "to the queue after all");
   net_stop (&net);
 }
 
@@ -319,10 +295,7 @@ test_resend_retried_while_online (void)
   g_assert_true (wait_until (alice, state_log_has, "to Bob: failed", 20));
   g_assert_cmpuint (outbox_length (alice, "sending"), ==, 1);
   g_assert_no_errno (kill (bob_pid, SIGCONT));
-  g_assert_true (wait_until (bob, inbox_has, "tried again", 30));
-  g_assert_true (wait_until (alice, outbox_empty, NULL, 30));
-  g_autoptr(GPtrArray) texts = inbox_texts (bob, NULL);
-  g_assert_cmpuint (texts->len, ==, 1);
+  assert_delivered_once (alice, bob, "tried again");
   /* Alice logged in once after her restart */
   g_autofree char *log_path = g_build_filename (alice->state_dir, "chatd.log", NULL);
   g_autofree char *log = NULL;
